@@ -1,0 +1,140 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import { CREATE, type LuaScript, READ, VERIFY } from './redis-scripts';
+
+export interface RedisTokenStoreOptions {
+  /** Prefix of every key. Default `pat:`, the same as the CLI's and `personalTokenAuth()`'s. */
+  prefix?: string;
+  /** The clock used for hard limits and TTLs (ms since the epoch). */
+  now?: () => number;
+}
+
+export const DEFAULT_KEY_PREFIX = 'pat:';
+
+/**
+ * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
+ * the timeouts and reconnection it wants); the store never opens connections itself.
+ *
+ * Keys: `<prefix>t:{<id>}` is one token (a hash whose TTL is its expiry), and `<prefix>u:{<login>}`
+ * a sorted set of the user's token ids by creation time, for `list` and `revokeAll`. The braces are
+ * Cluster hash tags: every key of a token sits in one slot, so each script runs on one node.
+ */
+export class RedisTokenStore implements TokenStore {
+  readonly client: Redis | Cluster;
+  readonly prefix: string;
+  readonly #now: () => number;
+
+  constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
+    if (!client || typeof (client as Redis).evalsha !== 'function') {
+      throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
+    }
+    this.client = client;
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.#now = options.now ?? Date.now;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  tokenKey(id: string): string {
+    return `${this.prefix}t:{${id}}`;
+  }
+
+  userKey(user: string): string {
+    return `${this.prefix}u:{${user}}`;
+  }
+
+  async create(token: StoredToken): Promise<boolean> {
+    const ttl = Math.max(1, token.expiresAt - this.#now());
+    const fields = ['h', token.secretHash, 'u', token.user, 'c', String(token.createdAt)];
+    if (token.label !== null) fields.push('l', token.label);
+    if (token.scopes.length > 0) fields.push('s', token.scopes.join(' '));
+    if (token.hardExpiresAt !== null) fields.push('e', String(token.hardExpiresAt));
+    if (token.autoRefresh !== null) fields.push('a', String(token.autoRefresh));
+    const created = await this.#run(CREATE, this.tokenKey(token.id), [String(ttl), ...fields]);
+    if (created !== 1) return false;
+    // The index lives in the user's slot, not the token's, so it cannot share the script: a crash
+    // between the two leaves a token missing from `list` until it expires, never the reverse.
+    await this.client.zadd(this.userKey(token.user), token.createdAt, token.id);
+    await this.#prune(token.user);
+    return true;
+  }
+
+  async verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null> {
+    const now = this.#now();
+    const reply = await this.#run(VERIFY, this.tokenKey(id), [
+      secretHash,
+      String(now),
+      options.login ?? '',
+      String(options.touchInterval),
+    ]);
+    return decode(id, reply, now);
+  }
+
+  async get(id: string): Promise<StoredToken | null> {
+    return decode(id, await this.#run(READ, this.tokenKey(id), []), this.#now());
+  }
+
+  async listByUser(user: string): Promise<StoredToken[]> {
+    const ids = await this.client.zrevrange(this.userKey(user), '0', '-1');
+    const tokens = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => tokens[i] === null);
+    if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);
+    return tokens.filter((token): token is StoredToken => token !== null && token.user === user);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const token = await this.get(id);
+    const deleted = await this.client.del(this.tokenKey(id));
+    if (token) await this.client.zrem(this.userKey(token.user), id);
+    return deleted === 1;
+  }
+
+  async deleteByUser(user: string): Promise<number> {
+    const ids = await this.client.zrange(this.userKey(user), '0', '-1');
+    // One DEL per token: the keys are in different Cluster slots.
+    const deleted = await Promise.all(ids.map((id) => this.client.del(this.tokenKey(id))));
+    if (ids.length > 0) await this.client.zrem(this.userKey(user), ...ids);
+    return deleted.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Drops ids of tokens that have expired from the user's index, so it cannot grow without bound. */
+  async #prune(user: string): Promise<void> {
+    const ids = await this.client.zrange(this.userKey(user), '0', '-1');
+    const exists = await Promise.all(ids.map((id) => this.client.exists(this.tokenKey(id))));
+    const gone = ids.filter((_, i) => exists[i] === 0);
+    if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);
+  }
+
+  /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
+  async #run(script: LuaScript, key: string, args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(script.sha, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(script.lua, 1, key, ...args);
+    }
+  }
+}
+
+type Field = string | null;
+
+function decode(id: string, reply: unknown, now: number): StoredToken | null {
+  if (!Array.isArray(reply)) return null;
+  const [h, u, l, s, c, e, a, lu, pttl] = reply as [Field, Field, Field, Field, Field, Field, Field, Field, number];
+  if (h === null || u === null) return null;
+  return {
+    id,
+    user: u,
+    secretHash: h,
+    label: l,
+    scopes: s ? s.split(' ') : [],
+    createdAt: Number(c),
+    // A key always has a TTL (every token expires); -1/-2 would mean someone else wrote it.
+    expiresAt: pttl > 0 ? now + pttl : now,
+    hardExpiresAt: e === null ? null : Number(e),
+    autoRefresh: a === null ? null : Number(a),
+    lastUsedAt: lu === null ? null : Number(lu),
+  };
+}

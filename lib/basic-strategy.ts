@@ -1,0 +1,57 @@
+import type { Request } from 'express';
+import { BasicStrategy as HttpBasicStrategy } from 'passport-http';
+import { authenticateCredentials } from './authenticate-credentials';
+import type { TokenStrategyOptions } from './bearer-strategy';
+import { assertRealm, basicChallenge } from './challenges';
+import { readCredentials } from './credentials';
+import type { ResolveUser, TokenService } from './token-service';
+
+export type BasicTokenStrategyOptions = TokenStrategyOptions;
+
+/**
+ * Passport strategy `basic` where the password is a personal token and the username must be its
+ * owner, for WebDAV and other Basic-auth clients. Built on passport-http, with its defects fixed:
+ * the password is everything after the first `:`, credentials are UTF-8 (announced with
+ * `charset="UTF-8"`), the scheme is matched whole and in any case, and `success(user, info)` passes
+ * the auth info on to `req.authInfo`.
+ */
+export class BasicTokenStrategy extends HttpBasicStrategy {
+  // Passport adds these to the per-request copy of the strategy it runs (see passport's authenticate()).
+  declare success: (user: Express.User, info?: object) => void;
+  declare fail: (challenge: string, status: number) => void;
+  declare error: (error: Error) => void;
+  readonly #tokens: TokenService;
+  readonly #realm: string;
+  readonly #resolveUser: ResolveUser | undefined;
+
+  constructor(options: BasicTokenStrategyOptions) {
+    if (!options?.tokens) throw new TypeError('BasicTokenStrategy requires { tokens: TokenService }');
+    const realm = options.realm ?? 'Users';
+    assertRealm(realm);
+    // The base class insists on a verify callback; this one answers for callers of the base API.
+    super({ realm }, (login: string, password: string, done: (error: unknown, user?: unknown) => void) => {
+      options.tokens.verify(password, { login }).then((info) => done(null, info ?? false), done);
+    });
+    this.#tokens = options.tokens;
+    this.#realm = realm;
+    this.#resolveUser = options.resolveUser ?? options.tokens.resolveUser;
+  }
+
+  override authenticate(req: Request): void {
+    const credentials = readCredentials(req.headers.authorization);
+    authenticateCredentials(credentials, this.#tokens, ['basic'], this.#resolveUser).then(
+      (outcome) => {
+        switch (outcome.kind) {
+          case 'success':
+            return this.success(outcome.user as Express.User, outcome.info);
+          case 'malformed':
+            return this.fail(basicChallenge(this.#realm), 400);
+          case 'absent':
+          case 'rejected':
+            return this.fail(basicChallenge(this.#realm), 401);
+        }
+      },
+      (error: unknown) => this.error(error as Error),
+    );
+  }
+}

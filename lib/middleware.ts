@@ -1,0 +1,99 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { authenticateCredentials, type Scheme } from './authenticate-credentials';
+import { assertRealm, basicChallenge, bearerChallenge, type BearerError } from './challenges';
+import { readCredentials } from './credentials';
+import { createDefaultTokenService } from './default-token-service';
+import { StoreUnavailableError } from './errors';
+import { type ResolveAncestors, setRequestContext } from './request-context';
+import type { TokenStore } from './store';
+import { type ResolveUser, TokenService } from './token-service';
+
+export interface PersonalTokenAuthOptions {
+  /** The token service. Without it (and without `store`), Redis at `$REDIS_URL` with prefix `pat:`. */
+  tokens?: TokenService;
+  /** Shorthand for `tokens: new TokenService({ store })`. */
+  store?: TokenStore;
+  /** The app's user for a token's login; null/undefined refuses the request (deleted or disabled user). */
+  resolveUser?: ResolveUser;
+  /** A node's ancestors, so that a scope on a folder covers everything below it. */
+  resolveAncestors?: ResolveAncestors;
+  /** Which schemes to accept. Default both: `['bearer', 'basic']`. */
+  schemes?: readonly Scheme[];
+  /** The realm of the challenges. Default `Users`. */
+  realm?: string;
+  /** Let requests that carry no credentials through untouched (a bad token is still refused). */
+  optional?: boolean;
+  /** Seconds in the `Retry-After` of a 503 when the store is unavailable. Default 1. */
+  retryAfter?: number;
+}
+
+export type PersonalTokenAuthMiddleware = RequestHandler & {
+  /** The token service the middleware checks against (to issue, list or revoke tokens). */
+  tokens: TokenService;
+};
+
+const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
+
+/**
+ * Express middleware: authenticates a request by a personal token, as `Authorization: Bearer <token>`
+ * or as the password of Basic `login:token`. On success sets `req.user` and `req.authInfo`.
+ *
+ * It runs the same credential parsing and verification as `BearerTokenStrategy` and
+ * `BasicTokenStrategy`, directly rather than through `passport.authenticate()`: passport's
+ * per-request bookkeeping costs more than the Redis lookup itself, and this middleware needs none
+ * of it (no sessions, no redirects). It never touches the app's global `passport`.
+ */
+export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): PersonalTokenAuthMiddleware {
+  const tokens =
+    options.tokens ?? (options.store ? new TokenService({ store: options.store }) : createDefaultTokenService());
+  if (!(tokens instanceof TokenService)) throw new TypeError('tokens must be a TokenService');
+  const schemes = options.schemes ?? SCHEMES;
+  if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((scheme) => !SCHEMES.includes(scheme))) {
+    throw new TypeError(`schemes must be a non-empty list of ${SCHEMES.map((s) => `'${s}'`).join(', ')}`);
+  }
+  const realm = options.realm ?? 'Users';
+  assertRealm(realm);
+  const resolveUser = options.resolveUser ?? tokens.resolveUser;
+  const optional = options.optional ?? false;
+  const retryAfter = String(options.retryAfter ?? 1);
+  const context = { realm, resolveAncestors: options.resolveAncestors };
+
+  function challenges(bearerError?: BearerError): string[] {
+    return schemes.map((scheme) => (scheme === 'bearer' ? bearerChallenge(realm, bearerError) : basicChallenge(realm)));
+  }
+
+  function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {
+    res.status(status).set('WWW-Authenticate', challenges(bearerError)).json({ error });
+  }
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const credentials = readCredentials(req.headers.authorization);
+    authenticateCredentials(credentials, tokens, schemes, resolveUser).then(
+      (outcome) => {
+        switch (outcome.kind) {
+          case 'success':
+            req.user = outcome.user as Express.User;
+            req.authInfo = outcome.info;
+            setRequestContext(req, context);
+            return next();
+          case 'absent':
+            if (optional) return next();
+            return refuse(res, 401, 'unauthorized');
+          case 'malformed':
+            return refuse(res, 400, 'invalid_request', 'invalid_request');
+          case 'rejected':
+            return refuse(res, 401, 'invalid_token', 'invalid_token');
+        }
+      },
+      (error: unknown) => {
+        // Fail closed: a store that cannot answer never lets a request through.
+        if (error instanceof StoreUnavailableError) {
+          res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
+          return;
+        }
+        next(error);
+      },
+    );
+  };
+  return Object.assign(middleware, { tokens });
+}

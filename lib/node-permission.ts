@@ -1,0 +1,61 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { bearerChallenge } from './challenges';
+import { getRequestContext, type ResolveAncestors } from './request-context';
+import { type Permission, parseScope, scopesAllow } from './scopes';
+
+export interface NodePermissionOptions {
+  /** Overrides the `resolveAncestors` given to `personalTokenAuth()`. */
+  resolveAncestors?: ResolveAncestors;
+}
+
+const PERMISSIONS: readonly string[] = ['r', 'w', 'rw'];
+
+/**
+ * Whether the request's personal token allows `permission` on a node. A request that was not
+ * authenticated by a personal token, or whose token has no scopes, is not narrowed: this only ever
+ * takes away from what the app's own access rules allow, it never grants anything.
+ */
+export async function hasNodePermission(
+  req: Request,
+  nodeId: string,
+  permission: Permission,
+  options: NodePermissionOptions = {},
+): Promise<boolean> {
+  if (!PERMISSIONS.includes(permission)) throw new TypeError(`permission must be 'r', 'w' or 'rw'`);
+  const scopes = req.authInfo?.tokenId === undefined ? [] : (req.authInfo.scopes ?? []);
+  if (scopes.length === 0) return true;
+  if (typeof nodeId !== 'string' || nodeId.length === 0) return false;
+  // Direct hit first: no need to ask for ancestors.
+  if (scopesAllow(scopes, nodeId, [], permission)) return true;
+  const resolveAncestors = options.resolveAncestors ?? getRequestContext(req)?.resolveAncestors;
+  if (!resolveAncestors) return false;
+  const scoped = new Set(scopes.map((scope) => parseScope(scope).nodeId));
+  const ancestors = (await resolveAncestors(nodeId)).filter((id) => scoped.has(id));
+  return scopesAllow(scopes, nodeId, ancestors, permission);
+}
+
+/**
+ * Route middleware: 403 `{"error":"insufficient_scope"}` unless the request's token allows
+ * `permission` on the node `getNodeId(req)` names (with the RFC 6750 challenge for Bearer).
+ */
+export function requireNodePermission(
+  getNodeId: (req: Request) => string | Promise<string>,
+  permission: Permission,
+  options: NodePermissionOptions = {},
+): RequestHandler {
+  if (typeof getNodeId !== 'function') throw new TypeError('requireNodePermission needs a function (req) => nodeId');
+  if (!PERMISSIONS.includes(permission)) throw new TypeError(`permission must be 'r', 'w' or 'rw'`);
+  return (req: Request, res: Response, next: NextFunction) => {
+    Promise.resolve()
+      .then(() => getNodeId(req))
+      .then((nodeId) => hasNodePermission(req, nodeId, permission, options))
+      .then((allowed) => {
+        if (allowed) return next();
+        if (req.authInfo?.scheme === 'bearer') {
+          const realm = getRequestContext(req)?.realm ?? 'Users';
+          res.set('WWW-Authenticate', bearerChallenge(realm, 'insufficient_scope'));
+        }
+        res.status(403).json({ error: 'insufficient_scope' });
+      }, next);
+  };
+}

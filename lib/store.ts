@@ -1,0 +1,67 @@
+/**
+ * The store contract: everything a token store must do, in the style of lucia's adapters. A few
+ * async methods; "not found" is `null` (or `false`/`0`), and only infrastructure failures throw.
+ * The token service puts a timeout around every call and turns a throw into
+ * `StoreUnavailableError`, so a store needs no error handling of its own.
+ *
+ * Every store must pass the shared conformance suite in `test/support/store-conformance.ts`.
+ */
+export interface StoredToken {
+  /** Public id, 16 hex characters. */
+  id: string;
+  /** Login of the owner. */
+  user: string;
+  /** SHA-256 of the token's secret, base64url. The only secret material a store ever sees. */
+  secretHash: string;
+  label: string | null;
+  /** Normalised `node:<id>:<r|w|rw>` scopes; empty = the user's full access. */
+  scopes: string[];
+  /** All times are milliseconds since the epoch, from the store's clock. */
+  createdAt: number;
+  /** When the token expires if it is not used again. */
+  expiresAt: number;
+  /** The hard limit (`-e`), or null. A sliding token never outlives it. */
+  hardExpiresAt: number | null;
+  /** The sliding window in ms (`-a`), or null. */
+  autoRefresh: number | null;
+  /** Last successful use, written at most once per `touchInterval`. */
+  lastUsedAt: number | null;
+}
+
+export interface VerifyOptions {
+  /** For Basic auth: the login that came with the token. A mismatch must not refresh anything. */
+  login?: string;
+  /** Write `lastUsedAt` only if the stored one is older than this (ms): no write per request. */
+  touchInterval: number;
+}
+
+export interface TokenStore {
+  /**
+   * Saves a new token, to expire at `token.expiresAt` unless refreshed. Returns false, saving
+   * nothing, if the id is already taken.
+   */
+  create(token: StoredToken): Promise<boolean>;
+
+  /**
+   * The hot path, one round trip and atomic: looks the id up and, only if `secretHash` matches
+   * (and `login`, when given, is the owner), pushes a sliding token's expiry to
+   * `min(now + autoRefresh, hardExpiresAt)` and refreshes `lastUsedAt`. Returns the record as
+   * stored (the caller compares the hash again in constant time), or null if there is none.
+   */
+  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null>;
+
+  /** The record without touching it, or null. */
+  get(id: string): Promise<StoredToken | null>;
+
+  /** The user's live tokens, newest first. Drops ids of expired tokens from any index it keeps. */
+  listByUser(user: string): Promise<StoredToken[]>;
+
+  /** Deletes a token; false if there was none. Once this resolves, `verify` no longer finds it. */
+  delete(id: string): Promise<boolean>;
+
+  /** Deletes all the user's tokens; returns how many there were. */
+  deleteByUser(user: string): Promise<number>;
+
+  /** The store's clock (ms). The token service uses it too, so that both agree on what "now" is. */
+  now?(): number;
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { StoredToken, TokenStore } from '../../lib/store';
+
+/**
+ * The one suite every token store must pass (as lucia's adapter-test): the memory store, the Redis
+ * store, and the Redis store on a Cluster all run it.
+ *
+ * Time: a store with an injectable clock moves it instantly; Redis expires keys on its own clock,
+ * so its harness waits for real. The durations here are short (about a second) for that reason.
+ */
+export interface ConformanceHarness {
+  store: TokenStore;
+  /** Moves the store's notion of time forward (fake clock), or waits that long (real Redis). */
+  advance(ms: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const SECOND = 1000;
+
+export function runStoreConformance(name: string, makeHarness: () => Promise<ConformanceHarness>): void {
+  describe(`TokenStore conformance: ${name}`, () => {
+    let h: ConformanceHarness;
+    let store: TokenStore;
+    before(async () => {
+      h = await makeHarness();
+      store = h.store;
+    });
+    after(async () => {
+      await h.cleanup();
+    });
+
+    const now = () => store.now?.() ?? Date.now();
+    const user = () => `user-${randomBytes(4).toString('hex')}`;
+    function record(overrides: Partial<StoredToken> = {}): StoredToken {
+      const created = now();
+      return {
+        id: randomBytes(8).toString('hex'),
+        user: 'alice',
+        secretHash: randomBytes(32).toString('base64url'),
+        label: null,
+        scopes: [],
+        createdAt: created,
+        expiresAt: created + 60 * SECOND,
+        hardExpiresAt: created + 60 * SECOND,
+        autoRefresh: null,
+        lastUsedAt: null,
+        ...overrides,
+      };
+    }
+    const touch = { touchInterval: 60 * SECOND };
+
+    test('create then get returns the record as stored, without secret in clear', async () => {
+      const token = record({ label: 'backup script', scopes: ['node:a1:r', 'node:b2:rw'], user: user() });
+      assert.equal(await store.create(token), true);
+      const got = await store.get(token.id);
+      assert.ok(got);
+      assert.deepEqual({ ...got, expiresAt: 0 }, { ...token, expiresAt: 0 });
+      assert.ok(Math.abs(got.expiresAt - token.expiresAt) < 2 * SECOND);
+    });
+
+    test('create refuses an id that is already taken, keeping the first record', async () => {
+      const token = record();
+      assert.equal(await store.create(token), true);
+      assert.equal(await store.create({ ...token, user: 'mallory', secretHash: 'x' }), false);
+      assert.equal((await store.get(token.id))?.user, token.user);
+    });
+
+    test('get and verify of an unknown id are null', async () => {
+      assert.equal(await store.get('0000000000000000'), null);
+      assert.equal(await store.verify('0000000000000000', 'hash', touch), null);
+    });
+
+    test('verify with the right hash refreshes a sliding token to now + window', async () => {
+      const token = record({ hardExpiresAt: null, autoRefresh: 2 * SECOND, expiresAt: now() + 2 * SECOND });
+      await store.create(token);
+      await h.advance(1 * SECOND);
+      const verified = await store.verify(token.id, token.secretHash, touch);
+      assert.ok(verified);
+      const expected = now() + 2 * SECOND;
+      assert.ok(Math.abs(verified.expiresAt - expected) < 300, `expiresAt ${verified.expiresAt} vs ${expected}`);
+      // Past the original expiry, the refreshed token is still there.
+      await h.advance(1.5 * SECOND);
+      assert.ok(await store.get(token.id));
+    });
+
+    test('a sliding window never outlives the hard limit', async () => {
+      const start = now();
+      const token = record({ autoRefresh: 60 * SECOND, hardExpiresAt: start + 1500, expiresAt: start + 1500 });
+      await store.create(token);
+      const verified = await store.verify(token.id, token.secretHash, touch);
+      assert.ok(verified);
+      assert.ok(verified.expiresAt <= start + 1500 + 50, 'capped by the hard limit');
+      await h.advance(1.8 * SECOND);
+      assert.equal(await store.verify(token.id, token.secretHash, touch), null);
+      assert.equal(await store.get(token.id), null);
+    });
+
+    test('verify with a wrong hash or the wrong login refreshes nothing', async () => {
+      const token = record({ hardExpiresAt: null, autoRefresh: 2 * SECOND, expiresAt: now() + 2 * SECOND });
+      await store.create(token);
+      await h.advance(1 * SECOND);
+      const before = (await store.get(token.id))!.expiresAt;
+      const wrong = await store.verify(token.id, 'not-the-hash', touch);
+      // The record may come back (the caller compares hashes), but unrefreshed and untouched.
+      if (wrong) {
+        assert.ok(Math.abs(wrong.expiresAt - before) < 300);
+        assert.equal(wrong.lastUsedAt, null);
+      }
+      const otherUser = await store.verify(token.id, token.secretHash, { ...touch, login: 'mallory' });
+      if (otherUser) assert.equal(otherUser.lastUsedAt, null);
+      const after = (await store.get(token.id))!;
+      assert.ok(Math.abs(after.expiresAt - before) < 300, 'expiry unchanged');
+      assert.equal(after.lastUsedAt, null);
+      await h.advance(1.5 * SECOND);
+      assert.equal(await store.get(token.id), null, 'expired on its original schedule');
+    });
+
+    test('verify with the right login refreshes like a Bearer verify', async () => {
+      const token = record({ user: 'alice', hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
+      await store.create(token);
+      const verified = await store.verify(token.id, token.secretHash, { ...touch, login: 'alice' });
+      assert.ok(verified && verified.expiresAt > now() + 20 * SECOND);
+    });
+
+    test('lastUsedAt is written on first use and then at most once per touch interval', async () => {
+      const token = record();
+      await store.create(token);
+      const first = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      assert.ok(first?.lastUsedAt);
+      await h.advance(200);
+      const second = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      assert.equal(second?.lastUsedAt, first.lastUsedAt, 'not rewritten within the interval');
+      await h.advance(1 * SECOND);
+      const third = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      assert.ok(third?.lastUsedAt && third.lastUsedAt > first.lastUsedAt, 'rewritten after the interval');
+    });
+
+    test('get never refreshes a sliding token', async () => {
+      const token = record({ hardExpiresAt: null, autoRefresh: 1500, expiresAt: now() + 1500 });
+      await store.create(token);
+      await h.advance(800);
+      assert.ok(await store.get(token.id));
+      await h.advance(900);
+      assert.equal(await store.get(token.id), null);
+    });
+
+    test('listByUser returns live tokens of that user only, newest first', async () => {
+      const owner = user();
+      const older = record({ user: owner, createdAt: now() - 2000 });
+      const newer = record({ user: owner, createdAt: now() - 1000 });
+      const shortLived = record({ user: owner, expiresAt: now() + 800, hardExpiresAt: now() + 800 });
+      const someoneElse = record({ user: user() });
+      for (const token of [older, newer, shortLived, someoneElse]) await store.create(token);
+      assert.deepEqual(
+        (await store.listByUser(owner)).map((t) => t.id),
+        [shortLived.id, newer.id, older.id],
+      );
+      await h.advance(1200);
+      assert.deepEqual(
+        (await store.listByUser(owner)).map((t) => t.id),
+        [newer.id, older.id],
+      );
+      assert.deepEqual(await store.listByUser(user()), []);
+    });
+
+    test('delete removes a token at once and reports whether it existed', async () => {
+      const token = record();
+      await store.create(token);
+      assert.equal(await store.delete(token.id), true);
+      assert.equal(await store.verify(token.id, token.secretHash, touch), null);
+      assert.equal(await store.get(token.id), null);
+      assert.equal(await store.delete(token.id), false);
+      assert.deepEqual(
+        (await store.listByUser(token.user)).filter((t) => t.id === token.id),
+        [],
+      );
+    });
+
+    test('deleteByUser removes all of one user tokens and nobody else', async () => {
+      const owner = user();
+      const other = record({ user: user() });
+      const mine = [record({ user: owner }), record({ user: owner }), record({ user: owner })];
+      for (const token of [...mine, other]) await store.create(token);
+      assert.equal(await store.deleteByUser(owner), 3);
+      for (const token of mine) assert.equal(await store.get(token.id), null);
+      assert.ok(await store.get(other.id));
+      assert.deepEqual(await store.listByUser(owner), []);
+      assert.equal(await store.deleteByUser(owner), 0);
+    });
+
+    test('concurrent verifies of one sliding token leave the full window', async () => {
+      const token = record({ hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
+      await store.create(token);
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () => store.verify(token.id, token.secretHash, touch)),
+      );
+      assert.ok(results.every((r) => r !== null));
+      const stored = (await store.get(token.id))!;
+      assert.ok(stored.expiresAt >= now() + 29 * SECOND);
+    });
+  });
+}
