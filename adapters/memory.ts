@@ -34,12 +34,16 @@ export class MemoryTokenStore implements TokenStore {
   async verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null> {
     const token = this.#live(id);
     if (!token) return null;
-    if (hashesMatch(token.secretHash, secretHash) && (options.login === undefined || options.login === token.user)) {
+    if (
+      hashesMatch(token.secretHash, secretHash) &&
+      (options.login === undefined || options.login === token.user)
+    ) {
       const now = this.#now();
       if (token.autoRefresh !== null) {
         token.expiresAt = Math.min(now + token.autoRefresh, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       }
-      if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval) token.lastUsedAt = now;
+      if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval)
+        token.lastUsedAt = now;
     }
     return structuredClone(token);
   }
@@ -85,4 +89,3 @@ export class MemoryTokenStore implements TokenStore {
     this.#sweepAt = Math.max(1024, this.#tokens.size * 2);
   }
 }
-

@@ -122,7 +122,17 @@ type Field = string | null;
 
 function decode(id: string, reply: unknown, now: number): StoredToken | null {
   if (!Array.isArray(reply)) return null;
-  const [h, u, l, s, c, e, a, lu, pttl] = reply as [Field, Field, Field, Field, Field, Field, Field, Field, number];
+  const [h, u, l, s, c, e, a, lu, pttl] = reply as [
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    number,
+  ];
   if (h === null || u === null) return null;
   return {
     id,

@@ -10,7 +10,13 @@ export type CredentialsOutcome =
   /** Nothing for an enabled scheme: the request did not try. */
   | { kind: 'absent' }
   | { kind: 'malformed'; scheme: Scheme }
-  | { kind: 'rejected'; scheme: Scheme; reason: RejectReason | 'user_disabled'; tokenId?: string; login?: string };
+  | {
+      kind: 'rejected';
+      scheme: Scheme;
+      reason: RejectReason | 'user_disabled';
+      tokenId?: string;
+      login?: string;
+    };
 
 /**
  * Checks credentials against the token service, then `resolveUser`. Throws only when the store or

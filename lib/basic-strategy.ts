@@ -20,9 +20,11 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
   declare success: (user: Express.User, info?: object) => void;
   declare fail: (challenge: string, status: number) => void;
   declare error: (error: Error) => void;
-  readonly #tokens: TokenService;
-  readonly #realm: string;
-  readonly #resolveUser: ResolveUser | undefined;
+  // Plain fields, not #private ones: passport runs each request on Object.create(strategy), and
+  // #private fields are not reachable through a prototype.
+  private readonly tokens: TokenService;
+  private readonly realm: string;
+  private readonly resolveUser: ResolveUser | undefined;
 
   constructor(options: BasicTokenStrategyOptions) {
     if (!options?.tokens) throw new TypeError('BasicTokenStrategy requires { tokens: TokenService }');
@@ -32,23 +34,23 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
     super({ realm }, (login: string, password: string, done: (error: unknown, user?: unknown) => void) => {
       options.tokens.verify(password, { login }).then((info) => done(null, info ?? false), done);
     });
-    this.#tokens = options.tokens;
-    this.#realm = realm;
-    this.#resolveUser = options.resolveUser ?? options.tokens.resolveUser;
+    this.tokens = options.tokens;
+    this.realm = realm;
+    this.resolveUser = options.resolveUser ?? options.tokens.resolveUser;
   }
 
   override authenticate(req: Request): void {
     const credentials = readCredentials(req.headers.authorization);
-    authenticateCredentials(credentials, this.#tokens, ['basic'], this.#resolveUser).then(
+    authenticateCredentials(credentials, this.tokens, ['basic'], this.resolveUser).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':
             return this.success(outcome.user as Express.User, outcome.info);
           case 'malformed':
-            return this.fail(basicChallenge(this.#realm), 400);
+            return this.fail(basicChallenge(this.realm), 400);
           case 'absent':
           case 'rejected':
-            return this.fail(basicChallenge(this.#realm), 401);
+            return this.fail(basicChallenge(this.realm), 401);
         }
       },
       (error: unknown) => this.error(error as Error),

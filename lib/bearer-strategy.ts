@@ -32,10 +32,12 @@ export class BearerTokenStrategy extends HttpBearerStrategy<VerifyFunction> {
   declare success: (user: Express.User, info?: object) => void;
   declare fail: (challenge: string, status: number) => void;
   declare error: (error: Error) => void;
-  readonly #tokens: TokenService;
-  readonly #realm: string;
-  readonly #resolveUser: ResolveUser | undefined;
-  readonly #allowQueryToken: boolean;
+  // Plain fields, not #private ones: passport runs each request on Object.create(strategy), and
+  // #private fields are not reachable through a prototype.
+  private readonly tokens: TokenService;
+  private readonly realm: string;
+  private readonly resolveUser: ResolveUser | undefined;
+  private readonly allowQueryToken: boolean;
 
   constructor(options: BearerTokenStrategyOptions) {
     if (!options?.tokens) throw new TypeError('BearerTokenStrategy requires { tokens: TokenService }');
@@ -45,34 +47,34 @@ export class BearerTokenStrategy extends HttpBearerStrategy<VerifyFunction> {
     super({ realm }, (token: string, done: (error: unknown, user?: Express.User | false) => void) => {
       options.tokens.verify(token).then((info) => done(null, info ?? false), done);
     });
-    this.#tokens = options.tokens;
-    this.#realm = realm;
-    this.#resolveUser = options.resolveUser ?? options.tokens.resolveUser;
-    this.#allowQueryToken = options.allowQueryToken ?? false;
+    this.tokens = options.tokens;
+    this.realm = realm;
+    this.resolveUser = options.resolveUser ?? options.tokens.resolveUser;
+    this.allowQueryToken = options.allowQueryToken ?? false;
   }
 
   override authenticate(req: Request): void {
-    const credentials = this.#read(req);
-    authenticateCredentials(credentials, this.#tokens, ['bearer'], this.#resolveUser).then(
+    const credentials = this.read(req);
+    authenticateCredentials(credentials, this.tokens, ['bearer'], this.resolveUser).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':
             return this.success(outcome.user as Express.User, outcome.info);
           case 'absent':
-            return this.fail(bearerChallenge(this.#realm), 401);
+            return this.fail(bearerChallenge(this.realm), 401);
           case 'malformed':
-            return this.fail(bearerChallenge(this.#realm, 'invalid_request'), 400);
+            return this.fail(bearerChallenge(this.realm, 'invalid_request'), 400);
           case 'rejected':
-            return this.fail(bearerChallenge(this.#realm, 'invalid_token'), 401);
+            return this.fail(bearerChallenge(this.realm, 'invalid_token'), 401);
         }
       },
       (error: unknown) => this.error(error as Error),
     );
   }
 
-  #read(req: Request): Credentials {
+  private read(req: Request): Credentials {
     const fromHeader = readCredentials(req.headers.authorization);
-    if (!this.#allowQueryToken) return fromHeader;
+    if (!this.allowQueryToken) return fromHeader;
     const fromQuery = stringParam((req.query as Record<string, unknown> | undefined)?.access_token);
     const fromBody = stringParam((req.body as Record<string, unknown> | undefined)?.access_token);
     const found = [fromHeader.scheme === 'bearer' ? fromHeader.token : undefined, fromQuery, fromBody].filter(

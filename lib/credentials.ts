@@ -27,7 +27,9 @@ export function readCredentials(header: string | undefined): Credentials {
   if (scheme !== 'bearer' && scheme !== 'basic') return NONE;
   const value = match[2]?.trim() ?? '';
   if (scheme === 'bearer') {
-    return TOKEN68.test(value) ? { scheme: 'bearer', token: value } : { scheme: 'malformed', attempted: 'bearer' };
+    return TOKEN68.test(value)
+      ? { scheme: 'bearer', token: value }
+      : { scheme: 'malformed', attempted: 'bearer' };
   }
   return readBasic(value);
 }

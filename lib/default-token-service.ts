@@ -27,7 +27,9 @@ export function createDefaultTokenService(timeout = 1000): TokenService {
   client.on('error', (error: Error) => {
     if (reported) return;
     reported = true;
-    console.error(`personal-token-auth: Redis unavailable (${error.message}); requests get 503 until it is back`);
+    console.error(
+      `personal-token-auth: Redis unavailable (${error.message}); requests get 503 until it is back`,
+    );
   });
   client.on('ready', () => {
     reported = false;

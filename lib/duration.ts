@@ -7,7 +7,8 @@ type Unit = keyof typeof UNIT_MS;
 // as zero and silently issues a token that never works; here anything outside the grammar throws.
 const DURATION = /^([1-9][0-9]{0,15})([smhd])$/;
 
-const ACCEPTED = 'a whole number followed by s, m, h or d (e.g. 20s, 10m, 24h, 7d), or a number of milliseconds';
+const ACCEPTED =
+  'a whole number followed by s, m, h or d (e.g. 20s, 10m, 24h, 7d), or a number of milliseconds';
 
 /** Parses `'20s' | '10m' | '24h' | '7d'`, or a positive whole number of milliseconds, into milliseconds. */
 export function parseDuration(input: string | number): number {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticateCredentials, type Scheme } from './authenticate-credentials';
-import { assertRealm, basicChallenge, bearerChallenge, type BearerError } from './challenges';
+import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
 import { readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
@@ -45,10 +45,15 @@ const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
  */
 export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): PersonalTokenAuthMiddleware {
   const tokens =
-    options.tokens ?? (options.store ? new TokenService({ store: options.store }) : createDefaultTokenService());
+    options.tokens ??
+    (options.store ? new TokenService({ store: options.store }) : createDefaultTokenService());
   if (!(tokens instanceof TokenService)) throw new TypeError('tokens must be a TokenService');
   const schemes = options.schemes ?? SCHEMES;
-  if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((scheme) => !SCHEMES.includes(scheme))) {
+  if (
+    !Array.isArray(schemes) ||
+    schemes.length === 0 ||
+    schemes.some((scheme) => !SCHEMES.includes(scheme))
+  ) {
     throw new TypeError(`schemes must be a non-empty list of ${SCHEMES.map((s) => `'${s}'`).join(', ')}`);
   }
   const realm = options.realm ?? 'Users';
@@ -59,7 +64,9 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   const context = { realm, resolveAncestors: options.resolveAncestors };
 
   function challenges(bearerError?: BearerError): string[] {
-    return schemes.map((scheme) => (scheme === 'bearer' ? bearerChallenge(realm, bearerError) : basicChallenge(realm)));
+    return schemes.map((scheme) =>
+      scheme === 'bearer' ? bearerChallenge(realm, bearerError) : basicChallenge(realm),
+    );
   }
 
   function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {

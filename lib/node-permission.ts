@@ -43,7 +43,8 @@ export function requireNodePermission(
   permission: Permission,
   options: NodePermissionOptions = {},
 ): RequestHandler {
-  if (typeof getNodeId !== 'function') throw new TypeError('requireNodePermission needs a function (req) => nodeId');
+  if (typeof getNodeId !== 'function')
+    throw new TypeError('requireNodePermission needs a function (req) => nodeId');
   if (!PERMISSIONS.includes(permission)) throw new TypeError(`permission must be 'r', 'w' or 'rw'`);
   return (req: Request, res: Response, next: NextFunction) => {
     Promise.resolve()

@@ -58,7 +58,11 @@ export function generateToken(prefix: string): { token: string; id: string; secr
  * from the store.
  */
 export function parseToken(token: string, prefix: string): ParsedToken | 'malformed' | 'bad_checksum' {
-  if (typeof token !== 'string' || token.length !== prefix.length + BODY_LENGTH || !token.startsWith(prefix)) {
+  if (
+    typeof token !== 'string' ||
+    token.length !== prefix.length + BODY_LENGTH ||
+    !token.startsWith(prefix)
+  ) {
     return 'malformed';
   }
   const id = token.slice(prefix.length, prefix.length + ID_LENGTH);

@@ -1,6 +1,6 @@
 import { parseDuration } from './duration';
 import { InvalidTokenOptionsError, ScopeNotAllowedError, UnknownUserError } from './errors';
-import { normaliseScopes, parseScope, type Permission, type Scope } from './scopes';
+import { normaliseScopes, type Permission, parseScope, type Scope } from './scopes';
 import type { StoredToken, TokenStore } from './store';
 import {
   assertTokenPrefix,
@@ -72,7 +72,9 @@ export interface IssuedToken extends TokenInfo {
 /** Why a token was refused. Operators may see it; clients never do (all refusals look alike). */
 export type RejectReason = 'malformed' | 'bad_checksum' | 'unknown' | 'user_mismatch';
 
-export type Authentication = { ok: true; token: TokenInfo } | { ok: false; reason: RejectReason; tokenId?: string };
+export type Authentication =
+  | { ok: true; token: TokenInfo }
+  | { ok: false; reason: RejectReason; tokenId?: string };
 
 const MAX_LABEL = 200;
 const MAX_LOGIN = 256;
@@ -125,7 +127,9 @@ export class TokenService {
       throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
     }
     if (options.expiresIn === undefined && options.autoRefresh === undefined) {
-      throw new InvalidTokenOptionsError('A token needs expiresIn (hard limit, -e), autoRefresh (sliding window, -a), or both');
+      throw new InvalidTokenOptionsError(
+        'A token needs expiresIn (hard limit, -e), autoRefresh (sliding window, -a), or both',
+      );
     }
     const hardLimit = options.expiresIn === undefined ? null : parseDuration(options.expiresIn);
     const window = options.autoRefresh === undefined ? null : parseDuration(options.autoRefresh);
@@ -143,7 +147,10 @@ export class TokenService {
         label,
         scopes,
         createdAt: now,
-        expiresAt: Math.min(window === null ? Number.POSITIVE_INFINITY : now + window, hardExpiresAt ?? Number.POSITIVE_INFINITY),
+        expiresAt: Math.min(
+          window === null ? Number.POSITIVE_INFINITY : now + window,
+          hardExpiresAt ?? Number.POSITIVE_INFINITY,
+        ),
         hardExpiresAt,
         autoRefresh: window,
         lastUsedAt: null,
@@ -216,7 +223,9 @@ export class TokenService {
     for (const text of scopes) {
       const { nodeId, permission } = parseScope(text);
       if (!(await this.canAccess(user, nodeId, permission))) {
-        throw new ScopeNotAllowedError(`User "${login}" has no "${permission}" access to node ${nodeId}, so no token can grant it`);
+        throw new ScopeNotAllowedError(
+          `User "${login}" has no "${permission}" access to node ${nodeId}, so no token can grant it`,
+        );
       }
     }
   }
@@ -240,8 +249,8 @@ function toInfo(token: StoredToken): TokenInfo {
   };
 }
 
-
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number of milliseconds`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new TypeError(`${name} must be a positive number of milliseconds`);
   return value;
 }

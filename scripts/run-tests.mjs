@@ -4,6 +4,7 @@
 // Usage: npm test [-- name-filter ...]  (a filter keeps the files whose path contains it)
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,12 +26,32 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Most tests talk to a real Redis; say so plainly instead of failing a hundred tests one by one.
+const redisUrl = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+const redisAnswers = await new Promise((resolve) => {
+  const socket = connect(Number(redisUrl.port || 6379), redisUrl.hostname);
+  socket.setTimeout(2000, () => socket.destroy() || resolve(false));
+  socket.on('error', () => resolve(false));
+  socket.on('connect', () => socket.write('PING\r\n'));
+  socket.on('data', (data) => {
+    socket.destroy();
+    resolve(data.toString().startsWith('+PONG'));
+  });
+});
+if (!redisAnswers) {
+  console.error(
+    `The tests need a Redis server at ${redisUrl.host} (start one with: redis-server --daemonize yes --save '').`,
+  );
+  console.error('bash .ci/run installs and starts everything the tests need on Debian.');
+  process.exit(1);
+}
+
 const child = spawn(
   process.execPath,
   [
     '--import',
     'tsx',
-    '--conditions=source',
+    '--conditions=personal-token-auth-source',
     '--test',
     '--test-concurrency=3',
     '--test-timeout=240000',

@@ -1,6 +1,6 @@
 import { RedisTokenStore } from '../adapters/redis';
-import { runStoreConformance } from './support/store-conformance';
 import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './support/redis';
+import { runStoreConformance } from './support/store-conformance';
 
 runStoreConformance('RedisTokenStore (standalone)', async () => {
   const client = connectTestRedis();

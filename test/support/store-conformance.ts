@@ -79,7 +79,10 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       const verified = await store.verify(token.id, token.secretHash, touch);
       assert.ok(verified);
       const expected = now() + 2 * SECOND;
-      assert.ok(Math.abs(verified.expiresAt - expected) < 300, `expiresAt ${verified.expiresAt} vs ${expected}`);
+      assert.ok(
+        Math.abs(verified.expiresAt - expected) < 300,
+        `expiresAt ${verified.expiresAt} vs ${expected}`,
+      );
       // Past the original expiry, the refreshed token is still there.
       await h.advance(1.5 * SECOND);
       assert.ok(await store.get(token.id));
@@ -87,7 +90,11 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
 
     test('a sliding window never outlives the hard limit', async () => {
       const start = now();
-      const token = record({ autoRefresh: 60 * SECOND, hardExpiresAt: start + 1500, expiresAt: start + 1500 });
+      const token = record({
+        autoRefresh: 60 * SECOND,
+        hardExpiresAt: start + 1500,
+        expiresAt: start + 1500,
+      });
       await store.create(token);
       const verified = await store.verify(token.id, token.secretHash, touch);
       assert.ok(verified);
@@ -118,7 +125,12 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
     });
 
     test('verify with the right login refreshes like a Bearer verify', async () => {
-      const token = record({ user: 'alice', hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
+      const token = record({
+        user: 'alice',
+        hardExpiresAt: null,
+        autoRefresh: 30 * SECOND,
+        expiresAt: now() + SECOND,
+      });
       await store.create(token);
       const verified = await store.verify(token.id, token.secretHash, { ...touch, login: 'alice' });
       assert.ok(verified && verified.expiresAt > now() + 20 * SECOND);

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { MemoryTokenStore } from '../adapters/memory';
+import { RedisTokenStore } from '../adapters/redis';
+import {
+  InvalidDurationError,
+  InvalidScopeError,
+  InvalidTokenOptionsError,
+  ScopeNotAllowedError,
+  StoreUnavailableError,
+  TokenService,
+  type TokenStore,
+  UnknownUserError,
+} from '../lib/index';
+import { connectTestRedis, deleteKeys, scanKeys, uniquePrefix } from './support/redis';
+
+const MINUTE = 60_000;
+
+describe('TokenService on the memory store (injected clock)', () => {
+  let time = Date.UTC(2026, 0, 1);
+  const store = new MemoryTokenStore({ now: () => time });
+  const tokens = new TokenService({ store });
+
+  test('issue returns the token once, with its public record', async () => {
+    const issued = await tokens.issue({
+      user: 'admin',
+      expiresIn: '24h',
+      label: 'backup',
+      scopes: ['node:abc:wr'],
+    });
+    assert.match(issued.token, /^pat_/);
+    assert.equal(issued.user, 'admin');
+    assert.equal(issued.label, 'backup');
+    assert.deepEqual(issued.scopes, ['node:abc:rw']);
+    assert.equal(issued.expiresAt.getTime(), time + 24 * 60 * MINUTE);
+    assert.equal(issued.hardExpiresAt?.getTime(), time + 24 * 60 * MINUTE);
+    assert.equal(issued.autoRefresh, null);
+    const { token: _secret, ...info } = issued;
+    assert.deepEqual(await tokens.inspect(issued.id), info);
+  });
+
+  test('a hard-limit token works until its limit, then never again', async () => {
+    const { token } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+    time += 59 * MINUTE;
+    assert.ok(await tokens.verify(token));
+    time += 2 * MINUTE;
+    assert.equal(await tokens.verify(token), null);
+  });
+
+  test('a sliding token lives as long as it is used within its window', async () => {
+    const { token, id } = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
+    for (let i = 0; i < 10; i++) {
+      time += 9 * MINUTE;
+      const info = await tokens.verify(token);
+      assert.equal(info?.expiresAt.getTime(), time + 10 * MINUTE);
+    }
+    time += 11 * MINUTE;
+    assert.equal(await tokens.verify(token), null);
+    assert.equal(await tokens.inspect(id), null);
+  });
+
+  test('sliding + hard limit: refreshed, but never past the cap (Cells lets -a silently win)', async () => {
+    const { token, hardExpiresAt } = await tokens.issue({
+      user: 'admin',
+      autoRefresh: '10m',
+      expiresIn: '25m',
+    });
+    time += 9 * MINUTE;
+    assert.equal((await tokens.verify(token))?.expiresAt.getTime(), time + 10 * MINUTE);
+    time += 9 * MINUTE;
+    assert.equal((await tokens.verify(token))?.expiresAt.getTime(), hardExpiresAt?.getTime());
+    time += 7 * MINUTE;
+    assert.equal(await tokens.verify(token), null);
+  });
+
+  test('inspect never refreshes', async () => {
+    const { token, id } = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
+    const issuedAt = time;
+    time += 9 * MINUTE;
+    assert.equal((await tokens.inspect(id))?.expiresAt.getTime(), issuedAt + 10 * MINUTE);
+    time += 2 * MINUTE;
+    assert.equal(await tokens.verify(token), null);
+  });
+
+  test('Basic: the login must be the owner, and a mismatch refreshes nothing', async () => {
+    const { token, id } = await tokens.issue({ user: 'alice', autoRefresh: '10m' });
+    const before = (await tokens.inspect(id))!.expiresAt.getTime();
+    time += MINUTE;
+    assert.deepEqual(await tokens.authenticate(token, { login: 'bob' }), {
+      ok: false,
+      reason: 'user_mismatch',
+      tokenId: id,
+    });
+    assert.equal((await tokens.inspect(id))!.expiresAt.getTime(), before);
+    assert.ok(await tokens.verify(token, { login: 'alice' }));
+  });
+
+  test('rejection reasons: malformed, bad_checksum, unknown', async () => {
+    const { token, id } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+    assert.deepEqual(await tokens.authenticate('nope'), { ok: false, reason: 'malformed' });
+    const typo = token.slice(0, 20) + (token[20] === 'a' ? 'b' : 'a') + token.slice(21);
+    assert.deepEqual(await tokens.authenticate(typo), { ok: false, reason: 'bad_checksum' });
+    await tokens.revoke(id);
+    assert.deepEqual(await tokens.authenticate(token), { ok: false, reason: 'unknown', tokenId: id });
+  });
+
+  test('list: newest first, live only, no secret material', async () => {
+    const owner = 'lister';
+    const a = await tokens.issue({ user: owner, expiresIn: '1h', label: 'a' });
+    time += 1000;
+    const b = await tokens.issue({ user: owner, autoRefresh: '10m', label: 'b' });
+    time += 1000;
+    const listed = await tokens.list(owner);
+    assert.deepEqual(
+      listed.map((t) => t.label),
+      ['b', 'a'],
+    );
+    assert.ok(!JSON.stringify(listed).includes(a.token) && !JSON.stringify(listed).includes(b.token));
+    assert.ok(listed.every((t) => !('secretHash' in t) && !('token' in t)));
+    time += 11 * MINUTE;
+    assert.deepEqual(
+      (await tokens.list(owner)).map((t) => t.label),
+      ['a'],
+    );
+  });
+
+  test('revoke and revokeAll', async () => {
+    const one = await tokens.issue({ user: 'rev', expiresIn: '1h' });
+    const two = await tokens.issue({ user: 'rev', expiresIn: '1h' });
+    const other = await tokens.issue({ user: 'keep', expiresIn: '1h' });
+    assert.equal(await tokens.revoke(one.id), true);
+    assert.equal(await tokens.revoke(one.id), false);
+    assert.equal(await tokens.revoke('not-an-id'), false);
+    assert.equal(await tokens.verify(one.token), null);
+    assert.equal(await tokens.revokeAll('rev'), 1);
+    assert.equal(await tokens.verify(two.token), null);
+    assert.ok(await tokens.verify(other.token));
+  });
+
+  test('bad options are clear errors and issue nothing', async () => {
+    const before = (await tokens.list('bad')).length;
+    await assert.rejects(tokens.issue({ user: 'bad' }), InvalidTokenOptionsError);
+    await assert.rejects(tokens.issue({ user: 'bad', expiresIn: '1.5d' }), InvalidDurationError);
+    await assert.rejects(tokens.issue({ user: 'bad', autoRefresh: '-5m' }), InvalidDurationError);
+    await assert.rejects(
+      tokens.issue({ user: 'bad', expiresIn: '1h', scopes: ['node:x:edit'] }),
+      InvalidScopeError,
+    );
+    await assert.rejects(tokens.issue({ user: '', expiresIn: '1h' }), InvalidTokenOptionsError);
+    await assert.rejects(
+      tokens.issue({ user: 'bad', expiresIn: '1h', label: 'x\ny' }),
+      InvalidTokenOptionsError,
+    );
+    assert.equal((await tokens.list('bad')).length, before);
+  });
+
+  test('a malformed token never reaches the store', async () => {
+    let calls = 0;
+    const counting: TokenStore = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (property !== 'now') calls++;
+          return value.apply(target, args);
+        };
+      },
+    });
+    const service = new TokenService({ store: counting });
+    const { token } = await service.issue({ user: 'admin', expiresIn: '1h' });
+    calls = 0;
+    assert.equal(await service.verify(token.slice(0, -1)), null);
+    assert.equal(await service.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`), null);
+    assert.equal(await service.verify('Bearer something'), null);
+    assert.equal(calls, 0);
+  });
+});
+
+describe('TokenService hooks: resolveUser and canAccess', () => {
+  const users = new Map([['admin', { login: 'admin', readable: new Set(['docs']) }]]);
+  const tokens = new TokenService({
+    store: new MemoryTokenStore(),
+    resolveUser: (login) => users.get(login) ?? null,
+    canAccess: (user, nodeId, permission) =>
+      permission === 'r' && (user as { readable: Set<string> }).readable.has(nodeId),
+  });
+
+  test('refuses an unknown user', async () => {
+    await assert.rejects(tokens.issue({ user: 'ghost', expiresIn: '1h' }), UnknownUserError);
+  });
+
+  test('refuses a scope on a node the user cannot reach in the first place', async () => {
+    await assert.rejects(
+      tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:private:r'] }),
+      ScopeNotAllowedError,
+    );
+    await assert.rejects(
+      tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:rw'] }),
+      ScopeNotAllowedError,
+    );
+    assert.ok(await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:r'] }));
+  });
+});
+
+describe('TokenService on Redis', () => {
+  const client = connectTestRedis();
+  const prefix = uniquePrefix('service');
+  const store = new RedisTokenStore(client, { prefix });
+  const tokens = new TokenService({ store });
+  after(async () => {
+    await deleteKeys(client, prefix);
+    await client.quit();
+  });
+
+  test('the sliding window is the key TTL: PTTL = min(window, hard limit - now) after a verify', async () => {
+    const sliding = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
+    await tokens.verify(sliding.token);
+    const pttl = await client.pttl(store.tokenKey(sliding.id));
+    assert.ok(pttl > 10 * MINUTE - 1000 && pttl <= 10 * MINUTE, `PTTL ${pttl}`);
+
+    const capped = await tokens.issue({ user: 'admin', autoRefresh: '10m', expiresIn: '2m' });
+    await tokens.verify(capped.token);
+    const cappedTtl = await client.pttl(store.tokenKey(capped.id));
+    assert.ok(cappedTtl > 2 * MINUTE - 1000 && cappedTtl <= 2 * MINUTE, `PTTL ${cappedTtl}`);
+
+    const hard = await tokens.issue({ user: 'admin', expiresIn: '24h' });
+    const hardTtl = await client.pttl(store.tokenKey(hard.id));
+    assert.ok(hardTtl > 24 * 60 * MINUTE - 1000 && hardTtl <= 24 * 60 * MINUTE);
+  });
+
+  test('inspect does not change the PTTL', async () => {
+    const sliding = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
+    await client.pexpire(store.tokenKey(sliding.id), 5 * MINUTE);
+    await tokens.inspect(sliding.id);
+    const pttl = await client.pttl(store.tokenKey(sliding.id));
+    assert.ok(pttl <= 5 * MINUTE && pttl > 5 * MINUTE - 1000);
+  });
+
+  test('Redis holds the hash only: no token or secret appears in any key or value', async () => {
+    const issued = await tokens.issue({ user: 'admin', expiresIn: '1h', label: 'scan me' });
+    await tokens.verify(issued.token);
+    const secret = issued.token.slice(4 + 16, 4 + 16 + 43);
+    for (const key of await scanKeys(client, prefix)) {
+      assert.ok(!key.includes(secret));
+      const type = await client.type(key);
+      const values =
+        type === 'hash' ? Object.values(await client.hgetall(key)) : await client.zrange(key, '0', '-1');
+      for (const value of values) assert.ok(!value.includes(secret) && !value.includes(issued.token), key);
+    }
+  });
+
+  test('one Redis command per verify (EVALSHA), none for a malformed token', async () => {
+    const issued = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
+    const observer = client.duplicate();
+    const monitor = await observer.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands run inside the Lua script show up too, with "lua" as their source.
+      if (source !== 'lua' && args.some((arg) => String(arg).startsWith(prefix)))
+        commands.push(String(args[0]).toLowerCase());
+    });
+    await tokens.verify(issued.token);
+    await tokens.verify('pat_garbage');
+    await tokens.verify(issued.token.slice(0, -1) + (issued.token.endsWith('A') ? 'B' : 'A'));
+    await client.ping(); // MONITOR output is ordered: once this is seen, the verifies' are too
+    await new Promise((resolve) => setImmediate(resolve));
+    monitor.disconnect();
+    observer.disconnect();
+    assert.deepEqual(commands, ['evalsha']);
+  });
+
+  test('a store that does not answer in time is StoreUnavailableError, not a hang', async () => {
+    const silent: TokenStore = {
+      create: () => new Promise(() => {}),
+      verify: () => new Promise(() => {}),
+      get: () => new Promise(() => {}),
+      listByUser: () => new Promise(() => {}),
+      delete: () => new Promise(() => {}),
+      deleteByUser: () => new Promise(() => {}),
+    };
+    const slow = new TokenService({ store: silent, timeout: 50 });
+    const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+    await assert.rejects(slow.verify(issued.token), StoreUnavailableError);
+    await assert.rejects(slow.issue({ user: 'admin', expiresIn: '1h' }), (error: unknown) => {
+      return error instanceof StoreUnavailableError && !String(error.message).includes('pat_');
+    });
+  });
+});
