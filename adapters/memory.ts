@@ -1,9 +1,16 @@
-import type { StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
 import { hashesMatch } from '../lib/token-format';
 
 export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
   now?: () => number;
+}
+
+// As the Redis store: a revoked token's tombstone lives at most this long, or the token's remaining life.
+const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
+
+interface Tombstone extends RevokedToken {
+  until: number;
 }
 
 /**
@@ -12,8 +19,10 @@ export interface MemoryTokenStoreOptions {
  */
 export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
+  readonly #tombstones = new Map<string, Tombstone>();
+  readonly #failures = new Map<string, FailureCount>();
   readonly #now: () => number;
-  // Expired tokens are dropped when touched; this sweep keeps never-touched ones from piling up.
+  // Expired entries are dropped when touched; this sweep keeps never-touched ones from piling up.
   #sweepAt = 1024;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
@@ -25,15 +34,22 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async create(token: StoredToken): Promise<boolean> {
-    if (this.#live(token.id)) return false;
+    if (this.#live(token.id) || this.#tombstone(token.id)) return false;
     this.#tokens.set(token.id, structuredClone(token));
-    if (this.#tokens.size >= this.#sweepAt) this.#sweep();
+    if (this.#tokens.size + this.#tombstones.size + this.#failures.size >= this.#sweepAt) this.#sweep();
     return true;
   }
 
-  async verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null> {
+  async verify(
+    id: string,
+    secretHash: string,
+    options: VerifyOptions,
+  ): Promise<StoredToken | RevokedToken | null> {
     const token = this.#live(id);
-    if (!token) return null;
+    if (!token) {
+      const tombstone = this.#tombstone(id);
+      return tombstone ? { id, user: tombstone.user, revokedAt: tombstone.revokedAt } : null;
+    }
     if (
       hashesMatch(token.secretHash, secretHash) &&
       (options.login === undefined || options.login === token.user)
@@ -42,8 +58,10 @@ export class MemoryTokenStore implements TokenStore {
       if (token.autoRefresh !== null) {
         token.expiresAt = Math.min(now + token.autoRefresh, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       }
-      if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval)
+      if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval) {
         token.lastUsedAt = now;
+        if (options.ip) token.lastUsedIp = options.ip;
+      }
     }
     return structuredClone(token);
   }
@@ -62,16 +80,43 @@ export class MemoryTokenStore implements TokenStore {
     return tokens.sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const existed = this.#live(id) !== undefined;
+  async delete(id: string): Promise<StoredToken | null> {
+    const token = this.#live(id);
+    if (!token) return null;
     this.#tokens.delete(id);
-    return existed;
+    const now = this.#now();
+    this.#tombstones.set(id, {
+      id,
+      user: token.user,
+      revokedAt: now,
+      until: Math.min(token.expiresAt, now + TOMBSTONE_LIFE),
+    });
+    return structuredClone(token);
   }
 
-  async deleteByUser(user: string): Promise<number> {
+  async deleteByUser(user: string): Promise<string[]> {
     const tokens = await this.listByUser(user);
-    for (const token of tokens) this.#tokens.delete(token.id);
-    return tokens.length;
+    for (const token of tokens) await this.delete(token.id);
+    return tokens.map((token) => token.id);
+  }
+
+  async limit(id: string, hardExpiresAt: number): Promise<boolean> {
+    const token = this.#live(id);
+    if (!token) return false;
+    token.hardExpiresAt = Math.min(hardExpiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
+    token.expiresAt = Math.min(token.expiresAt, token.hardExpiresAt);
+    return true;
+  }
+
+  async recordFailure(key: string, window: number): Promise<FailureCount> {
+    const now = this.#now();
+    const current = this.#failures.get(key);
+    const next =
+      current && current.resetAt > now
+        ? { count: current.count + 1, resetAt: current.resetAt }
+        : { count: 1, resetAt: now + window };
+    this.#failures.set(key, next);
+    return { ...next };
   }
 
   #live(id: string): StoredToken | undefined {
@@ -83,9 +128,20 @@ export class MemoryTokenStore implements TokenStore {
     return token;
   }
 
+  #tombstone(id: string): Tombstone | undefined {
+    const tombstone = this.#tombstones.get(id);
+    if (tombstone && tombstone.until <= this.#now()) {
+      this.#tombstones.delete(id);
+      return undefined;
+    }
+    return tombstone;
+  }
+
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
-    this.#sweepAt = Math.max(1024, this.#tokens.size * 2);
+    for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);
+    for (const [key, failure] of this.#failures) if (failure.resetAt <= now) this.#failures.delete(key);
+    this.#sweepAt = Math.max(1024, (this.#tokens.size + this.#tombstones.size + this.#failures.size) * 2);
   }
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { StoredToken, TokenStore, VerifyOptions } from '../lib/store';
-import { CREATE, type LuaScript, READ, VERIFY } from './redis-scripts';
+import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import { CREATE, LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, VERIFY } from './redis-scripts';
 
 export interface RedisTokenStoreOptions {
   /** Prefix of every key. Default `pat:`, the same as the CLI's and `personalTokenAuth()`'s. */
@@ -11,13 +11,17 @@ export interface RedisTokenStoreOptions {
 
 export const DEFAULT_KEY_PREFIX = 'pat:';
 
+// How long a revoked token's tombstone may stay (less if the token would have expired sooner).
+const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
+
 /**
  * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
  * the timeouts and reconnection it wants); the store never opens connections itself.
  *
- * Keys: `<prefix>t:{<id>}` is one token (a hash whose TTL is its expiry), and `<prefix>u:{<login>}`
- * a sorted set of the user's token ids by creation time, for `list` and `revokeAll`. The braces are
- * Cluster hash tags: every key of a token sits in one slot, so each script runs on one node.
+ * Keys: `<prefix>t:{<id>}` is one token (a hash whose TTL is its expiry), `<prefix>u:{<login>}` a
+ * sorted set of the user's token ids by creation time, for `list` and `revokeAll`, and
+ * `<prefix>f:{<ip>}` a failure counter for throttling. The braces are Cluster hash tags, and every
+ * script touches a single key, so each runs on whichever node holds it.
  */
 export class RedisTokenStore implements TokenStore {
   readonly client: Redis | Cluster;
@@ -45,6 +49,10 @@ export class RedisTokenStore implements TokenStore {
     return `${this.prefix}u:{${user}}`;
   }
 
+  failureKey(key: string): string {
+    return `${this.prefix}f:{${key}}`;
+  }
+
   async create(token: StoredToken): Promise<boolean> {
     const ttl = Math.max(1, token.expiresAt - this.#now());
     const fields = ['h', token.secretHash, 'u', token.user, 'c', String(token.createdAt)];
@@ -56,24 +64,30 @@ export class RedisTokenStore implements TokenStore {
     if (created !== 1) return false;
     // The index lives in the user's slot, not the token's, so it cannot share the script: a crash
     // between the two leaves a token missing from `list` until it expires, never the reverse.
-    await this.client.zadd(this.userKey(token.user), token.createdAt, token.id);
+    await this.client.zadd(this.userKey(token.user), String(token.createdAt), token.id);
     await this.#prune(token.user);
     return true;
   }
 
-  async verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null> {
+  async verify(
+    id: string,
+    secretHash: string,
+    options: VerifyOptions,
+  ): Promise<StoredToken | RevokedToken | null> {
     const now = this.#now();
     const reply = await this.#run(VERIFY, this.tokenKey(id), [
       secretHash,
       String(now),
       options.login ?? '',
       String(options.touchInterval),
+      options.ip ?? '',
     ]);
     return decode(id, reply, now);
   }
 
   async get(id: string): Promise<StoredToken | null> {
-    return decode(id, await this.#run(READ, this.tokenKey(id), []), this.#now());
+    const found = decode(id, await this.#run(READ, this.tokenKey(id), []), this.#now());
+    return found && !('revokedAt' in found) ? found : null;
   }
 
   async listByUser(user: string): Promise<StoredToken[]> {
@@ -84,19 +98,35 @@ export class RedisTokenStore implements TokenStore {
     return tokens.filter((token): token is StoredToken => token !== null && token.user === user);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const token = await this.get(id);
-    const deleted = await this.client.del(this.tokenKey(id));
-    if (token) await this.client.zrem(this.userKey(token.user), id);
-    return deleted === 1;
+  async delete(id: string): Promise<StoredToken | null> {
+    const now = this.#now();
+    const found = decode(
+      id,
+      await this.#run(REVOKE, this.tokenKey(id), [String(now), String(TOMBSTONE_LIFE)]),
+      now,
+    );
+    if (!found || 'revokedAt' in found) return null;
+    await this.client.zrem(this.userKey(found.user), id);
+    return found;
   }
 
-  async deleteByUser(user: string): Promise<number> {
+  async deleteByUser(user: string): Promise<string[]> {
     const ids = await this.client.zrange(this.userKey(user), '0', '-1');
-    // One DEL per token: the keys are in different Cluster slots.
-    const deleted = await Promise.all(ids.map((id) => this.client.del(this.tokenKey(id))));
-    if (ids.length > 0) await this.client.zrem(this.userKey(user), ...ids);
-    return deleted.reduce((sum, n) => sum + n, 0);
+    // One script per token: the keys are in different Cluster slots.
+    const revoked = await Promise.all(ids.map((id) => this.delete(id)));
+    return revoked.filter((token) => token !== null && token.user === user).map((token) => token!.id);
+  }
+
+  async limit(id: string, hardExpiresAt: number): Promise<boolean> {
+    return (await this.#run(LIMIT, this.tokenKey(id), [String(this.#now()), String(hardExpiresAt)])) === 1;
+  }
+
+  async recordFailure(key: string, window: number): Promise<FailureCount> {
+    const [count, pttl] = (await this.#run(RECORD_FAILURE, this.failureKey(key), [String(window)])) as [
+      number,
+      number,
+    ];
+    return { count, resetAt: this.#now() + pttl };
   }
 
   /** Drops ids of tokens that have expired from the user's index, so it cannot grow without bound. */
@@ -119,21 +149,14 @@ export class RedisTokenStore implements TokenStore {
 }
 
 type Field = string | null;
+type Reply = [Field, Field, Field, Field, Field, Field, Field, Field, Field, Field, number];
 
-function decode(id: string, reply: unknown, now: number): StoredToken | null {
+function decode(id: string, reply: unknown, now: number): StoredToken | RevokedToken | null {
   if (!Array.isArray(reply)) return null;
-  const [h, u, l, s, c, e, a, lu, pttl] = reply as [
-    Field,
-    Field,
-    Field,
-    Field,
-    Field,
-    Field,
-    Field,
-    Field,
-    number,
-  ];
-  if (h === null || u === null) return null;
+  const [h, u, l, s, c, e, a, lu, ip, r, pttl] = reply as Reply;
+  if (u === null) return null;
+  if (r !== null) return { id, user: u, revokedAt: Number(r) };
+  if (h === null) return null;
   return {
     id,
     user: u,
@@ -146,5 +169,6 @@ function decode(id: string, reply: unknown, now: number): StoredToken | null {
     hardExpiresAt: e === null ? null : Number(e),
     autoRefresh: a === null ? null : Number(a),
     lastUsedAt: lu === null ? null : Number(lu),
+    lastUsedIp: ip,
   };
 }

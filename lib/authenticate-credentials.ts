@@ -1,6 +1,7 @@
 import type { PersonalTokenAuthInfo } from './auth-info';
 import type { Credentials } from './credentials';
-import type { RejectReason, ResolveUser, TokenService } from './token-service';
+import type { RejectReason } from './events';
+import type { ResolveUser, TokenService } from './token-service';
 
 export type Scheme = 'bearer' | 'basic';
 
@@ -27,6 +28,7 @@ export async function authenticateCredentials(
   tokens: TokenService,
   schemes: readonly Scheme[],
   resolveUser: ResolveUser | undefined,
+  ip?: string,
 ): Promise<CredentialsOutcome> {
   if (credentials.scheme === 'none') return { kind: 'absent' };
   if (credentials.scheme === 'malformed') {
@@ -38,7 +40,7 @@ export async function authenticateCredentials(
   if (!schemes.includes(scheme)) return { kind: 'absent' };
   const login = scheme === 'basic' ? credentials.login : undefined;
   const token = scheme === 'basic' ? credentials.password : credentials.token;
-  const result = await tokens.authenticate(token, { login });
+  const result = await tokens.authenticate(token, { login, ip });
   if (!result.ok) return { kind: 'rejected', scheme, reason: result.reason, tokenId: result.tokenId, login };
   const record = result.token;
   const user = resolveUser ? await resolveUser(record.user) : { login: record.user };

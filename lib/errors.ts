@@ -56,3 +56,24 @@ export class StoreUnavailableError extends PersonalTokenError {
     super('ERR_STORE_UNAVAILABLE', message, options);
   }
 }
+
+/** The user already has `maxTokensPerUser` live tokens. */
+export class TokenLimitError extends PersonalTokenError {
+  constructor(login: string, limit: number) {
+    super(
+      'ERR_TOKEN_LIMIT',
+      `User "${login}" already has ${limit} live tokens, the most allowed; revoke one first`,
+    );
+  }
+}
+
+/**
+ * `issueFor()` was asked for a token broader than the one making the request: a scope the caller's
+ * token does not cover (`ERR_SCOPE_BROADER_THAN_CALLER`) or a hard limit after the caller's
+ * (`ERR_EXPIRY_LATER_THAN_CALLER`). A token can only hand on what it has.
+ */
+export class BroaderThanCallerError extends PersonalTokenError {
+  constructor(code: 'ERR_SCOPE_BROADER_THAN_CALLER' | 'ERR_EXPIRY_LATER_THAN_CALLER', message: string) {
+    super(code, message);
+  }
+}

@@ -19,14 +19,26 @@ export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
 export { formatDuration, parseDuration } from './duration';
 // Errors, each with a stable `code`.
 export {
+  BroaderThanCallerError,
   InvalidDurationError,
   InvalidScopeError,
   InvalidTokenOptionsError,
   PersonalTokenError,
   ScopeNotAllowedError,
   StoreUnavailableError,
+  TokenLimitError,
   UnknownUserError,
 } from './errors';
+// Audit events, and a ready sink for pino.
+export {
+  type OnEvent,
+  type PinoLike,
+  pinoEventLogger,
+  type RejectReason,
+  type TokenEvent,
+  type TokenEventType,
+} from './events';
+export type { ThrottleOptions } from './failure-throttle';
 // The middleware most apps need, and the route guard for scoped tokens.
 export {
   type PersonalTokenAuthMiddleware,
@@ -37,7 +49,7 @@ export { hasNodePermission, type NodePermissionOptions, requireNodePermission } 
 export type { ResolveAncestors } from './request-context';
 export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 // The store contract, for writing a store of one's own.
-export type { StoredToken, TokenStore, VerifyOptions } from './store';
+export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
 // Issuing, verifying, listing and revoking tokens.
 export {
@@ -45,8 +57,8 @@ export {
   type CanAccess,
   type IssuedToken,
   type IssueOptions,
-  type RejectReason,
   type ResolveUser,
+  type RotateOptions,
   type TokenInfo,
   TokenService,
   type TokenServiceOptions,

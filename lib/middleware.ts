@@ -4,6 +4,8 @@ import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from '
 import { readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
+import { emit, type OnEvent } from './events';
+import { FailureThrottle, type ThrottleOptions } from './failure-throttle';
 import { type ResolveAncestors, setRequestContext } from './request-context';
 import type { TokenStore } from './store';
 import { type ResolveUser, TokenService } from './token-service';
@@ -25,6 +27,14 @@ export interface PersonalTokenAuthOptions {
   optional?: boolean;
   /** Seconds in the `Retry-After` of a 503 when the store is unavailable. Default 1. */
   retryAfter?: number;
+  /** Audit events `authenticated`, `rejected` (with the reason) and `throttled`. Default: the service's `onEvent`. */
+  onEvent?: OnEvent;
+  /** Failed-authentication throttling per client IP (`req.ip`, so `trust proxy` applies). Off by default. */
+  throttle?: ThrottleOptions;
+}
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket?.remoteAddress ?? 'unknown';
 }
 
 export type PersonalTokenAuthMiddleware = RequestHandler & {
@@ -61,7 +71,9 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   const resolveUser = options.resolveUser ?? tokens.resolveUser;
   const optional = options.optional ?? false;
   const retryAfter = String(options.retryAfter ?? 1);
-  const context = { realm, resolveAncestors: options.resolveAncestors };
+  const onEvent = options.onEvent ?? tokens.onEvent;
+  const throttle = options.throttle ? new FailureThrottle(tokens, options.throttle) : undefined;
+  const context = { realm, resolveAncestors: options.resolveAncestors, onEvent };
 
   function challenges(bearerError?: BearerError): string[] {
     return schemes.map((scheme) =>
@@ -73,31 +85,77 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     res.status(status).set('WWW-Authenticate', challenges(bearerError)).json({ error });
   }
 
+  function unavailable(res: Response): void {
+    res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
+  }
+
+  async function refuseAndCount(req: Request, res: Response, respond: () => void): Promise<void> {
+    // Count before answering, so the client's next request already sees the block.
+    if (throttle) await throttle.fail(clientIp(req)).catch(() => {});
+    respond();
+  }
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (throttle) {
+      const wait = throttle.retryAfter(clientIp(req));
+      if (wait > 0) {
+        emit(onEvent, {
+          type: 'throttled',
+          time: new Date(tokens.now()),
+          ip: clientIp(req),
+          retryAfter: wait,
+        });
+        res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
+        return;
+      }
+    }
     const credentials = readCredentials(req.headers.authorization);
-    authenticateCredentials(credentials, tokens, schemes, resolveUser).then(
+    authenticateCredentials(credentials, tokens, schemes, resolveUser, req.ip).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':
             req.user = outcome.user as Express.User;
             req.authInfo = outcome.info;
             setRequestContext(req, context);
+            emit(onEvent, {
+              type: 'authenticated',
+              time: new Date(tokens.now()),
+              tokenId: outcome.info.tokenId,
+              login: outcome.info.login,
+              ip: req.ip,
+              scheme: outcome.info.scheme,
+            });
             return next();
           case 'absent':
             if (optional) return next();
             return refuse(res, 401, 'unauthorized');
           case 'malformed':
-            return refuse(res, 400, 'invalid_request', 'invalid_request');
+            emit(onEvent, {
+              type: 'rejected',
+              time: new Date(tokens.now()),
+              reason: 'malformed',
+              tokenId: undefined,
+              login: undefined,
+              ip: req.ip,
+              scheme: outcome.scheme,
+            });
+            return refuseAndCount(req, res, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
           case 'rejected':
-            return refuse(res, 401, 'invalid_token', 'invalid_token');
+            emit(onEvent, {
+              type: 'rejected',
+              time: new Date(tokens.now()),
+              reason: outcome.reason,
+              tokenId: outcome.tokenId,
+              login: outcome.login,
+              ip: req.ip,
+              scheme: outcome.scheme,
+            });
+            return refuseAndCount(req, res, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
         }
       },
       (error: unknown) => {
         // Fail closed: a store that cannot answer never lets a request through.
-        if (error instanceof StoreUnavailableError) {
-          res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
-          return;
-        }
+        if (error instanceof StoreUnavailableError) return unavailable(res);
         next(error);
       },
     );

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerChallenge } from './challenges';
+import { emit } from './events';
 import { getRequestContext, type ResolveAncestors } from './request-context';
 import { type Permission, parseScope, scopesAllow } from './scopes';
 
@@ -52,9 +53,18 @@ export function requireNodePermission(
       .then((nodeId) => hasNodePermission(req, nodeId, permission, options))
       .then((allowed) => {
         if (allowed) return next();
+        const context = getRequestContext(req);
+        emit(context?.onEvent, {
+          type: 'rejected',
+          time: new Date(),
+          reason: 'insufficient_scope',
+          tokenId: req.authInfo?.tokenId,
+          login: req.authInfo?.login,
+          ip: req.ip,
+          scheme: req.authInfo?.scheme,
+        });
         if (req.authInfo?.scheme === 'bearer') {
-          const realm = getRequestContext(req)?.realm ?? 'Users';
-          res.set('WWW-Authenticate', bearerChallenge(realm, 'insufficient_scope'));
+          res.set('WWW-Authenticate', bearerChallenge(context?.realm ?? 'Users', 'insufficient_scope'));
         }
         res.status(403).json({ error: 'insufficient_scope' });
       }, next);

@@ -1,9 +1,11 @@
 import type { Request } from 'express';
+import type { OnEvent } from './events';
 
 /** What `personalTokenAuth()` leaves on a request for `requireNodePermission()` to use later. */
 export interface RequestContext {
   realm: string;
   resolveAncestors: ResolveAncestors | undefined;
+  onEvent: OnEvent | undefined;
 }
 
 /** A node's ancestors (any order), so that a scope on a folder covers what is below it. */

@@ -26,6 +26,29 @@ export interface StoredToken {
   autoRefresh: number | null;
   /** Last successful use, written at most once per `touchInterval`. */
   lastUsedAt: number | null;
+  /** Client IP of that use, when the service records IPs (`trackIp`). */
+  lastUsedIp: string | null;
+}
+
+/**
+ * What `verify` finds for a revoked token: a tombstone, kept for a while after revocation so that
+ * the operator's audit can say "revoked" rather than "unknown". It carries no secret material.
+ */
+export interface RevokedToken {
+  id: string;
+  user: string;
+  revokedAt: number;
+}
+
+export function isRevoked(found: StoredToken | RevokedToken): found is RevokedToken {
+  return 'revokedAt' in found;
+}
+
+/** A fixed-window failure counter, for throttling. */
+export interface FailureCount {
+  count: number;
+  /** When the window ends and the count starts again from zero (ms since the epoch). */
+  resetAt: number;
 }
 
 export interface VerifyOptions {
@@ -33,6 +56,8 @@ export interface VerifyOptions {
   login?: string;
   /** Write `lastUsedAt` only if the stored one is older than this (ms): no write per request. */
   touchInterval: number;
+  /** Client IP to record with `lastUsedAt`, if the service records IPs. */
+  ip?: string;
 }
 
 export interface TokenStore {
@@ -46,21 +71,37 @@ export interface TokenStore {
    * The hot path, one round trip and atomic: looks the id up and, only if `secretHash` matches
    * (and `login`, when given, is the owner), pushes a sliding token's expiry to
    * `min(now + autoRefresh, hardExpiresAt)` and refreshes `lastUsedAt`. Returns the record as
-   * stored (the caller compares the hash again in constant time), or null if there is none.
+   * stored (the caller compares the hash again in constant time), its tombstone if it was
+   * revoked, or null if there is none (never was, or expired).
    */
-  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | null>;
+  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | RevokedToken | null>;
 
-  /** The record without touching it, or null. */
+  /** The record without touching it, or null (also for a revoked one). */
   get(id: string): Promise<StoredToken | null>;
 
   /** The user's live tokens, newest first. Drops ids of expired tokens from any index it keeps. */
   listByUser(user: string): Promise<StoredToken[]>;
 
-  /** Deletes a token; false if there was none. Once this resolves, `verify` no longer finds it. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Revokes a token, leaving a tombstone for at most the token's remaining lifetime; returns the
+   * revoked record, or null if there was no live token. Once this resolves, `verify` never accepts it.
+   */
+  delete(id: string): Promise<StoredToken | null>;
 
-  /** Deletes all the user's tokens; returns how many there were. */
-  deleteByUser(user: string): Promise<number>;
+  /** Revokes all the user's tokens; returns their ids. */
+  deleteByUser(user: string): Promise<string[]>;
+
+  /**
+   * Brings a token's hard limit forward to `hardExpiresAt` (never later than it was), for rotation
+   * with an overlap. Returns false if there is no live token.
+   */
+  limit(id: string, hardExpiresAt: number): Promise<boolean>;
+
+  /**
+   * Optional, for failed-authentication throttling: counts one failure for `key` in a fixed window
+   * of `window` ms that starts with the first failure. Must be atomic across app instances.
+   */
+  recordFailure?(key: string, window: number): Promise<FailureCount>;
 
   /** The store's clock (ms). The token service uses it too, so that both agree on what "now" is. */
   now?(): number;

@@ -48,8 +48,13 @@ export function isTokenId(id: string): boolean {
 export function generateToken(prefix: string): { token: string; id: string; secret: string } {
   const id = randomBytes(ID_BYTES).toString('hex');
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
+  return { token: formatToken(prefix, id, secret), id, secret };
+}
+
+/** The token text for an id and a secret, checksum included. */
+export function formatToken(prefix: string, id: string, secret: string): string {
   const body = prefix + id + secret;
-  return { token: body + checksum(body), id, secret };
+  return body + checksum(body);
 }
 
 /**

@@ -1,7 +1,16 @@
+import type { Request } from 'express';
 import { parseDuration } from './duration';
-import { InvalidTokenOptionsError, ScopeNotAllowedError, UnknownUserError } from './errors';
-import { normaliseScopes, type Permission, parseScope, type Scope } from './scopes';
-import type { StoredToken, TokenStore } from './store';
+import {
+  BroaderThanCallerError,
+  InvalidTokenOptionsError,
+  ScopeNotAllowedError,
+  TokenLimitError,
+  UnknownUserError,
+} from './errors';
+import { emit, type OnEvent, type RejectReason } from './events';
+import { getRequestContext } from './request-context';
+import { normaliseScopes, type Permission, parseScope, type Scope, scopesAllow } from './scopes';
+import { isRevoked, type StoredToken, type TokenStore } from './store';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -32,6 +41,12 @@ export interface TokenServiceOptions {
   resolveUser?: ResolveUser;
   /** Refuse a scope on a node the user cannot reach in the first place. */
   canAccess?: CanAccess;
+  /** Record the client IP with `lastUsedAt` (personal data in some jurisdictions, hence opt-in). */
+  trackIp?: boolean;
+  /** The most live tokens one user may have; issuing past it throws `TokenLimitError`. */
+  maxTokensPerUser?: number;
+  /** Audit events: issued, revoked, rotated (and, through the middleware, authenticated, rejected, throttled). */
+  onEvent?: OnEvent;
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
   onClose?: () => Promise<void>;
 }
@@ -62,6 +77,8 @@ export interface TokenInfo {
   /** Sliding window in ms, or null. */
   autoRefresh: number | null;
   lastUsedAt: Date | null;
+  /** Client IP of the last use, if the service records IPs (`trackIp`). */
+  lastUsedIp: string | null;
 }
 
 /** What `issue()` returns: the only time the token text exists outside the user's hands. */
@@ -69,12 +86,14 @@ export interface IssuedToken extends TokenInfo {
   token: string;
 }
 
-/** Why a token was refused. Operators may see it; clients never do (all refusals look alike). */
-export type RejectReason = 'malformed' | 'bad_checksum' | 'unknown' | 'user_mismatch';
+export interface RotateOptions {
+  /** How long the old token keeps working (`'1h'`, or ms). Default 0: it stops at once. */
+  overlap?: string | number;
+}
 
 export type Authentication =
   | { ok: true; token: TokenInfo }
-  | { ok: false; reason: RejectReason; tokenId?: string };
+  | { ok: false; reason: RejectReason; tokenId?: string; login?: string };
 
 const MAX_LABEL = 200;
 const MAX_LOGIN = 256;
@@ -92,12 +111,15 @@ export class TokenService {
   readonly touchInterval: number;
   readonly resolveUser: ResolveUser | undefined;
   readonly canAccess: CanAccess | undefined;
+  readonly trackIp: boolean;
+  readonly maxTokensPerUser: number | undefined;
+  readonly onEvent: OnEvent | undefined;
   readonly #now: () => number;
   readonly #onClose: (() => Promise<void>) | undefined;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
-    for (const method of ['create', 'verify', 'get', 'listByUser', 'delete', 'deleteByUser'] as const) {
+    for (const method of ['create', 'verify', 'get', 'listByUser', 'delete', 'deleteByUser', 'limit'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
       }
@@ -109,6 +131,12 @@ export class TokenService {
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
+    this.trackIp = options.trackIp ?? false;
+    this.maxTokensPerUser =
+      options.maxTokensPerUser === undefined
+        ? undefined
+        : positive('maxTokensPerUser', options.maxTokensPerUser);
+    this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;
   }
@@ -118,45 +146,143 @@ export class TokenService {
   }
 
   async issue(options: IssueOptions): Promise<IssuedToken> {
-    const { user } = options ?? ({} as IssueOptions);
-    if (typeof user !== 'string' || user.length === 0 || user.length > MAX_LOGIN || CONTROL.test(user)) {
-      throw new InvalidTokenOptionsError('user must be a non-empty login without control characters');
-    }
-    const label = options.label ?? null;
-    if (label !== null && (typeof label !== 'string' || label.length > MAX_LABEL || CONTROL.test(label))) {
-      throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
-    }
-    if (options.expiresIn === undefined && options.autoRefresh === undefined) {
-      throw new InvalidTokenOptionsError(
-        'A token needs expiresIn (hard limit, -e), autoRefresh (sliding window, -a), or both',
-      );
-    }
-    const hardLimit = options.expiresIn === undefined ? null : parseDuration(options.expiresIn);
-    const window = options.autoRefresh === undefined ? null : parseDuration(options.autoRefresh);
-    const scopes = normaliseScopes(options.scopes ?? []);
+    const { user, label, hardLimit, window, scopes } = validateIssue(options);
     await this.#checkUser(user, scopes);
+    await this.#checkLimit(user);
+    const now = this.#now();
+    return this.#create({
+      user,
+      label,
+      scopes,
+      hardExpiresAt: hardLimit === null ? null : now + hardLimit,
+      autoRefresh: window,
+    });
+  }
 
+  /**
+   * Issues a token for the request's authenticated user (`options.user` overrides). When the request
+   * itself came with a scoped personal token, the new token can be no broader: each scope must be
+   * covered by the caller's (same node or below it, no permission the caller lacks) and its hard
+   * limit no later than the caller's. An unscoped caller may issue any scope.
+   */
+  async issueFor(
+    req: Request,
+    options: Omit<IssueOptions, 'user'> & { user?: string },
+  ): Promise<IssuedToken> {
+    const caller = req.authInfo?.tokenId === undefined ? undefined : req.authInfo;
+    const userObject = req.user as { login?: unknown } | undefined;
+    const user =
+      options.user ?? caller?.login ?? (typeof userObject?.login === 'string' ? userObject.login : undefined);
+    if (user === undefined)
+      throw new InvalidTokenOptionsError('issueFor needs an authenticated request (req.user.login)');
+    const { label, hardLimit, window, scopes } = validateIssue({ ...options, user });
+    const now = this.#now();
+    let hardExpiresAt = hardLimit === null ? null : now + hardLimit;
+    if (caller) {
+      const callerToken = await this.inspect(caller.tokenId!);
+      const callerScopes = callerToken?.scopes ?? caller.scopes ?? [];
+      if (callerScopes.length > 0) {
+        if (scopes.length === 0) {
+          throw new BroaderThanCallerError(
+            'ERR_SCOPE_BROADER_THAN_CALLER',
+            'A scoped token can only issue scoped tokens: give at least one scope it covers',
+          );
+        }
+        const resolveAncestors = getRequestContext(req)?.resolveAncestors;
+        for (const text of scopes) {
+          const { nodeId, permission } = parseScope(text);
+          const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
+          if (!scopesAllow(callerScopes, nodeId, ancestors, permission)) {
+            throw new BroaderThanCallerError(
+              'ERR_SCOPE_BROADER_THAN_CALLER',
+              `Scope ${text} is broader than the scopes of the token making the request`,
+            );
+          }
+        }
+      }
+      const callerLimit = callerToken?.hardExpiresAt?.getTime() ?? null;
+      if (callerLimit !== null && (hardExpiresAt === null || hardExpiresAt > callerLimit)) {
+        throw new BroaderThanCallerError(
+          'ERR_EXPIRY_LATER_THAN_CALLER',
+          `The new token must expire no later than the token making the request (${new Date(callerLimit).toISOString()})`,
+        );
+      }
+      hardExpiresAt ??= callerLimit;
+    }
+    await this.#checkUser(user, scopes);
+    await this.#checkLimit(user);
+    return this.#create({ user, label, scopes, hardExpiresAt, autoRefresh: window });
+  }
+
+  /**
+   * Replaces a token by a new one with the same owner, label, scopes, window and *the same hard
+   * limit* (rotating never makes a temporary token last longer). The old one keeps working for
+   * `overlap`, then is gone. Returns null if there is no live token with that id.
+   */
+  async rotate(id: string, options: RotateOptions = {}): Promise<IssuedToken | null> {
+    const overlap = options.overlap === undefined ? 0 : parseOverlap(options.overlap);
+    if (!isTokenId(id)) return null;
+    const old = await this.#call('get', () => this.store.get(id));
+    if (!old) return null;
+    const fresh = await this.#create(
+      {
+        user: old.user,
+        label: old.label,
+        scopes: old.scopes,
+        hardExpiresAt: old.hardExpiresAt,
+        autoRefresh: old.autoRefresh,
+      },
+      false,
+    );
+    if (overlap === 0) await this.#call('revoke', () => this.store.delete(id));
+    else await this.#call('limit', () => this.store.limit(id, this.#now() + overlap));
+    emit(this.onEvent, {
+      type: 'rotated',
+      time: new Date(this.#now()),
+      tokenId: id,
+      newTokenId: fresh.id,
+      login: old.user,
+      overlap,
+    });
+    return fresh;
+  }
+
+  async #create(
+    fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh'>,
+    announce = true,
+  ): Promise<IssuedToken> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = this.#now();
-      const hardExpiresAt = hardLimit === null ? null : now + hardLimit;
       const { token, id, secret } = generateToken(this.tokenPrefix);
+      const slidingEnd = fields.autoRefresh === null ? Number.POSITIVE_INFINITY : now + fields.autoRefresh;
       const record: StoredToken = {
+        ...fields,
         id,
-        user,
         secretHash: hashSecret(secret),
-        label,
-        scopes,
         createdAt: now,
-        expiresAt: Math.min(
-          window === null ? Number.POSITIVE_INFINITY : now + window,
-          hardExpiresAt ?? Number.POSITIVE_INFINITY,
-        ),
-        hardExpiresAt,
-        autoRefresh: window,
+        expiresAt: Math.min(slidingEnd, fields.hardExpiresAt ?? Number.POSITIVE_INFINITY),
         lastUsedAt: null,
+        lastUsedIp: null,
       };
+      if (record.expiresAt <= now) throw new InvalidTokenOptionsError('The token would already be expired');
       // An id collision (64 random bits) is astronomically rare; the store refuses it rather than overwrite.
-      if (await this.#call('create', () => this.store.create(record))) return { token, ...toInfo(record) };
+      if (await this.#call('create', () => this.store.create(record))) {
+        const info = toInfo(record);
+        if (announce) {
+          emit(this.onEvent, {
+            type: 'issued',
+            time: info.createdAt,
+            tokenId: id,
+            login: info.user,
+            label: info.label,
+            scopes: info.scopes,
+            expiresAt: info.expiresAt,
+            hardExpiresAt: info.hardExpiresAt,
+            autoRefresh: info.autoRefresh,
+          });
+        }
+        return { token, ...info };
+      }
     }
     throw new Error('Could not find a free token id in 3 attempts');
   }
@@ -165,20 +291,26 @@ export class TokenService {
    * Checks a token and, for a sliding one, pushes its expiry forward. With `login` (Basic auth) the
    * token must belong to that login. Returns why it failed, for audit; never the token itself.
    */
-  async authenticate(token: string, options: { login?: string } = {}): Promise<Authentication> {
+  async authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
     const parsed = parseToken(token, this.tokenPrefix);
-    if (typeof parsed === 'string') return { ok: false, reason: parsed };
+    if (typeof parsed === 'string') return { ok: false, reason: parsed, login: options.login };
+    const { id } = parsed;
     const secretHash = hashSecret(parsed.secret);
-    const stored = await this.#call('verify', () =>
-      this.store.verify(parsed.id, secretHash, { login: options.login, touchInterval: this.touchInterval }),
+    const ip = this.trackIp ? options.ip : undefined;
+    const found = await this.#call('verify', () =>
+      this.store.verify(id, secretHash, { login: options.login, touchInterval: this.touchInterval, ip }),
     );
-    if (!stored || !hashesMatch(stored.secretHash, secretHash) || stored.expiresAt <= this.#now()) {
-      return { ok: false, reason: 'unknown', tokenId: parsed.id };
+    // The same single lookup for every well-formed token, whether its id exists or not.
+    if (!found) return { ok: false, reason: 'unknown', tokenId: id, login: options.login };
+    if (isRevoked(found)) return { ok: false, reason: 'revoked', tokenId: id, login: options.login };
+    if (!hashesMatch(found.secretHash, secretHash))
+      return { ok: false, reason: 'unknown', tokenId: id, login: options.login };
+    if (found.expiresAt <= this.#now())
+      return { ok: false, reason: 'expired', tokenId: id, login: options.login };
+    if (options.login !== undefined && options.login !== found.user) {
+      return { ok: false, reason: 'user_mismatch', tokenId: id, login: options.login };
     }
-    if (options.login !== undefined && options.login !== stored.user) {
-      return { ok: false, reason: 'user_mismatch', tokenId: parsed.id };
-    }
-    return { ok: true, token: toInfo(stored) };
+    return { ok: true, token: toInfo(found) };
   }
 
   /** The token's record, or null for a malformed, unknown, expired or revoked one. */
@@ -203,16 +335,38 @@ export class TokenService {
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
-    return this.#call('revoke', () => this.store.delete(id));
+    const revoked = await this.#call('revoke', () => this.store.delete(id));
+    if (revoked)
+      emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
+    return revoked !== null;
   }
 
   /** Revokes all of a user's tokens; returns how many. */
   async revokeAll(user: string): Promise<number> {
-    return this.#call('revokeAll', () => this.store.deleteByUser(user));
+    const ids = await this.#call('revokeAll', () => this.store.deleteByUser(user));
+    const time = new Date(this.#now());
+    for (const tokenId of ids) emit(this.onEvent, { type: 'revoked', time, tokenId, login: user });
+    return ids.length;
+  }
+
+  /** Counts a failed authentication for `key` (a client IP) in the store, for throttling. */
+  async recordFailure(key: string, window: number): Promise<{ count: number; resetAt: number }> {
+    const store = this.store;
+    if (!store.recordFailure)
+      throw new TypeError('This token store cannot count failures (no recordFailure method)');
+    return this.#call('recordFailure', () => store.recordFailure!(key, window));
   }
 
   async close(): Promise<void> {
     await this.#onClose?.();
+  }
+
+  async #checkLimit(login: string): Promise<void> {
+    if (this.maxTokensPerUser === undefined) return;
+    // Counts live tokens only: expired ones are gone from the list. Two issues racing at the limit
+    // can both pass; the limit is a guard against accumulation, not a security boundary.
+    const live = await this.#call('list', () => this.store.listByUser(login));
+    if (live.length >= this.maxTokensPerUser) throw new TokenLimitError(login, this.maxTokensPerUser);
   }
 
   async #checkUser(login: string, scopes: string[]): Promise<void> {
@@ -246,7 +400,41 @@ function toInfo(token: StoredToken): TokenInfo {
     hardExpiresAt: token.hardExpiresAt === null ? null : new Date(token.hardExpiresAt),
     autoRefresh: token.autoRefresh,
     lastUsedAt: token.lastUsedAt === null ? null : new Date(token.lastUsedAt),
+    lastUsedIp: token.lastUsedIp,
   };
+}
+
+function validateIssue(options: IssueOptions): {
+  user: string;
+  label: string | null;
+  hardLimit: number | null;
+  window: number | null;
+  scopes: string[];
+} {
+  const { user } = options ?? ({} as IssueOptions);
+  if (typeof user !== 'string' || user.length === 0 || user.length > MAX_LOGIN || CONTROL.test(user)) {
+    throw new InvalidTokenOptionsError('user must be a non-empty login without control characters');
+  }
+  const label = options.label ?? null;
+  if (label !== null && (typeof label !== 'string' || label.length > MAX_LABEL || CONTROL.test(label))) {
+    throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
+  }
+  if (options.expiresIn === undefined && options.autoRefresh === undefined) {
+    throw new InvalidTokenOptionsError(
+      'A token needs expiresIn (hard limit, -e), autoRefresh (sliding window, -a), or both',
+    );
+  }
+  return {
+    user,
+    label,
+    hardLimit: options.expiresIn === undefined ? null : parseDuration(options.expiresIn),
+    window: options.autoRefresh === undefined ? null : parseDuration(options.autoRefresh),
+    scopes: normaliseScopes(options.scopes ?? []),
+  };
+}
+
+function parseOverlap(overlap: string | number): number {
+  return overlap === 0 || overlap === '0' ? 0 : parseDuration(overlap);
 }
 
 function positive(name: string, value: number): number {

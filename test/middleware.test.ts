@@ -169,8 +169,9 @@ for (const [version, express] of [
         verify: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
         get: async () => null,
         listByUser: async () => [],
-        delete: async () => false,
-        deleteByUser: async () => 0,
+        delete: async () => null,
+        deleteByUser: async () => [],
+        limit: async () => false,
       };
       const hanging: TokenStore = { ...failing, verify: () => new Promise(() => {}) };
       const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });

@@ -12,6 +12,7 @@ import {
   type TokenStore,
   UnknownUserError,
 } from '../lib/index';
+import { formatToken, generateToken } from '../lib/token-format';
 import { connectTestRedis, deleteKeys, scanKeys, uniquePrefix } from './support/redis';
 
 const MINUTE = 60_000;
@@ -90,18 +91,34 @@ describe('TokenService on the memory store (injected clock)', () => {
       ok: false,
       reason: 'user_mismatch',
       tokenId: id,
+      login: 'bob',
     });
     assert.equal((await tokens.inspect(id))!.expiresAt.getTime(), before);
     assert.ok(await tokens.verify(token, { login: 'alice' }));
   });
 
-  test('rejection reasons: malformed, bad_checksum, unknown', async () => {
+  test('rejection reasons: malformed, bad_checksum, unknown, revoked', async () => {
     const { token, id } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
-    assert.deepEqual(await tokens.authenticate('nope'), { ok: false, reason: 'malformed' });
+    assert.deepEqual(await tokens.authenticate('nope'), { ok: false, reason: 'malformed', login: undefined });
     const typo = token.slice(0, 20) + (token[20] === 'a' ? 'b' : 'a') + token.slice(21);
-    assert.deepEqual(await tokens.authenticate(typo), { ok: false, reason: 'bad_checksum' });
+    assert.deepEqual(await tokens.authenticate(typo), {
+      ok: false,
+      reason: 'bad_checksum',
+      login: undefined,
+    });
+    // A well-formed token with a live id but another secret: one lookup, then the hash comparison fails.
+    const wrongSecret = formatToken('pat_', id, generateToken('pat_').secret);
+    assert.deepEqual(await tokens.authenticate(wrongSecret), { ok: false, reason: 'unknown', tokenId: id, login: undefined });
     await tokens.revoke(id);
-    assert.deepEqual(await tokens.authenticate(token), { ok: false, reason: 'unknown', tokenId: id });
+    assert.deepEqual(await tokens.authenticate(token), {
+      ok: false,
+      reason: 'revoked',
+      tokenId: id,
+      login: undefined,
+    });
+    const unknown = generateToken('pat_'); // well-formed, never issued
+    assert.equal((await tokens.authenticate(unknown.token)).ok, false);
+    assert.equal(((await tokens.authenticate(unknown.token)) as { reason: string }).reason, 'unknown');
   });
 
   test('list: newest first, live only, no secret material', async () => {
@@ -277,6 +294,7 @@ describe('TokenService on Redis', () => {
       listByUser: () => new Promise(() => {}),
       delete: () => new Promise(() => {}),
       deleteByUser: () => new Promise(() => {}),
+      limit: () => new Promise(() => {}),
     };
     const slow = new TokenService({ store: silent, timeout: 50 });
     const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { StoredToken, TokenStore } from '../../lib/store';
+import { isRevoked, type StoredToken, type TokenStore } from '../../lib/store';
 
 /**
  * The one suite every token store must pass (as lucia's adapter-test): the memory store, the Redis
@@ -46,10 +46,25 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
         hardExpiresAt: created + 60 * SECOND,
         autoRefresh: null,
         lastUsedAt: null,
+        lastUsedIp: null,
         ...overrides,
       };
     }
     const touch = { touchInterval: 60 * SECOND };
+    /** After expiry, verify finds nothing, or (a store that has not forgotten it yet) an expired record. */
+    function assertGone(found: StoredToken | null): void {
+      assert.ok(found === null || found.expiresAt <= now(), 'expired');
+    }
+    /** verify(), for tokens that are expected to be live (or gone), not revoked. */
+    async function verify(
+      id: string,
+      secretHash: string,
+      options: { touchInterval: number; login?: string; ip?: string },
+    ) {
+      const found = await store.verify(id, secretHash, options);
+      assert.ok(found === null || !isRevoked(found), 'not a tombstone');
+      return found as StoredToken | null;
+    }
 
     test('create then get returns the record as stored, without secret in clear', async () => {
       const token = record({ label: 'backup script', scopes: ['node:a1:r', 'node:b2:rw'], user: user() });
@@ -69,14 +84,14 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
 
     test('get and verify of an unknown id are null', async () => {
       assert.equal(await store.get('0000000000000000'), null);
-      assert.equal(await store.verify('0000000000000000', 'hash', touch), null);
+      assert.equal(await verify('0000000000000000', 'hash', touch), null);
     });
 
     test('verify with the right hash refreshes a sliding token to now + window', async () => {
       const token = record({ hardExpiresAt: null, autoRefresh: 2 * SECOND, expiresAt: now() + 2 * SECOND });
       await store.create(token);
       await h.advance(1 * SECOND);
-      const verified = await store.verify(token.id, token.secretHash, touch);
+      const verified = await verify(token.id, token.secretHash, touch);
       assert.ok(verified);
       const expected = now() + 2 * SECOND;
       assert.ok(
@@ -96,11 +111,11 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
         expiresAt: start + 1500,
       });
       await store.create(token);
-      const verified = await store.verify(token.id, token.secretHash, touch);
+      const verified = await verify(token.id, token.secretHash, touch);
       assert.ok(verified);
       assert.ok(verified.expiresAt <= start + 1500 + 50, 'capped by the hard limit');
       await h.advance(1.8 * SECOND);
-      assert.equal(await store.verify(token.id, token.secretHash, touch), null);
+      assertGone(await verify(token.id, token.secretHash, touch));
       assert.equal(await store.get(token.id), null);
     });
 
@@ -109,13 +124,13 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       await store.create(token);
       await h.advance(1 * SECOND);
       const before = (await store.get(token.id))!.expiresAt;
-      const wrong = await store.verify(token.id, 'not-the-hash', touch);
+      const wrong = await verify(token.id, 'not-the-hash', touch);
       // The record may come back (the caller compares hashes), but unrefreshed and untouched.
       if (wrong) {
         assert.ok(Math.abs(wrong.expiresAt - before) < 300);
         assert.equal(wrong.lastUsedAt, null);
       }
-      const otherUser = await store.verify(token.id, token.secretHash, { ...touch, login: 'mallory' });
+      const otherUser = await verify(token.id, token.secretHash, { ...touch, login: 'mallory' });
       if (otherUser) assert.equal(otherUser.lastUsedAt, null);
       const after = (await store.get(token.id))!;
       assert.ok(Math.abs(after.expiresAt - before) < 300, 'expiry unchanged');
@@ -132,20 +147,20 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
         expiresAt: now() + SECOND,
       });
       await store.create(token);
-      const verified = await store.verify(token.id, token.secretHash, { ...touch, login: 'alice' });
+      const verified = await verify(token.id, token.secretHash, { ...touch, login: 'alice' });
       assert.ok(verified && verified.expiresAt > now() + 20 * SECOND);
     });
 
     test('lastUsedAt is written on first use and then at most once per touch interval', async () => {
       const token = record();
       await store.create(token);
-      const first = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      const first = await verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
       assert.ok(first?.lastUsedAt);
       await h.advance(200);
-      const second = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      const second = await verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
       assert.equal(second?.lastUsedAt, first.lastUsedAt, 'not rewritten within the interval');
       await h.advance(1 * SECOND);
-      const third = await store.verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
+      const third = await verify(token.id, token.secretHash, { touchInterval: 1 * SECOND });
       assert.ok(third?.lastUsedAt && third.lastUsedAt > first.lastUsedAt, 'rewritten after the interval');
     });
 
@@ -177,13 +192,17 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       assert.deepEqual(await store.listByUser(user()), []);
     });
 
-    test('delete removes a token at once and reports whether it existed', async () => {
+    test('delete revokes a token at once, leaving a tombstone that verify reports as revoked', async () => {
       const token = record();
       await store.create(token);
-      assert.equal(await store.delete(token.id), true);
-      assert.equal(await store.verify(token.id, token.secretHash, touch), null);
+      assert.equal((await store.delete(token.id))?.id, token.id);
+      const found = await store.verify(token.id, token.secretHash, touch);
+      assert.ok(found && isRevoked(found), 'verify sees the tombstone');
+      assert.equal(found.user, token.user);
+      assert.ok(!('secretHash' in found));
       assert.equal(await store.get(token.id), null);
-      assert.equal(await store.delete(token.id), false);
+      assert.equal(await store.delete(token.id), null);
+      assert.equal(await store.create(token), false, 'a revoked id is never reused');
       assert.deepEqual(
         (await store.listByUser(token.user)).filter((t) => t.id === token.id),
         [],
@@ -195,18 +214,69 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       const other = record({ user: user() });
       const mine = [record({ user: owner }), record({ user: owner }), record({ user: owner })];
       for (const token of [...mine, other]) await store.create(token);
-      assert.equal(await store.deleteByUser(owner), 3);
+      assert.deepEqual((await store.deleteByUser(owner)).sort(), mine.map((t) => t.id).sort());
       for (const token of mine) assert.equal(await store.get(token.id), null);
       assert.ok(await store.get(other.id));
       assert.deepEqual(await store.listByUser(owner), []);
-      assert.equal(await store.deleteByUser(owner), 0);
+      assert.deepEqual(await store.deleteByUser(owner), []);
+    });
+
+    test('a tombstone lives no longer than the token would have', async () => {
+      const token = record({ expiresAt: now() + 1000, hardExpiresAt: now() + 1000 });
+      await store.create(token);
+      await store.delete(token.id);
+      await h.advance(1300);
+      assert.equal(await verify(token.id, token.secretHash, touch), null);
+    });
+
+    test('the client IP is recorded with lastUsedAt when given', async () => {
+      const token = record();
+      await store.create(token);
+      const verified = await verify(token.id, token.secretHash, { ...touch, ip: '203.0.113.7' });
+      assert.equal(verified?.lastUsedIp, '203.0.113.7');
+      assert.equal((await store.get(token.id))?.lastUsedIp, '203.0.113.7');
+    });
+
+    test('limit brings the hard limit forward, never back, and the token goes then', async () => {
+      const sliding = record({
+        hardExpiresAt: null,
+        autoRefresh: 60 * SECOND,
+        expiresAt: now() + 60 * SECOND,
+      });
+      await store.create(sliding);
+      assert.equal(await store.limit(sliding.id, now() + 1000), true);
+      const limited = (await store.get(sliding.id))!;
+      assert.ok(limited.hardExpiresAt !== null && limited.hardExpiresAt <= now() + 1000);
+      const used = await verify(sliding.id, sliding.secretHash, touch);
+      assert.ok(used && used.expiresAt <= now() + 1050, 'a refresh stays within the new limit');
+      assert.equal(await store.limit(sliding.id, now() + 60 * SECOND), true);
+      assert.ok((await store.get(sliding.id))!.hardExpiresAt! <= now() + 1000, 'never pushed back');
+      await h.advance(1300);
+      assert.equal(await store.get(sliding.id), null);
+      assert.equal(await store.limit(sliding.id, now() + 1000), false);
+    });
+
+    test('recordFailure counts in a fixed window from the first failure', async () => {
+      // Optional in the contract, but both stores here have it: throttling depends on it.
+      assert.equal(typeof store.recordFailure, 'function');
+      const record = store.recordFailure!.bind(store);
+      const key = `198.51.100.${Math.floor(Math.random() * 250)}-${randomBytes(2).toString('hex')}`;
+      const first = await record(key, 1000);
+      assert.equal(first.count, 1);
+      assert.ok(first.resetAt > now() && first.resetAt <= now() + 1000 + 50);
+      assert.equal((await record(key, 1000)).count, 2);
+      const third = await record(key, 1000);
+      assert.equal(third.count, 3);
+      assert.ok(Math.abs(third.resetAt - first.resetAt) < 100, 'the window does not move');
+      await h.advance(1300);
+      assert.equal((await record(key, 1000)).count, 1, 'a new window');
     });
 
     test('concurrent verifies of one sliding token leave the full window', async () => {
       const token = record({ hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
       await store.create(token);
       const results = await Promise.all(
-        Array.from({ length: 100 }, () => store.verify(token.id, token.secretHash, touch)),
+        Array.from({ length: 100 }, () => verify(token.id, token.secretHash, touch)),
       );
       assert.ok(results.every((r) => r !== null));
       const stored = (await store.get(token.id))!;

@@ -1,0 +1,87 @@
+import type { Scheme } from './authenticate-credentials';
+
+/**
+ * Audit events, for `onEvent` of `TokenService` and `personalTokenAuth()`. Each names the token by
+ * its public id and never carries the token itself. The reasons of a `rejected` event are for the
+ * operator: on the wire every refusal looks the same.
+ */
+export type RejectReason =
+  | 'malformed'
+  | 'bad_checksum'
+  | 'unknown'
+  | 'expired'
+  | 'revoked'
+  | 'user_mismatch'
+  | 'user_disabled'
+  | 'insufficient_scope';
+
+interface EventBase {
+  time: Date;
+}
+
+export type TokenEvent =
+  | (EventBase & {
+      type: 'issued';
+      tokenId: string;
+      login: string;
+      label: string | null;
+      scopes: string[];
+      expiresAt: Date;
+      hardExpiresAt: Date | null;
+      autoRefresh: number | null;
+    })
+  | (EventBase & { type: 'revoked'; tokenId: string; login: string })
+  | (EventBase & { type: 'rotated'; tokenId: string; newTokenId: string; login: string; overlap: number })
+  | (EventBase & {
+      type: 'authenticated';
+      tokenId: string;
+      login: string;
+      ip: string | undefined;
+      scheme: Scheme;
+    })
+  | (EventBase & {
+      type: 'rejected';
+      reason: RejectReason;
+      tokenId: string | undefined;
+      login: string | undefined;
+      ip: string | undefined;
+      scheme: Scheme | undefined;
+    })
+  | (EventBase & { type: 'throttled'; ip: string; retryAfter: number });
+
+export type TokenEventType = TokenEvent['type'];
+export type OnEvent = (event: TokenEvent) => void | Promise<void>;
+
+/** Calls a listener without ever letting it break authentication: an audit sink that throws is ignored. */
+export function emit(listener: OnEvent | undefined, event: TokenEvent): void {
+  if (!listener) return;
+  try {
+    const result = listener(event);
+    if (result && typeof (result as Promise<void>).catch === 'function')
+      (result as Promise<void>).catch(() => {});
+  } catch {
+    // An audit listener must not turn a 200 into a 500.
+  }
+}
+
+/** A logger with pino's methods (pino, or anything that looks like it). */
+export interface PinoLike {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  debug(object: object, message?: string): void;
+}
+
+/**
+ * An `onEvent` that writes events to a pino logger: `rejected` and `throttled` at warn (someone may
+ * be guessing), `authenticated` at debug (one per request), the rest at info.
+ */
+export function pinoEventLogger(logger: PinoLike): OnEvent {
+  return (event) => {
+    const { type, ...fields } = event;
+    const message = `personal token ${type}`;
+    const line = { event: type, ...fields };
+    if (type === 'rejected' || type === 'throttled') logger.warn(line, message);
+    else if (type === 'authenticated') logger.debug(line, message);
+    else logger.info(line, message);
+  };
+}
