@@ -89,7 +89,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
   }
 
-  async function refuseAndCount(req: Request, res: Response, respond: () => void): Promise<void> {
+  async function refuseAndCount(req: Request, respond: () => void): Promise<void> {
     // Count before answering, so the client's next request already sees the block.
     if (throttle) await throttle.fail(clientIp(req)).catch(() => {});
     respond();
@@ -139,7 +139,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
               ip: req.ip,
               scheme: outcome.scheme,
             });
-            return refuseAndCount(req, res, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
+            return refuseAndCount(req, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
           case 'rejected':
             emit(onEvent, {
               type: 'rejected',
@@ -150,7 +150,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
               ip: req.ip,
               scheme: outcome.scheme,
             });
-            return refuseAndCount(req, res, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
+            return refuseAndCount(req, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
         }
       },
       (error: unknown) => {

@@ -119,7 +119,15 @@ export class TokenService {
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
-    for (const method of ['create', 'verify', 'get', 'listByUser', 'delete', 'deleteByUser', 'limit'] as const) {
+    for (const method of [
+      'create',
+      'verify',
+      'get',
+      'listByUser',
+      'delete',
+      'deleteByUser',
+      'limit',
+    ] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
       }

@@ -16,7 +16,6 @@ import {
 import { generateToken } from '../lib/token-format';
 import { onBothStores } from './support/both-stores';
 
-const HOUR = 3_600_000;
 const parents: Record<string, string> = {
   q1: 'reports',
   reports: 'docs',

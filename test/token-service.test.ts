@@ -108,7 +108,12 @@ describe('TokenService on the memory store (injected clock)', () => {
     });
     // A well-formed token with a live id but another secret: one lookup, then the hash comparison fails.
     const wrongSecret = formatToken('pat_', id, generateToken('pat_').secret);
-    assert.deepEqual(await tokens.authenticate(wrongSecret), { ok: false, reason: 'unknown', tokenId: id, login: undefined });
+    assert.deepEqual(await tokens.authenticate(wrongSecret), {
+      ok: false,
+      reason: 'unknown',
+      tokenId: id,
+      login: undefined,
+    });
     await tokens.revoke(id);
     assert.deepEqual(await tokens.authenticate(token), {
       ok: false,
