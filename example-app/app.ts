@@ -1,0 +1,102 @@
+import { writeFile } from 'node:fs/promises';
+import express, { type Express, type Request, type Response } from 'express';
+import {
+  hasNodePermission,
+  personalTokenAuth,
+  requireNodePermission,
+  type TokenService,
+} from 'personal-token-auth';
+import { createDavHandler } from './dav';
+import { InvalidNodePathError, type NodeTree } from './node-tree';
+import { UserDirectory } from './users';
+
+export const DAV_MOUNT_PATH = '/dav';
+const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+
+export interface ExampleAppOptions {
+  /** Issues and verifies the tokens (in memory or in Redis: the app does not care). */
+  tokens: TokenService;
+  /** The files and their node UUIDs. */
+  nodes: NodeTree;
+  users?: UserDirectory;
+}
+
+function uuidParam(req: Request): string {
+  return String(req.params.uuid);
+}
+
+/**
+ * The example app: a REST API and a WebDAV share over the same node tree, both behind personal tokens.
+ * Scopes name node UUIDs; `resolveAncestors` lets a token scoped to a folder reach everything below it.
+ */
+export function createApp({ tokens, nodes, users = new UserDirectory() }: ExampleAppOptions): Express {
+  const resolveUser = (login: string) => users.resolve(login);
+  const resolveAncestors = (uuid: string) => nodes.ancestorsOf(uuid);
+  const app = express();
+  app.disable('x-powered-by');
+
+  const api = express.Router();
+  api.use(personalTokenAuth({ tokens, resolveUser, resolveAncestors }));
+
+  api.get('/me', (req, res) => {
+    const { login, tokenId, scopes, expiresAt } = req.authInfo!;
+    res.json({ login, tokenId, scopes, expiresAt });
+  });
+
+  api.get('/nodes', async (req, res) => {
+    if (typeof req.query.path !== 'string') return void res.status(400).json({ error: 'path_required' });
+    const node = nodes.nearestNode(req.query.path);
+    // Checked on the nearest existing node, so a token learns nothing about paths outside its scopes.
+    if (!(await hasNodePermission(req, node.uuid, 'r'))) {
+      return void res.status(403).json({ error: 'insufficient_scope' });
+    }
+    const found = nodes.nodeAt(req.query.path);
+    if (!found) return void res.status(404).json({ error: 'not_found' });
+    res.json(found);
+  });
+
+  api.get('/nodes/:uuid', requireNodePermission(uuidParam, 'r', { resolveAncestors }), (req, res) => {
+    const node = nodes.nodeById(uuidParam(req));
+    if (!node) return void res.status(404).json({ error: 'not_found' });
+    if (node.type === 'folder') return void res.json({ ...node, children: nodes.children(node) });
+    res.sendFile(nodes.realPath(node.path), { dotfiles: 'allow' });
+  });
+
+  api.put(
+    '/nodes/:uuid',
+    requireNodePermission(uuidParam, 'w', { resolveAncestors }),
+    express.raw({ type: () => true, limit: MAX_UPLOAD_BYTES }),
+    async (req, res) => {
+      const node = nodes.nodeById(uuidParam(req));
+      if (!node) return void res.status(404).json({ error: 'not_found' });
+      if (node.type !== 'file') return void res.status(409).json({ error: 'not_a_file' });
+      // Rewritten in place, at the same path: the node keeps its UUID.
+      await writeFile(nodes.realPath(node.path), Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      res.json(nodes.nodeById(node.uuid));
+    },
+  );
+
+  api.use((error: unknown, _req: Request, res: Response, next: (error: unknown) => void) => {
+    if (error instanceof InvalidNodePathError) return void res.status(400).json({ error: 'invalid_path' });
+    next(error);
+  });
+  app.use('/api', api);
+
+  // WebDAV clients only speak Basic: login as user name, token as password.
+  app.use(
+    DAV_MOUNT_PATH,
+    personalTokenAuth({
+      tokens,
+      resolveUser,
+      resolveAncestors,
+      schemes: ['basic'],
+      realm: 'personal-token-auth example (WebDAV)',
+    }),
+  );
+  app.use(createDavHandler({ nodes, mountPath: DAV_MOUNT_PATH }));
+
+  app.get('/', (_req, res) => {
+    res.type('text/plain').send('personal-token-auth example app: REST under /api, WebDAV under /dav/\n');
+  });
+  return app;
+}

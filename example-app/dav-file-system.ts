@@ -1,0 +1,63 @@
+import { stat } from 'node:fs';
+import { v2 as webdav } from 'webdav-server';
+import type { NodeTree } from './node-tree';
+
+/**
+ * webdav-server's own disk-backed file system, told to report moves and deletes to the node tree so that
+ * node UUIDs follow renamed and moved nodes and die with deleted ones. Creates need no hook: a new path
+ * gets its UUID the first time the tree sees it.
+ */
+export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
+  constructor(private readonly nodes: NodeTree) {
+    super(nodes.filesDir);
+  }
+
+  // PhysicalFileSystem has no existence check, so webdav-server skipped its "destination must not exist"
+  // test and a COPY with `Overwrite: F` onto an existing file overwrote it instead of failing with 412.
+  protected override _fastExistCheck(
+    _ctx: webdav.RequestContext,
+    path: webdav.Path,
+    callback: (exists: boolean) => void,
+  ): void {
+    stat(this.getRealPath(path).realPath, (error) => callback(!error));
+  }
+
+  protected override _move(
+    pathFrom: webdav.Path,
+    pathTo: webdav.Path,
+    ctx: webdav.MoveInfo,
+    callback: webdav.ReturnCallback<boolean>,
+  ): void {
+    const from = pathFrom.toString();
+    const to = pathTo.toString();
+    super._move(pathFrom, pathTo, ctx, (error, overwritten) => {
+      if (!error) {
+        this.nodes.moved(from, to);
+        this.moveResources(from, to);
+      }
+      callback(error, overwritten);
+    });
+  }
+
+  protected override _delete(
+    path: webdav.Path,
+    ctx: webdav.DeleteInfo,
+    callback: webdav.SimpleCallback,
+  ): void {
+    super._delete(path, ctx, (error) => {
+      // Also after a failure: a recursive delete may have removed part of the subtree.
+      this.nodes.deleted(path.toString());
+      callback(error);
+    });
+  }
+
+  // PhysicalFileSystem keeps dead properties and locks in `resources`, keyed by DAV path, but its _move
+  // re-keys them by real disk path; re-key them by DAV path so properties travel with a moved node.
+  private moveResources(from: string, to: string): void {
+    for (const key of Object.keys(this.resources)) {
+      if (key !== from && !key.startsWith(from + '/')) continue;
+      this.resources[to + key.slice(from.length)] = this.resources[key]!;
+      delete this.resources[key];
+    }
+  }
+}

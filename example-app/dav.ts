@@ -1,0 +1,99 @@
+import type { Request, RequestHandler } from 'express';
+import { hasNodePermission } from 'personal-token-auth';
+import { v2 as webdav } from 'webdav-server';
+import { davAccessChecks, davDestinationPath, destructiveDavRequest } from './dav-access';
+import { NodeTrackingFileSystem } from './dav-file-system';
+import { applyDavServerWorkarounds } from './dav-server-workarounds';
+import { InvalidNodePathError, type NodeTree } from './node-tree';
+
+// webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
+const NO_ERROR = null as unknown as Error;
+
+/**
+ * Makes webdav-server trust the user that Express' `personalTokenAuth` middleware already authenticated
+ * (it runs first, on the same request object) instead of checking a password against its own user manager.
+ */
+class ExpressAuthenticatedUser implements webdav.HTTPAuthentication {
+  askForAuthentication(): Record<string, string> {
+    return {}; // the 401 and its WWW-Authenticate come from personalTokenAuth, before webdav-server runs
+  }
+
+  getUser(ctx: webdav.HTTPRequestContext, callback: (error: Error, user?: webdav.IUser) => void): void {
+    const login = (ctx.request as Request).authInfo?.login;
+    if (typeof login !== 'string') callback(webdav.Errors.MissingAuthorisationHeader);
+    else callback(NO_ERROR, { uid: login, username: login, isAdministrator: false, isDefaultUser: false });
+  }
+}
+
+function refuse(ctx: webdav.HTTPRequestContext, status: number, error: string): void {
+  ctx.setCode(status);
+  ctx.response.setHeader('Content-Type', 'application/json; charset=utf-8');
+  ctx.response.write(JSON.stringify({ error }));
+  ctx.exit();
+}
+
+/**
+ * Checks the token's scopes for one WebDAV request, on the paths webdav-server itself resolved (so that
+ * `..`, `%2F` and the like cannot make the check and the operation look at different nodes).
+ * Returns null if allowed, else [status, error].
+ */
+async function checkScopes(
+  ctx: webdav.HTTPRequestContext,
+  nodes: NodeTree,
+  mountPath: string,
+): Promise<[number, string] | null> {
+  const method = ctx.request.method ?? 'GET';
+  let destination: string | null = null;
+  if (method === 'COPY' || method === 'MOVE') {
+    const result = davDestinationPath(ctx.headers.find('Destination') ?? undefined, mountPath);
+    if ('error' in result) {
+      return result.error === 'foreign'
+        ? [502, 'destination_not_on_this_server']
+        : [400, 'invalid_destination'];
+    }
+    destination = result.path;
+  }
+  const target = ctx.requested.path.toString();
+  const destructive = destructiveDavRequest(method, target, destination);
+  if (destructive) return [403, destructive];
+  for (const check of davAccessChecks(method, target, destination)) {
+    const node = nodes.nearestNode(check.path);
+    if (!(await hasNodePermission(ctx.request as Request, node.uuid, check.permission))) {
+      return [403, 'insufficient_scope'];
+    }
+  }
+  return null;
+}
+
+export interface DavOptions {
+  nodes: NodeTree;
+  /** Where the handler is mounted in the Express app (it must run after personalTokenAuth). */
+  mountPath: string;
+}
+
+/**
+ * The WebDAV part of the app: webdav-server on the node tree's files, with a per-request scope check in
+ * front of every method. Mount the returned handler at the app level (not under `app.use(mountPath)`):
+ * webdav-server needs the full URL to build its hrefs.
+ */
+export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandler {
+  const server = new webdav.WebDAVServer({
+    rootFileSystem: new NodeTrackingFileSystem(nodes),
+    httpAuthentication: new ExpressAuthenticatedUser(),
+    requireAuthentification: true, // if the Express middleware were ever missing, refuse rather than serve
+    respondWithPaths: true, // hrefs as /dav/... paths: right behind a proxy or TLS terminator too
+    strictMode: true, // refuse a body where none is expected (e.g. MKCOL with a body: RFC 4918 9.3)
+  });
+  server.beforeRequest((ctx, next) => {
+    applyDavServerWorkarounds(ctx);
+    checkScopes(ctx, nodes, mountPath).then(
+      (refusal) => (refusal ? refuse(ctx, refusal[0], refusal[1]) : next()),
+      (error: unknown) => {
+        if (error instanceof InvalidNodePathError) return refuse(ctx, 400, 'invalid_path');
+        console.error('WebDAV scope check failed:', error);
+        refuse(ctx, 500, 'internal_error');
+      },
+    );
+  });
+  return webdav.extensions.express(mountPath, server);
+}

@@ -1,0 +1,96 @@
+// The example app's entry point (`npm start`). Environment:
+//   PORT              port to listen on (default 3000; 0 = any free port, printed at startup)
+//   HOST              interface to listen on (default 127.0.0.1: a demo should not face the network)
+//   DATA_DIR          where the files (DATA_DIR/files) and their node UUIDs (DATA_DIR/nodes.json) live;
+//                     default: a fresh temporary folder with a demo tree, deleted on exit
+//   REDIS_URL         if set, tokens live in Redis there (as the CLI's); else in memory, with a demo token
+//   REDIS_KEY_PREFIX  Redis key prefix (default 'pat:', the CLI's default)
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { DEFAULT_KEY_PREFIX, TokenService } from 'personal-token-auth';
+import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
+import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
+import { createApp } from './app';
+import { seedDemoTree } from './demo-tree';
+import { NodeTree } from './node-tree';
+import { type BannerFacts, startupBanner } from './startup-banner';
+import { UserDirectory } from './users';
+
+const DEMO_LOGIN = 'admin';
+const DEMO_TOKEN_LIFETIME = '8h';
+
+function portFromEnv(): number {
+  const text = process.env.PORT ?? '3000';
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new Error(`PORT must be a port number, got ${text}`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const port = portFromEnv();
+  const host = process.env.HOST ?? '127.0.0.1';
+  const temporaryDataDir = process.env.DATA_DIR ? null : mkdtempSync(join(tmpdir(), 'pat-example-'));
+  const dataDir = temporaryDataDir ?? process.env.DATA_DIR!;
+  seedDemoTree(dataDir);
+  const nodes = NodeTree.open(dataDir);
+  const users = new UserDirectory();
+
+  const redisUrl = process.env.REDIS_URL;
+  const keyPrefix = process.env.REDIS_KEY_PREFIX ?? DEFAULT_KEY_PREFIX;
+  const redis = redisUrl ? new Redis(redisUrl) : null;
+  // ioredis reconnects by itself; without a listener an outage would print a stack per retry.
+  redis?.on('error', (error: Error) => console.error(`Redis: ${error.message}`));
+  const store = redis ? new RedisTokenStore(redis, { prefix: keyPrefix }) : new MemoryTokenStore();
+  const tokens = new TokenService({ store, resolveUser: (login) => users.resolve(login) });
+
+  const app = createApp({ tokens, nodes, users });
+  const server = app.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  // Without Redis nobody else can create a token for this process, so it creates one: this is its creation
+  // moment, the only time its text is shown.
+  const demo = redis
+    ? null
+    : await tokens.issue({
+        user: DEMO_LOGIN,
+        expiresIn: DEMO_TOKEN_LIFETIME,
+        label: 'demo token (npm start)',
+      });
+  const facts: BannerFacts = {
+    baseUrl: `http://${urlHost}:${address.port}`,
+    filesDir: nodes.filesDir,
+    filesAreTemporary: temporaryDataDir !== null,
+    store: redisUrl ? { kind: 'redis', url: redisUrl, keyPrefix } : { kind: 'memory' },
+    demoToken: demo ? { login: DEMO_LOGIN, token: demo.token, expiresIn: DEMO_TOKEN_LIFETIME } : null,
+    readmeUuid: nodes.nodeAt('/docs/readme.txt')?.uuid ?? null,
+  };
+  process.stdout.write(startupBanner(facts));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    Promise.allSettled([tokens.close(), redis?.quit()]).then(() => {
+      if (temporaryDataDir) rmSync(temporaryDataDir, { recursive: true, force: true });
+      process.stderr.write(`stopped (${signal})\n`);
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
