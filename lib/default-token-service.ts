@@ -6,6 +6,7 @@ import { TokenService } from './token-service';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export function redisUrlFromEnv(): string {
+  // `||`, not `??`: an empty REDIS_URL (`REDIS_URL= npm start`) means "not set", as in most tools.
   return process.env.REDIS_URL || DEFAULT_REDIS_URL;
 }
 

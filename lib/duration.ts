@@ -7,18 +7,23 @@ type Unit = keyof typeof UNIT_MS;
 // as zero and silently issues a token that never works; here anything outside the grammar throws.
 const DURATION = /^([1-9][0-9]{0,15})([smhd])$/;
 
-const ACCEPTED =
-  'a whole number followed by s, m, h or d (e.g. 20s, 10m, 24h, 7d), or a number of milliseconds';
+const ACCEPTED = 'a whole number followed by s, m, h or d (e.g. 20s, 10m, 24h, 7d)';
+// Only a number (in code) is read as milliseconds; the string '600000' is refused, so say which is which.
+const ACCEPTED_NUMBER = 'a positive whole number of milliseconds';
 
 /** Parses `'20s' | '10m' | '24h' | '7d'`, or a positive whole number of milliseconds, into milliseconds. */
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
     if (Number.isSafeInteger(input) && input > 0) return input;
-    throw new InvalidDurationError(`Invalid duration ${String(input)}: expected ${ACCEPTED}`);
+    throw new InvalidDurationError(
+      `Invalid duration ${String(input)}: expected ${ACCEPTED_NUMBER}, or ${ACCEPTED}`,
+    );
   }
   const match = typeof input === 'string' ? DURATION.exec(input) : null;
   if (!match) {
-    throw new InvalidDurationError(`Invalid duration ${JSON.stringify(input)}: expected ${ACCEPTED}`);
+    throw new InvalidDurationError(
+      `Invalid duration ${JSON.stringify(input)}: expected ${ACCEPTED}${typeof input === 'string' ? '' : `, or ${ACCEPTED_NUMBER}`}`,
+    );
   }
   const ms = Number(match[1]) * UNIT_MS[match[2] as Unit];
   if (!Number.isSafeInteger(ms)) throw new InvalidDurationError(`Duration ${input} is too long`);

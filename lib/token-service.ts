@@ -158,7 +158,7 @@ export class TokenService {
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
     const now = this.#now();
-    return this.#create({
+    return this.#create(now, {
       user,
       label,
       scopes,
@@ -219,7 +219,7 @@ export class TokenService {
     }
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
-    return this.#create({ user, label, scopes, hardExpiresAt, autoRefresh: window });
+    return this.#create(now, { user, label, scopes, hardExpiresAt, autoRefresh: window });
   }
 
   /**
@@ -233,6 +233,7 @@ export class TokenService {
     const old = await this.#call('get', () => this.store.get(id));
     if (!old) return null;
     const fresh = await this.#create(
+      this.#now(),
       {
         user: old.user,
         label: old.label,
@@ -255,12 +256,13 @@ export class TokenService {
     return fresh;
   }
 
+  /** Stores a new token created at `now` (the same instant its hard limit was computed from). */
   async #create(
+    now: number,
     fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh'>,
     announce = true,
   ): Promise<IssuedToken> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const now = this.#now();
       const { token, id, secret } = generateToken(this.tokenPrefix);
       const slidingEnd = fields.autoRefresh === null ? Number.POSITIVE_INFINITY : now + fields.autoRefresh;
       const record: StoredToken = {

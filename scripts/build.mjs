@@ -4,7 +4,7 @@
 // copy of the code serves both `require` and `import`, so there is no dual-package hazard (two
 // copies of TokenService whose `instanceof` checks disagree).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 
@@ -21,6 +21,9 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'ts
   cwd: root,
   stdio: 'inherit',
 });
+
+// The CLI is the package's `bin`: npm links it, and a shell must be able to run it.
+chmodSync(join(root, 'dist/cli/main.js'), 0o755);
 
 for (const [name, compiled] of Object.entries(entries)) {
   const target = join(root, 'dist/esm', `${name}.mjs`);

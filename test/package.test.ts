@@ -119,6 +119,13 @@ describe('the packed package', { timeout: 240_000 }, () => {
     );
   });
 
+  test('the personal-token bin runs from the installed package and from the repository root', () => {
+    for (const cwd of [consumer, root]) {
+      const help = execFileSync(npm, ['exec', '--no', '--', 'personal-token', '--help'], { cwd }).toString();
+      assert.match(help, /^Usage: personal-token /, cwd);
+    }
+  });
+
   test('the tarball ships compiled code and no tests', () => {
     const listing = execFileSync('tar', [
       '-tzf',

@@ -1,0 +1,186 @@
+import {
+  formatScope,
+  type IssuedToken,
+  parseDuration,
+  parseScope,
+  type TokenInfo,
+  type TokenService,
+} from '../lib/index';
+import { isTokenId } from '../lib/token-format';
+import { CommandFailure, errorCode, UsageError } from './errors';
+
+/**
+ * The CLI's commands as plain functions: `parse*` turns raw option values into a request or throws a
+ * UsageError (before anything touches the store), and the action runs a request against a
+ * TokenService. The commander program in main.ts is only the shell around them.
+ */
+
+const DURATION_FORM = 'a whole number and a unit s, m, h or d, e.g. 20s, 10m, 24h, 7d';
+const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw>, several separated by commas or in repeated -s';
+
+export interface CreateOptions {
+  user?: string;
+  expire?: string;
+  auto?: string;
+  scope?: string[];
+  label?: string;
+}
+
+export interface CreateRequest {
+  user: string;
+  /** Hard limit in ms (`-e`). */
+  expiresIn?: number;
+  /** Sliding window in ms (`-a`). */
+  autoRefresh?: number;
+  /** Normalised, without duplicates; empty = the user's full access. */
+  scopes: string[];
+  label?: string;
+}
+
+export function parseCreateOptions(options: CreateOptions): CreateRequest {
+  const user = requireUser(options.user);
+  if (options.expire === undefined && options.auto === undefined) {
+    throw new UsageError(
+      'missing expiry: give -e, --expire <duration> (hard limit) and/or -a, --auto <duration> (sliding window)',
+    );
+  }
+  const request: CreateRequest = { user, scopes: parseScopeOptions(options.scope ?? []) };
+  if (options.expire !== undefined) request.expiresIn = parseDurationOption(options.expire, '-e, --expire');
+  if (options.auto !== undefined) request.autoRefresh = parseDurationOption(options.auto, '-a, --auto');
+  if (options.label !== undefined) {
+    if (options.label.trim() === '') throw new UsageError('-l, --label must not be empty');
+    request.label = options.label;
+  }
+  return request;
+}
+
+export function createToken(tokens: TokenService, request: CreateRequest): Promise<IssuedToken> {
+  return tokens.issue({
+    user: request.user,
+    expiresIn: request.expiresIn,
+    autoRefresh: request.autoRefresh,
+    scopes: request.scopes,
+    label: request.label,
+  });
+}
+
+export interface ListOptions {
+  user?: string;
+}
+
+export function parseListOptions(options: ListOptions): { user: string } {
+  return { user: requireUser(options.user) };
+}
+
+/** The user's live tokens, newest first. TokenInfo never holds secret material. */
+export function listTokens(tokens: TokenService, request: { user: string }): Promise<TokenInfo[]> {
+  return tokens.list(request.user);
+}
+
+export function parseTokenId(text: string): string {
+  if (isTokenId(text)) return text;
+  // Whoever pastes the whole token where its id belongs must not see it echoed: a longer text is
+  // never repeated back.
+  if (text.length > 16) {
+    throw new UsageError(
+      'invalid token id: expected the 16 hex characters shown by list, not the token itself',
+    );
+  }
+  throw new UsageError(
+    `invalid token id ${JSON.stringify(text)}: expected the 16 hex characters shown by list`,
+  );
+}
+
+export interface RotateRequest {
+  id: string;
+  /** ms the old token keeps working; 0 = it stops at once. */
+  overlap: number;
+}
+
+export function parseRotateOptions(idText: string, options: { overlap?: string }): RotateRequest {
+  const id = parseTokenId(idText);
+  if (options.overlap === undefined || options.overlap === '0') return { id, overlap: 0 };
+  return { id, overlap: parseDurationOption(options.overlap, '--overlap') };
+}
+
+/** Replaces a token by one with the same owner, label, scopes and hard limit. */
+export async function rotateToken(tokens: TokenService, request: RotateRequest): Promise<IssuedToken> {
+  const fresh = await tokens.rotate(request.id, { overlap: request.overlap });
+  if (fresh === null)
+    throw new CommandFailure(`no token with id ${request.id} (unknown, expired or revoked)`);
+  return fresh;
+}
+
+/** Reads a token without refreshing it, even a sliding one. */
+export async function inspectToken(tokens: TokenService, id: string): Promise<TokenInfo> {
+  const info = await tokens.inspect(id);
+  if (info === null) throw new CommandFailure(`no token with id ${id} (unknown, expired or revoked)`);
+  return info;
+}
+
+export interface RevokeOptions {
+  ids: string[];
+  user?: string;
+  all?: boolean;
+}
+
+export type RevokeRequest = { kind: 'ids'; ids: string[] } | { kind: 'user'; user: string };
+
+export function parseRevokeOptions(options: RevokeOptions): RevokeRequest {
+  const byUser = options.user !== undefined || options.all === true;
+  if (options.ids.length > 0 && byUser) {
+    throw new UsageError('give token ids or --user <login> --all, not both');
+  }
+  if (options.ids.length > 0) return { kind: 'ids', ids: [...new Set(options.ids.map(parseTokenId))] };
+  if (options.user === undefined && options.all !== true) {
+    throw new UsageError('nothing to revoke: give token ids, or --user <login> --all');
+  }
+  if (options.all !== true) throw new UsageError('--user needs --all to revoke every token of that user');
+  return { kind: 'user', user: requireUser(options.user, '--all needs -u, --user <login>') };
+}
+
+export type RevokeResult =
+  | { kind: 'ids'; revoked: string[]; unknown: string[] }
+  | { kind: 'user'; user: string; count: number };
+
+/** Revokes every id it can, then reports the unknown ones: one typo does not spare the other tokens. */
+export async function revokeTokens(tokens: TokenService, request: RevokeRequest): Promise<RevokeResult> {
+  if (request.kind === 'user') {
+    return { kind: 'user', user: request.user, count: await tokens.revokeAll(request.user) };
+  }
+  const revoked: string[] = [];
+  const unknown: string[] = [];
+  for (const id of request.ids) {
+    ((await tokens.revoke(id)) ? revoked : unknown).push(id);
+  }
+  return { kind: 'ids', revoked, unknown };
+}
+
+function requireUser(user: string | undefined, problem = 'missing -u, --user <login>'): string {
+  if (user === undefined) throw new UsageError(problem);
+  if (user.trim() === '') throw new UsageError('-u, --user must not be empty');
+  return user;
+}
+
+function parseDurationOption(text: string, flag: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    if (errorCode(error) !== 'ERR_INVALID_DURATION') throw error;
+    throw new UsageError(`invalid duration ${JSON.stringify(text)} for ${flag}: expected ${DURATION_FORM}`);
+  }
+}
+
+/** `-s a -s b,c` → [a, b, c], each parsed by the core's grammar and normalised (`wr` → `rw`). */
+function parseScopeOptions(values: readonly string[]): string[] {
+  const scopes = values.flatMap((value) => value.split(',')).map((text) => text.trim());
+  const normalised = scopes.map((text) => {
+    try {
+      return formatScope(parseScope(text));
+    } catch (error) {
+      if (errorCode(error) !== 'ERR_INVALID_SCOPE') throw error;
+      throw new UsageError(`invalid scope ${JSON.stringify(text)} for -s, --scope: expected ${SCOPE_FORM}`);
+    }
+  });
+  return [...new Set(normalised)];
+}

@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { RedisTokenStore } from '../adapters/redis';
+import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, TokenService, type TokenStore } from '../lib/index';
+import { loadConfig } from './config';
+import { CommandFailure, messageOf, UsageError } from './errors';
+import { assertRedisUrl, openRedis, redactUrl } from './redis';
+
+/** The global options, as typed on the command line (undefined = not given). */
+export interface GlobalOptions {
+  redis?: string;
+  prefix?: string;
+  config?: string;
+}
+
+export interface OpenedTokens {
+  tokens: TokenService;
+  /** Names the store in messages, e.g. `Redis at redis://127.0.0.1:6379`; never contains a password. */
+  where: string;
+  close(): Promise<void>;
+}
+
+const CONNECT_WITHIN_MS = 1_500;
+
+/**
+ * Builds the TokenService a command runs against, with the same defaults as `personalTokenAuth()`
+ * (Redis at $REDIS_URL or redis://127.0.0.1:6379, key prefix `pat:`) unless the config or the global
+ * options say otherwise. Called only once a command's own options are known to be valid.
+ */
+export async function openTokens(
+  globals: GlobalOptions,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<OpenedTokens> {
+  const { path, config } = await loadConfig(globals.config, cwd);
+  const { store: configStore, redisUrl, keyPrefix, ...serviceOptions } = config;
+  let store: TokenStore;
+  let where: string;
+  let client: Redis | undefined;
+  if (configStore !== undefined) {
+    if (globals.redis !== undefined || globals.prefix !== undefined) {
+      throw new UsageError(`--redis and --prefix do not apply: the config ${path} provides its own store`);
+    }
+    store = configStore;
+    where = `the token store of ${path}`;
+  } else {
+    const [url, origin] =
+      globals.redis !== undefined
+        ? [globals.redis, '--redis']
+        : redisUrl !== undefined
+          ? [redisUrl, `redisUrl in ${path}`]
+          : env.REDIS_URL !== undefined && env.REDIS_URL !== '' // empty = unset, as redisUrlFromEnv()
+            ? [env.REDIS_URL, '$REDIS_URL']
+            : [DEFAULT_REDIS_URL, 'the default Redis URL'];
+    assertRedisUrl(url, origin);
+    const prefix = globals.prefix ?? keyPrefix ?? DEFAULT_KEY_PREFIX;
+    if (prefix === '') throw new UsageError('--prefix must not be empty (default pat:)');
+    where = `Redis at ${redactUrl(url)}`;
+    client = openRedis(url);
+    await connectWithin(client, CONNECT_WITHIN_MS, where);
+    store = new RedisTokenStore(client, { prefix });
+  }
+  let tokens: TokenService;
+  try {
+    tokens = new TokenService({ ...serviceOptions, store });
+  } catch (error) {
+    client?.disconnect();
+    throw new CommandFailure(`invalid options${path === null ? '' : ` in ${path}`}: ${messageOf(error)}`);
+  }
+  return {
+    tokens,
+    where,
+    async close() {
+      await tokens.close();
+      // disconnect, not quit: quit waits for an answer a hung server never sends.
+      client?.disconnect();
+    },
+  };
+}
+
+/** Connects now rather than on the first command, so that an unreachable Redis is reported as such. */
+async function connectWithin(client: Redis, ms: number, where: string): Promise<void> {
+  // connect() rejects with a bare "Connection is closed."; the socket error says why.
+  let socketError: unknown;
+  const remember = (error: unknown) => {
+    socketError ??= error;
+  };
+  client.on('error', remember);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([client.connect(), deadline]);
+  } catch (error) {
+    client.disconnect();
+    throw new CommandFailure(`cannot reach ${where}: ${describeSocketError(socketError ?? error)}`);
+  } finally {
+    clearTimeout(timer);
+    client.off('error', remember);
+  }
+}
+
+/** Node reports a refused dual-stack connection as an AggregateError with an empty message. */
+function describeSocketError(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') {
+    return error.errors.map((inner) => describeSocketError(inner)).join('; ');
+  }
+  const message = messageOf(error);
+  if (message !== '') return message;
+  return (error as { code?: string } | null)?.code ?? 'connection failed';
+}

@@ -1,0 +1,133 @@
+import { formatDuration, type IssuedToken, type TokenInfo } from '../lib/index';
+
+/**
+ * Everything the CLI prints about tokens. Built from TokenInfo field by field, never by spreading an
+ * IssuedToken, so no output but `create`'s stdout can ever contain the token itself. Times are UTC.
+ */
+
+/** `2025-11-27 20:31:05Z`: sortable, unambiguous, and shorter than toISOString(). */
+export function formatTime(date: Date): string {
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Labels and logins come from whoever created the token: no control character reaches the terminal. */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** `hard`, `sliding 10m`, or `sliding 10m, cap <time>`. */
+export function expiryMode(info: TokenInfo): string {
+  if (info.autoRefresh === null) return 'hard';
+  const sliding = `sliding ${formatDuration(info.autoRefresh)}`;
+  return info.hardExpiresAt === null ? sliding : `${sliding}, cap ${formatTime(info.hardExpiresAt)}`;
+}
+
+function scopeText(info: TokenInfo): string {
+  return info.scopes.length === 0 ? '(full access)' : info.scopes.join(',');
+}
+
+/** What stderr says after `create`: who, until when, what, and that the token will not be shown again. */
+export function describeIssued(issued: IssuedToken): string {
+  const label = issued.label === null ? '' : `, label "${printable(issued.label)}"`;
+  const lines = [`Token ${issued.id} for user "${printable(issued.user)}"${label}.`];
+  if (issued.autoRefresh === null) {
+    const lifetime = formatDuration(issued.expiresAt.getTime() - issued.createdAt.getTime());
+    lines.push(`Expires ${formatTime(issued.expiresAt)} (hard limit, ${lifetime} after creation).`);
+  } else {
+    const window = formatDuration(issued.autoRefresh);
+    const cap =
+      issued.hardExpiresAt === null
+        ? 'with no cap'
+        : `but never after ${formatTime(issued.hardExpiresAt)} (cap ${formatDuration(issued.hardExpiresAt.getTime() - issued.createdAt.getTime())})`;
+    lines.push(`Sliding expiry: valid ${window} after its last use, ${cap}.`);
+    lines.push(`Expires ${formatTime(issued.expiresAt)} unless used before.`);
+  }
+  lines.push(
+    issued.scopes.length === 0
+      ? `Scopes: none, the token has the full access of "${printable(issued.user)}".`
+      : `Scopes: ${issued.scopes.join(', ')}.`,
+  );
+  lines.push('This token is shown only once and cannot be retrieved later: store it now.');
+  return lines.join('\n') + '\n';
+}
+
+const COLUMNS = ['ID', 'LABEL', 'SCOPES', 'EXPIRY', 'EXPIRES AT', 'CREATED AT', 'LAST USED'] as const;
+
+export function formatTable(tokens: readonly TokenInfo[]): string {
+  const rows = tokens.map((info) => [
+    info.id,
+    info.label === null ? '-' : printable(info.label),
+    scopeText(info),
+    expiryMode(info),
+    formatTime(info.expiresAt),
+    formatTime(info.createdAt),
+    info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt),
+  ]);
+  const all = [[...COLUMNS], ...rows];
+  const widths = COLUMNS.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .map((line) => line + '\n')
+    .join('');
+}
+
+export function formatDetails(info: TokenInfo): string {
+  const fields: [string, string][] = [
+    ['id', info.id],
+    ['user', printable(info.user)],
+    ['label', info.label === null ? '-' : printable(info.label)],
+    ['scopes', info.scopes.length === 0 ? '(full access)' : info.scopes.join(', ')],
+    ['expiry', expiryMode(info)],
+    ['expires at', formatTime(info.expiresAt)],
+    ['created at', formatTime(info.createdAt)],
+    ['last used', info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt)],
+  ];
+  // Recorded only when the app opts in (trackIp).
+  if (info.lastUsedIp !== null) fields.push(['last used from', printable(info.lastUsedIp)]);
+  const width = Math.max(...fields.map(([name]) => name.length));
+  return fields.map(([name, value]) => `${name.padEnd(width)}  ${value}\n`).join('');
+}
+
+/** The JSON shape of a token for `--json`: TokenInfo's fields, dates as ISO 8601, durations in ms. */
+export interface TokenJson {
+  id: string;
+  user: string;
+  label: string | null;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  hardExpiresAt: string | null;
+  autoRefresh: number | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+}
+
+export function toJson(info: TokenInfo): TokenJson {
+  return {
+    id: info.id,
+    user: info.user,
+    label: info.label,
+    scopes: [...info.scopes],
+    createdAt: info.createdAt.toISOString(),
+    expiresAt: info.expiresAt.toISOString(),
+    hardExpiresAt: info.hardExpiresAt?.toISOString() ?? null,
+    autoRefresh: info.autoRefresh,
+    lastUsedAt: info.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: info.lastUsedIp,
+  };
+}
+
+export function formatJson(value: TokenJson | TokenJson[]): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

@@ -1,0 +1,271 @@
+import { Command, CommanderError } from 'commander';
+import {
+  createToken,
+  inspectToken,
+  listTokens,
+  parseCreateOptions,
+  parseListOptions,
+  parseRevokeOptions,
+  parseRotateOptions,
+  parseTokenId,
+  revokeTokens,
+  rotateToken,
+} from './actions';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  errorCode,
+  isLibraryUsageError,
+  isStoreUnavailable,
+  messageOf,
+  oneLine,
+  UsageError,
+} from './errors';
+import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
+import { describeIssued, formatDetails, formatJson, formatTable, toJson } from './output';
+
+/** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export const PROGRAM_NAME = 'personal-token';
+
+const DURATIONS =
+  'Durations: a whole number and a unit, s (seconds), m (minutes), h (hours) or d (days): 20s, 10m, 24h, 7d.';
+
+/** Per run: which command a usage error belongs to, and what to close at the end. */
+interface RunState {
+  command: Command;
+  opened?: OpenedTokens;
+}
+
+/** Runs one command line (without `node` and the script) and returns the exit code. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = new Command(PROGRAM_NAME);
+  const state: RunState = { command: program };
+  let exitCode = EXIT_OK;
+
+  const open = async (command: Command): Promise<OpenedTokens> => {
+    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd);
+    return state.opened;
+  };
+
+  program
+    .description('Create, list, inspect and revoke the personal access tokens of personal-token-auth.')
+    .usage(
+      '[--redis <url>] [--prefix <prefix>] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
+    )
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'Redis key prefix (default: pat:)')
+    .option(
+      '--config <file>',
+      'module exporting { store, resolveUser, canAccess, tokenPrefix } as the app uses them ' +
+        '(default: personal-token.config.mjs or .js in the working directory, if present)',
+    )
+    // `-h, --help` on every command, as the seed; no `help <command>` pseudo-command to go wrong.
+    .helpCommand(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      // Errors are reported once, as one line, by report() below; commander's own writes would add more.
+      writeErr: () => {},
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  personal-token create -u admin -e 24h                 # hard limit\n' +
+        '  personal-token create -u admin -a 10m                 # sliding window, refreshed on each use\n' +
+        '  personal-token create -u admin -a 10m -e 30d -s node:3f2a:r -s node:77c1:rw -l "backup script" -q\n' +
+        '  personal-token list -u admin [--json]\n' +
+        '  personal-token inspect <id> [--json]                  # never refreshes a sliding token\n' +
+        '  personal-token revoke <id>...\n' +
+        '  personal-token revoke --user admin --all\n' +
+        '  personal-token rotate <id> [--overlap 1h] [-q]        # same owner, scopes and hard limit\n\n' +
+        'Exit codes: 0 done, 1 refused or failed (unknown id or user, Redis unreachable...), 2 usage error.\n',
+    )
+    .hook('preSubcommand', (_program, subcommand) => {
+      state.command = subcommand;
+    });
+
+  program
+    .command('create')
+    .summary('create a token (printed once, on stdout)')
+    .description(
+      'Create a personal access token for a user. Expiration is a hard limit (-e), a sliding window ' +
+        'refreshed on each use (-a), or both (a sliding token that never outlives -e).',
+    )
+    .usage('-u <login> (-e <duration> | -a <duration>) [-s <scope>]... [-l <label>] [-q]')
+    .option('-u, --user <login>', 'user login (mandatory)')
+    .option('-e, --expire <duration>', 'expire after this duration (hard limit)')
+    .option('-a, --auto <duration>', 'sliding expiry: valid this long after each use')
+    .option(
+      '-s, --scope <scope>',
+      'restrict to node:<NODE_ID>:<r|w|rw>; repeatable, or comma-separated',
+      collect,
+    )
+    .option('-l, --label <label>', 'a note saying what the token is for')
+    .option(
+      '-q, --quiet',
+      'print the token alone, nothing on stderr (for TOKEN=$(personal-token create ... -q))',
+    )
+    .addHelpText(
+      'after',
+      `\n${DURATIONS}\nScopes narrow the user's own access to a node and everything below it; ` +
+        'without -s the token has the full access of the user.\n\n' +
+        'Examples:\n' +
+        '  personal-token create -u admin -e 24h\n' +
+        '  personal-token create -u admin -a 10m\n' +
+        '  personal-token create -u admin -a 10m -e 30d -s node:3f2a:r -s node:77c1:rw -l "backup script" -q\n',
+    )
+    .action(async (options, command: Command) => {
+      const request = parseCreateOptions(options);
+      const { tokens } = await open(command);
+      const issued = await createToken(tokens, request);
+      io.stdout(issued.token + '\n');
+      if (options.quiet !== true) io.stderr(describeIssued(issued));
+    });
+
+  program
+    .command('list')
+    .summary("list a user's live tokens (never their secrets)")
+    .description(
+      "List a user's live tokens, newest first: id, label, scopes, expiry mode and times. Never secrets.",
+    )
+    .usage('-u <login> [--json]')
+    .option('-u, --user <login>', 'user login (mandatory)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options, command: Command) => {
+      const request = parseListOptions(options);
+      const { tokens } = await open(command);
+      const found = await listTokens(tokens, request);
+      if (options.json === true) io.stdout(formatJson(found.map(toJson)));
+      else if (found.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
+      else io.stdout(formatTable(found));
+    });
+
+  program
+    .command('inspect')
+    .summary('show one token (never refreshes a sliding token)')
+    .description(
+      'Show one token by id. Reading it does not count as a use: a sliding token is not refreshed.',
+    )
+    .usage('<id> [--json]')
+    .argument('<id>', 'token id (16 hex characters, as shown by list)')
+    .option('--json', 'print JSON')
+    .action(async (idText: string, options, command: Command) => {
+      const id = parseTokenId(idText);
+      const { tokens } = await open(command);
+      const info = await inspectToken(tokens, id);
+      io.stdout(options.json === true ? formatJson(toJson(info)) : formatDetails(info));
+    });
+
+  program
+    .command('revoke')
+    .summary('revoke tokens by id, or all the tokens of a user')
+    .description('Revoke tokens by id, or every token of a user with --user <login> --all.')
+    .usage('<id>... | --user <login> --all')
+    .argument('[ids...]', 'token ids (16 hex characters, as shown by list)')
+    .option('-u, --user <login>', 'with --all: the user whose tokens to revoke')
+    .option('--all', "revoke all the user's tokens")
+    .action(async (ids: string[], options, command: Command) => {
+      const request = parseRevokeOptions({ ids, user: options.user, all: options.all });
+      const { tokens } = await open(command);
+      const result = await revokeTokens(tokens, request);
+      if (result.kind === 'user') {
+        io.stdout(`revoked ${result.count} token${result.count === 1 ? '' : 's'} of user "${result.user}"\n`);
+        return;
+      }
+      for (const id of result.revoked) io.stdout(`revoked ${id}\n`);
+      for (const id of result.unknown) {
+        io.stderr(`${PROGRAM_NAME}: no token with id ${id} (unknown, expired or revoked)\n`);
+      }
+      if (result.unknown.length > 0) exitCode = EXIT_FAILURE;
+    });
+
+  program
+    .command('rotate')
+    .summary('replace a token by a new one (printed once, on stdout)')
+    .description(
+      'Replace a token by a new one with the same owner, label, scopes, window and hard limit: ' +
+        'rotating never makes a temporary token last longer. The old token keeps working for --overlap ' +
+        '(default 0: it stops at once).',
+    )
+    .usage('<id> [--overlap <duration>] [-q]')
+    .argument('<id>', 'token id (16 hex characters, as shown by list)')
+    .option('--overlap <duration>', 'how long the old token keeps working, e.g. 1h (default: 0)')
+    .option('-q, --quiet', 'print the new token alone, nothing on stderr')
+    .addHelpText('after', `\n${DURATIONS}\n`)
+    .action(async (idText: string, options, command: Command) => {
+      const request = parseRotateOptions(idText, options);
+      const { tokens } = await open(command);
+      const fresh = await rotateToken(tokens, request);
+      io.stdout(fresh.token + '\n');
+      if (options.quiet !== true) {
+        const until =
+          request.overlap === 0
+            ? 'is revoked'
+            : `keeps working until ${new Date(Date.now() + request.overlap).toISOString()}`;
+        io.stderr(`The old token ${request.id} ${until}.\n${describeIssued(fresh)}`);
+      }
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return report(error, state, io);
+  } finally {
+    await state.opened?.close().catch(() => {});
+  }
+}
+
+/** Accumulates a repeatable option (no default, so help does not print `(default: [])`). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let current: Command | null = command; current !== null; current = current.parent) {
+    names.unshift(current.name());
+  }
+  return names.join(' ');
+}
+
+/** Prints the one line that describes a failure and returns the exit code for it. */
+function report(error: unknown, state: RunState, io: CliIo): number {
+  const line = (text: string) => io.stderr(oneLine(text) + '\n');
+  const usage = (problem: string) => {
+    const path = commandPath(state.command);
+    const form = `${path} ${state.command.usage()}`;
+    line(`${path}: ${problem.replace(/\.$/, '')}; usage: ${form}`);
+    return EXIT_USAGE;
+  };
+
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) return EXIT_OK; // --help: already printed on stdout
+    if (error.code === 'commander.help') return usage('missing command (see personal-token --help)');
+    return usage(error.message.replace(/^error: /, ''));
+  }
+  if (error instanceof UsageError || isLibraryUsageError(error)) return usage(messageOf(error));
+  // Over the per-user limit: the command line cannot work as it is (issue 6 asks for exit 2), but it
+  // is not a syntax problem, so no usage form.
+  if (errorCode(error) === 'ERR_TOKEN_LIMIT') {
+    line(`${PROGRAM_NAME}: ${messageOf(error)}`);
+    return EXIT_USAGE;
+  }
+  if (isStoreUnavailable(error)) {
+    line(`${PROGRAM_NAME}: ${state.opened?.where ?? 'the token store'} is unavailable: ${messageOf(error)}`);
+    return EXIT_FAILURE;
+  }
+  // A refusal (CommandFailure, the library's unknown user, scope not allowed, token limit...) or
+  // anything unexpected: its message, never a stack trace.
+  line(`${PROGRAM_NAME}: ${messageOf(error)}`);
+  return EXIT_FAILURE;
+}

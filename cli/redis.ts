@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+import { UsageError } from './errors';
+
+/**
+ * The CLI's own Redis connection. An app's client may retry for ever; a command typed by a person or
+ * run by a script must give up fast instead: one attempt, a 1 s connect timeout, a 1 s command
+ * timeout, no reconnection. Lazy, so that a command rejected before reaching the store (bad usage)
+ * never opens a connection at all.
+ */
+const TIMEOUT_MS = 1_000;
+
+export function assertRedisUrl(url: string, origin: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new UsageError(
+      `${origin} is not a URL: expected redis://[user:password@]host[:port][/db] or rediss://...`,
+    );
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new UsageError(`${origin} must use redis:// or rediss:// (got ${protocol}//)`);
+  }
+}
+
+export function openRedis(url: string): Redis {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    commandTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+  });
+  // The failure is reported once, by the command that needed Redis; without a listener ioredis would
+  // also print its own "Unhandled error event" lines.
+  client.on('error', () => {});
+  return client;
+}
+
+/** The URL as it may be shown: a password in it is replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,438 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { parseDuration } from './duration';
+import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
+import { getRequestContext } from './request-context';
+import { parseScope, scopesAllow } from './scopes';
+import type { IssuedToken, TokenInfo, TokenService } from './token-service';
+
+/**
+ * Self-service token management over HTTP, for the authenticated user only:
+ *
+ *   POST   /tokens              create (the response is the only time the token text is sent)
+ *   GET    /tokens              list, newest first
+ *   GET    /tokens/:id          one token
+ *   POST   /tokens/:id/rotate   replace it (optionally keeping the old one for an overlap)
+ *   DELETE /tokens/:id          revoke it
+ *   DELETE /tokens              revoke all
+ *
+ * Mount it behind the app's own authentication (a session, OAuth, or `personalTokenAuth`). It does
+ * no authentication itself: the login comes from `getLogin(req)`.
+ */
+export interface TokenRouterOptions {
+  /** The service that issues, lists and revokes the tokens. */
+  tokens: TokenService;
+  /**
+   * The login of the request's authenticated user, or null/undefined if there is none (then 401).
+   * Default: `req.authInfo.login` (a personal token), else `req.user.login` (a session, OAuth...).
+   */
+  getLogin?: (req: Request) => string | null | undefined | Promise<string | null | undefined>;
+  /** Seconds in the `Retry-After` of a 503 when the store is unavailable. Default 1. */
+  retryAfter?: number;
+  /** Largest JSON body accepted, in bytes. Default 16 KiB: a token request is a few hundred bytes. */
+  bodyLimit?: number;
+}
+
+/** A token as the router sends it: an allow-list of fields, so nothing secret can slip in later. */
+export interface TokenJson {
+  id: string;
+  user: string;
+  label: string | null;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  hardExpiresAt: string | null;
+  autoRefresh: number | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+}
+
+/** The body of every error response. `field` names the offending input, when there is one. */
+export interface TokenRouterErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+const CREATE_FIELDS = ['label', 'expiresIn', 'autoRefresh', 'scopes'] as const;
+const ROTATE_FIELDS = ['overlap'] as const;
+const MAX_LABEL = 200;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A refusal with an HTTP status; everything the router answers with an error goes through one. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const notFound = () => new HttpError(404, 'ERR_TOKEN_NOT_FOUND', 'No such token');
+
+/** Express router for users to manage their own personal tokens. See `TokenRouterOptions`. */
+export function tokenRouter(options: TokenRouterOptions): Router {
+  const { tokens } = options ?? ({} as TokenRouterOptions);
+  if (!tokens || typeof tokens.issueFor !== 'function') throw new TypeError('tokenRouter needs { tokens }');
+  const getLogin = options.getLogin ?? defaultLogin;
+  const retryAfter = String(options.retryAfter ?? 1);
+  const json = express.json({
+    limit: options.bodyLimit ?? 16 * 1024,
+    strict: true,
+    type: 'application/json',
+  });
+  const router = express.Router();
+
+  type Handler = (req: Request, res: Response, login: string) => Promise<void>;
+  const handle =
+    (handler: Handler) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      Promise.resolve()
+        .then(() => getLogin(req))
+        .then((login) => {
+          if (typeof login !== 'string' || login.length === 0) {
+            throw new HttpError(401, 'ERR_UNAUTHENTICATED', 'Sign in first');
+          }
+          return handler(req, res, login);
+        })
+        .catch((error: unknown) => sendError(error, res, next));
+    };
+
+  function sendError(error: unknown, res: Response, next: NextFunction): void {
+    const refusal = toHttpError(error);
+    if (!refusal) return next(error);
+    if (refusal.status === 503) res.set('Retry-After', retryAfter);
+    const body: TokenRouterErrorBody = { error: { code: refusal.code, message: refusal.message } };
+    if (refusal.field !== undefined) body.error.field = refusal.field;
+    res.status(refusal.status).json(body);
+  }
+
+  /** The token with this id if the user may see it; else the same 404 as for an id that never existed. */
+  async function ownToken(req: Request, login: string): Promise<TokenInfo> {
+    const found = await tokens.inspect(String(req.params.id));
+    if (!found || found.user !== login || !(await coveredByCaller(req, found))) throw notFound();
+    return found;
+  }
+
+  // Tokens and their metadata are nobody's business but the user's: no cache keeps any of it.
+  router.use('/tokens', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  router
+    .route('/tokens')
+    .get(
+      handle(async (req, res, login) => {
+        const visible = await visibleTokens(req, login);
+        res.json({ now: new Date(tokens.now()).toISOString(), tokens: visible.map(tokenJson) });
+      }),
+    )
+    .post(
+      requireJson,
+      json,
+      handle(async (req, res, login) => {
+        const body = readBody(req, CREATE_FIELDS);
+        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body) });
+        res
+          .status(201)
+          .location(`${req.baseUrl}/tokens/${issued.id}`)
+          .json({ token: issued.token, ...tokenJson(issued) });
+      }),
+    )
+    .delete(
+      handle(async (req, res, login) => {
+        if (callerIsNarrowed(req)) {
+          // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those.
+          let revoked = 0;
+          for (const token of await visibleTokens(req, login)) if (await tokens.revoke(token.id)) revoked++;
+          return void res.json({ revoked });
+        }
+        res.json({ revoked: await tokens.revokeAll(login) });
+      }),
+    )
+    .all(methodNotAllowed('GET, HEAD, POST, DELETE'));
+
+  router
+    .route('/tokens/:id')
+    .get(
+      handle(async (req, res, login) => {
+        res.json(tokenJson(await ownToken(req, login)));
+      }),
+    )
+    .delete(
+      handle(async (req, res, login) => {
+        const token = await ownToken(req, login);
+        if (!(await tokens.revoke(token.id))) throw notFound(); // revoked or expired meanwhile
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed('GET, HEAD, DELETE'));
+
+  router
+    .route('/tokens/:id/rotate')
+    .post(
+      requireJson,
+      json,
+      handle(async (req, res, login) => {
+        const body = readBody(req, ROTATE_FIELDS);
+        const overlap = validateOverlap(body.overlap);
+        const old = await ownToken(req, login);
+        await assertNoLaterThanCaller(req, old);
+        const fresh = await tokens.rotate(old.id, { overlap });
+        if (!fresh) throw notFound();
+        const previousExpiresAt =
+          overlap === 0
+            ? tokens.now()
+            : ((await tokens.inspect(old.id))?.expiresAt.getTime() ?? tokens.now());
+        res
+          .status(201)
+          .location(`${req.baseUrl}/tokens/${fresh.id}`)
+          .json({
+            token: fresh.token,
+            ...tokenJson(fresh),
+            previous: { id: old.id, expiresAt: new Date(previousExpiresAt).toISOString() },
+          });
+      }),
+    )
+    .all(methodNotAllowed('POST'));
+
+  // Errors of the JSON parser (bad JSON, too large, bad charset): JSON answers, never the input echoed.
+  router.use('/tokens', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    sendError(bodyParserError(error) ?? error, res, next);
+  });
+
+  async function visibleTokens(req: Request, login: string): Promise<TokenInfo[]> {
+    const all = await tokens.list(login);
+    if (!callerIsNarrowed(req)) return all;
+    const visible: TokenInfo[] = [];
+    for (const token of all) if (await coveredByCaller(req, token)) visible.push(token);
+    return visible;
+  }
+
+  /**
+   * A token can only hand on what it has (`issueFor`), so rotating a token with a later hard limit
+   * than the caller's would let the caller mint itself a longer-lived credential.
+   */
+  async function assertNoLaterThanCaller(req: Request, target: TokenInfo): Promise<void> {
+    const caller = callerToken(req);
+    if (!caller || caller.tokenId === target.id) return;
+    const callerLimit = (await tokens.inspect(caller.tokenId))?.hardExpiresAt?.getTime() ?? null;
+    const targetLimit = target.hardExpiresAt?.getTime() ?? null;
+    if (callerLimit !== null && (targetLimit === null || targetLimit > callerLimit)) {
+      throw new BroaderThanCallerError(
+        'ERR_EXPIRY_LATER_THAN_CALLER',
+        'This token lives longer than the token making the request, so that token cannot rotate it',
+      );
+    }
+  }
+
+  return router;
+}
+
+function defaultLogin(req: Request): string | undefined {
+  if (typeof req.authInfo?.login === 'string') return req.authInfo.login;
+  const login = (req.user as { login?: unknown } | undefined)?.login;
+  return typeof login === 'string' ? login : undefined;
+}
+
+/** The personal token that authenticated the request, if one did (`personalTokenAuth`). */
+function callerToken(req: Request): { tokenId: string; scopes: string[] } | undefined {
+  const info = req.authInfo;
+  if (typeof info?.tokenId !== 'string') return undefined;
+  return { tokenId: info.tokenId, scopes: info.scopes ?? [] };
+}
+
+function callerIsNarrowed(req: Request): boolean {
+  return (callerToken(req)?.scopes.length ?? 0) > 0;
+}
+
+/**
+ * Whether the request may see `target` at all: always, unless it came with a scoped token; then only
+ * tokens whose every scope that token covers (the same node or one below it, no permission it lacks).
+ * A narrow token that leaked must not be able to list, revoke or rotate (and so obtain) broader ones.
+ */
+async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean> {
+  const caller = callerToken(req);
+  if (!caller || caller.scopes.length === 0 || caller.tokenId === target.id) return true;
+  if (target.scopes.length === 0) return false;
+  const resolveAncestors = getRequestContext(req)?.resolveAncestors;
+  for (const text of target.scopes) {
+    const { nodeId, permission } = parseScope(text);
+    const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
+    if (!scopesAllow(caller.scopes, nodeId, ancestors, permission)) return false;
+  }
+  return true;
+}
+
+function tokenJson(token: TokenInfo | IssuedToken): TokenJson {
+  return {
+    id: token.id,
+    user: token.user,
+    label: token.label,
+    scopes: token.scopes,
+    createdAt: token.createdAt.toISOString(),
+    expiresAt: token.expiresAt.toISOString(),
+    hardExpiresAt: token.hardExpiresAt?.toISOString() ?? null,
+    autoRefresh: token.autoRefresh,
+    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: token.lastUsedIp,
+  };
+}
+
+/**
+ * State-changing requests must say `Content-Type: application/json`, even with an empty body. Besides
+ * being what the router reads, that is a type a browser cannot send cross-site without a CORS
+ * preflight: HTML forms and other "simple" cross-site requests never get through.
+ */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return next();
+  next(
+    new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the request with Content-Type: application/json'),
+  );
+}
+
+function methodNotAllowed(allow: string) {
+  return (req: Request, res: Response): void => {
+    res.set('Allow', allow);
+    if (req.method === 'OPTIONS') return void res.status(204).end();
+    const body: TokenRouterErrorBody = {
+      error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `Allowed methods: ${allow}` },
+    };
+    res.status(405).json(body);
+  };
+}
+
+/** The JSON body as an object with only known fields (an empty body is `{}`). */
+function readBody<Field extends string>(
+  req: Request,
+  fields: readonly Field[],
+): Partial<Record<Field, unknown>> {
+  const body: unknown = req.body ?? {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'ERR_INVALID_BODY', 'The body must be a JSON object');
+  }
+  for (const key of Object.keys(body)) {
+    if (!(fields as readonly string[]).includes(key)) {
+      // A typo such as `scope` for `scopes` must not quietly issue a token with the user's full access.
+      const hint = key === 'user' ? ': tokens are always for the authenticated user' : '';
+      throw new HttpError(
+        400,
+        'ERR_UNKNOWN_FIELD',
+        `Unknown field "${key}"${hint}; expected ${fields.join(', ')}`,
+        key,
+      );
+    }
+  }
+  return body as Partial<Record<Field, unknown>>;
+}
+
+function validateCreate(body: Partial<Record<(typeof CREATE_FIELDS)[number], unknown>>): {
+  label?: string;
+  expiresIn?: string | number;
+  autoRefresh?: string | number;
+  scopes?: string[];
+} {
+  const label = body.label ?? undefined;
+  if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL || CONTROL.test(label))) {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_TOKEN_OPTIONS',
+      `label must be text of at most ${MAX_LABEL} characters, without control characters`,
+      'label',
+    );
+  }
+  const expiresIn = optionalDuration(body.expiresIn, 'expiresIn');
+  const autoRefresh = optionalDuration(body.autoRefresh, 'autoRefresh');
+  if (expiresIn === undefined && autoRefresh === undefined) {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_TOKEN_OPTIONS',
+      'A token needs expiresIn (a hard limit), autoRefresh (a sliding window), or both',
+      'expiresIn',
+    );
+  }
+  const scopes = body.scopes ?? undefined;
+  if (scopes !== undefined) {
+    if (!Array.isArray(scopes)) {
+      throw new HttpError(
+        400,
+        'ERR_INVALID_SCOPE',
+        'scopes must be an array of node:<NODE_ID>:r|w|rw',
+        'scopes',
+      );
+    }
+    for (const scope of scopes) fieldError('scopes', () => parseScope(scope));
+  }
+  return {
+    label: label === '' ? undefined : label,
+    expiresIn,
+    autoRefresh,
+    scopes: scopes as string[] | undefined,
+  };
+}
+
+function optionalDuration(value: unknown, field: string): string | number | undefined {
+  if (value === undefined || value === null) return undefined;
+  fieldError(field, () => parseDuration(value as string | number));
+  return value as string | number;
+}
+
+function validateOverlap(value: unknown): number {
+  if (value === undefined || value === null || value === 0 || value === '0') return 0;
+  return fieldError('overlap', () => parseDuration(value as string | number));
+}
+
+/** Runs a library parser; its error (with its code) becomes a 400 naming the field. */
+function fieldError<T>(field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof PersonalTokenError) throw new HttpError(400, error.code, error.message, field);
+    throw error;
+  }
+}
+
+/** The library's errors as HTTP answers; anything else (a bug, the app's own errors) goes to `next`. */
+function toHttpError(error: unknown): HttpError | null {
+  if (error instanceof HttpError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new HttpError(503, error.code, 'The token store is unavailable; try again shortly');
+  }
+  if (!(error instanceof PersonalTokenError)) return null;
+  switch (error.code) {
+    case 'ERR_SCOPE_BROADER_THAN_CALLER':
+    case 'ERR_SCOPE_NOT_ALLOWED':
+      return new HttpError(403, error.code, error.message, 'scopes');
+    case 'ERR_EXPIRY_LATER_THAN_CALLER':
+      return new HttpError(403, error.code, error.message, 'expiresIn');
+    case 'ERR_UNKNOWN_USER':
+      return new HttpError(403, error.code, error.message);
+    case 'ERR_TOKEN_LIMIT':
+      return new HttpError(409, error.code, error.message);
+    default:
+      return new HttpError(400, error.code, error.message);
+  }
+}
+
+/** body-parser's errors carry a `type`; map the ones a client can cause to stable codes. */
+function bodyParserError(error: unknown): HttpError | null {
+  const type = (error as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'entity.parse.failed':
+      return new HttpError(400, 'ERR_INVALID_JSON', 'The body is not valid JSON');
+    case 'entity.too.large':
+      return new HttpError(413, 'ERR_BODY_TOO_LARGE', 'The body is too large');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send UTF-8 JSON, without content encoding');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new HttpError(400, 'ERR_INVALID_BODY', 'The body could not be read');
+    default:
+      return null;
+  }
+}
