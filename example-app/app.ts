@@ -6,8 +6,12 @@ import {
   requireNodePermission,
   type TokenService,
 } from 'personal-token-auth';
+// TODO(lead): import from 'personal-token-auth' once lib/index.ts exports tokenRouter.
+import { tokenRouter } from '../lib/token-router';
 import { createDavHandler } from './dav';
 import { InvalidNodePathError, type NodeTree } from './node-tree';
+import { SessionStore } from './sessions';
+import { settingsRoutes } from './settings-routes';
 import { UserDirectory } from './users';
 
 export const DAV_MOUNT_PATH = '/dav';
@@ -19,6 +23,8 @@ export interface ExampleAppOptions {
   /** The files and their node UUIDs. */
   nodes: NodeTree;
   users?: UserDirectory;
+  /** Browser sessions of the settings page. Default: in memory, on the token service's clock. */
+  sessions?: SessionStore;
 }
 
 function uuidParam(req: Request): string {
@@ -29,7 +35,12 @@ function uuidParam(req: Request): string {
  * The example app: a REST API and a WebDAV share over the same node tree, both behind personal tokens.
  * Scopes name node UUIDs; `resolveAncestors` lets a token scoped to a folder reach everything below it.
  */
-export function createApp({ tokens, nodes, users = new UserDirectory() }: ExampleAppOptions): Express {
+export function createApp({
+  tokens,
+  nodes,
+  users = new UserDirectory(),
+  sessions = new SessionStore({ now: () => tokens.now() }),
+}: ExampleAppOptions): Express {
   const resolveUser = (login: string) => users.resolve(login);
   const resolveAncestors = (uuid: string) => nodes.ancestorsOf(uuid);
   const app = express();
@@ -76,11 +87,18 @@ export function createApp({ tokens, nodes, users = new UserDirectory() }: Exampl
     },
   );
 
+  // Scripts manage their user's tokens with a token: GET/POST/DELETE /api/tokens (a scoped token only
+  // reaches tokens at most as narrow as itself).
+  api.use(tokenRouter({ tokens }));
+
   api.use((error: unknown, _req: Request, res: Response, next: (error: unknown) => void) => {
     if (error instanceof InvalidNodePathError) return void res.status(400).json({ error: 'invalid_path' });
     next(error);
   });
   app.use('/api', api);
+
+  // Sign-in, /settings/tokens and the JSON API behind it (session cookie + CSRF token).
+  app.use(settingsRoutes({ tokens, users, nodes, sessions }));
 
   // WebDAV clients only speak Basic: login as user name, token as password.
   app.use(
@@ -96,7 +114,11 @@ export function createApp({ tokens, nodes, users = new UserDirectory() }: Exampl
   app.use(createDavHandler({ nodes, mountPath: DAV_MOUNT_PATH }));
 
   app.get('/', (_req, res) => {
-    res.type('text/plain').send('personal-token-auth example app: REST under /api, WebDAV under /dav/\n');
+    res
+      .type('text/plain')
+      .send(
+        'personal-token-auth example app: REST under /api, WebDAV under /dav/, manage tokens at /settings/tokens\n',
+      );
   });
   return app;
 }

@@ -1,4 +1,5 @@
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from 'personal-token-auth';
+import { DEMO_PASSWORD } from './users';
 
 export interface BannerFacts {
   baseUrl: string; // e.g. http://127.0.0.1:3000
@@ -44,6 +45,7 @@ export function startupBanner(facts: BannerFacts): string {
     'personal-token-auth example app',
     `  REST:    ${baseUrl}/api/`,
     `  WebDAV:  ${baseUrl}/dav/`,
+    `  browser: ${baseUrl}/settings/tokens (sign in as ${login}, password ${DEMO_PASSWORD})`,
     `  files:   ${facts.filesDir}${facts.filesAreTemporary ? ' (a fresh demo tree, deleted on exit)' : ''}`,
     `  tokens:  ${store}`,
     '  users:   admin, alice, carol (disabled: her tokens are refused)',

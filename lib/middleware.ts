@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticateCredentials, type Scheme } from './authenticate-credentials';
+import { authenticateCredentials, type CredentialsOutcome, type Scheme } from './authenticate-credentials';
 import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
 import { readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
@@ -95,61 +95,67 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     respond();
   }
 
+  // Events are built only when someone listens: the success path runs on every request.
+  function reportRejection(
+    req: Request,
+    outcome: Extract<CredentialsOutcome, { kind: 'malformed' | 'rejected' }>,
+  ) {
+    if (!onEvent) return;
+    emit(onEvent, {
+      type: 'rejected',
+      time: new Date(tokens.now()),
+      reason: outcome.kind === 'malformed' ? 'malformed' : outcome.reason,
+      tokenId: outcome.kind === 'rejected' ? outcome.tokenId : undefined,
+      login: outcome.kind === 'rejected' ? outcome.login : undefined,
+      ip: req.ip,
+      scheme: outcome.scheme,
+    });
+  }
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     if (throttle) {
       const wait = throttle.retryAfter(clientIp(req));
       if (wait > 0) {
-        emit(onEvent, {
-          type: 'throttled',
-          time: new Date(tokens.now()),
-          ip: clientIp(req),
-          retryAfter: wait,
-        });
+        if (onEvent)
+          emit(onEvent, {
+            type: 'throttled',
+            time: new Date(tokens.now()),
+            ip: clientIp(req),
+            retryAfter: wait,
+          });
         res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
         return;
       }
     }
     const credentials = readCredentials(req.headers.authorization);
-    authenticateCredentials(credentials, tokens, schemes, resolveUser, req.ip).then(
+    // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
+    const ip = tokens.trackIp ? req.ip : undefined;
+    authenticateCredentials(credentials, tokens, schemes, resolveUser, ip).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':
             req.user = outcome.user as Express.User;
             req.authInfo = outcome.info;
             setRequestContext(req, context);
-            emit(onEvent, {
-              type: 'authenticated',
-              time: new Date(tokens.now()),
-              tokenId: outcome.info.tokenId,
-              login: outcome.info.login,
-              ip: req.ip,
-              scheme: outcome.info.scheme,
-            });
+            if (onEvent) {
+              emit(onEvent, {
+                type: 'authenticated',
+                time: new Date(tokens.now()),
+                tokenId: outcome.info.tokenId,
+                login: outcome.info.login,
+                ip: req.ip,
+                scheme: outcome.info.scheme,
+              });
+            }
             return next();
           case 'absent':
             if (optional) return next();
             return refuse(res, 401, 'unauthorized');
           case 'malformed':
-            emit(onEvent, {
-              type: 'rejected',
-              time: new Date(tokens.now()),
-              reason: 'malformed',
-              tokenId: undefined,
-              login: undefined,
-              ip: req.ip,
-              scheme: outcome.scheme,
-            });
+            reportRejection(req, outcome);
             return refuseAndCount(req, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
           case 'rejected':
-            emit(onEvent, {
-              type: 'rejected',
-              time: new Date(tokens.now()),
-              reason: outcome.reason,
-              tokenId: outcome.tokenId,
-              login: outcome.login,
-              ip: req.ip,
-              scheme: outcome.scheme,
-            });
+            reportRejection(req, outcome);
             return refuseAndCount(req, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
         }
       },

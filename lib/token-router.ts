@@ -101,7 +101,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
 
   function sendError(error: unknown, res: Response, next: NextFunction): void {
     const refusal = toHttpError(error);
-    if (!refusal) return next(error);
+    if (!refusal) return void next(error);
     if (refusal.status === 503) res.set('Retry-After', retryAfter);
     const body: TokenRouterErrorBody = { error: { code: refusal.code, message: refusal.message } };
     if (refusal.field !== undefined) body.error.field = refusal.field;
@@ -288,7 +288,7 @@ function tokenJson(token: TokenInfo | IssuedToken): TokenJson {
  */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/json') return next();
+  if (type === 'application/json') return void next();
   next(
     new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the request with Content-Type: application/json'),
   );
