@@ -164,8 +164,9 @@ function decode(id: string, reply: unknown, now: number): StoredToken | RevokedT
     label: l,
     scopes: s ? s.split(' ') : [],
     createdAt: Number(c),
-    // A key always has a TTL (every token expires); -1/-2 would mean someone else wrote it.
-    expiresAt: pttl > 0 ? now + pttl : now,
+    // now + PTTL is exact to the millisecond at best; it never goes past the hard limit. A key always
+    // has a TTL (every token expires); -1/-2 would mean someone else wrote it.
+    expiresAt: Math.min(pttl > 0 ? now + pttl : now, e === null ? Number.POSITIVE_INFINITY : Number(e)),
     hardExpiresAt: e === null ? null : Number(e),
     autoRefresh: a === null ? null : Number(a),
     lastUsedAt: lu === null ? null : Number(lu),

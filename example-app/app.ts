@@ -5,9 +5,8 @@ import {
   personalTokenAuth,
   requireNodePermission,
   type TokenService,
+  tokenRouter,
 } from 'personal-token-auth';
-// TODO(lead): import from 'personal-token-auth' once lib/index.ts exports tokenRouter.
-import { tokenRouter } from '../lib/token-router';
 import { createDavHandler } from './dav';
 import { InvalidNodePathError, type NodeTree } from './node-tree';
 import { SessionStore } from './sessions';

@@ -51,6 +51,13 @@ export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 // The store contract, for writing a store of one's own.
 export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
+// Self-service token management over HTTP, behind the app's own authentication.
+export {
+  type TokenJson,
+  type TokenRouterErrorBody,
+  type TokenRouterOptions,
+  tokenRouter,
+} from './token-router';
 // Issuing, verifying, listing and revoking tokens.
 export {
   type Authentication,

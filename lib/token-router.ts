@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import { parseDuration } from './duration';
 import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
 import { getRequestContext } from './request-context';
@@ -69,6 +69,15 @@ class HttpError extends Error {
   }
 }
 
+/**
+ * Express is loaded when a router is made, not when the package is: the CLI and apps that never mount
+ * the router (they import the same entry point) do not pay for loading it, about 100 ms cold. An app
+ * that mounts the router has loaded Express already, so this costs nothing there.
+ */
+function loadExpress(): typeof import('express') {
+  return require('express');
+}
+
 const notFound = () => new HttpError(404, 'ERR_TOKEN_NOT_FOUND', 'No such token');
 
 /** Express router for users to manage their own personal tokens. See `TokenRouterOptions`. */
@@ -77,6 +86,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
   if (!tokens || typeof tokens.issueFor !== 'function') throw new TypeError('tokenRouter needs { tokens }');
   const getLogin = options.getLogin ?? defaultLogin;
   const retryAfter = String(options.retryAfter ?? 1);
+  const express = loadExpress();
   const json = express.json({
     limit: options.bodyLimit ?? 16 * 1024,
     strict: true,

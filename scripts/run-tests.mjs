@@ -46,6 +46,15 @@ if (!redisAnswers) {
   process.exit(1);
 }
 
+// Build dist/ once, before any test runs: the packed-package and CLI-bin tests use it, and a build
+// during the run (npm pack's prepack) would empty dist/ under the feet of the others.
+const build = spawn(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+const built = await new Promise((resolve) => build.on('exit', (code) => resolve(code === 0)));
+if (!built) {
+  console.error('the build failed: see above');
+  process.exit(1);
+}
+
 const child = spawn(
   process.execPath,
   [

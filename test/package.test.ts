@@ -16,7 +16,12 @@ describe('the packed package', { timeout: 240_000 }, () => {
   let consumer: string;
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'pta-pack-'));
-    execFileSync(npm, ['pack', '--pack-destination', work, '--silent'], { cwd: root, stdio: 'pipe' });
+    // --ignore-scripts: dist/ was built before the run (scripts/run-tests.mjs); rebuilding here would
+    // empty it while other test files use it.
+    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
     const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack made a tarball');
     consumer = join(work, 'consumer');
@@ -43,6 +48,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
   const check = `
     if (typeof personalTokenAuth !== 'function' || typeof TokenService !== 'function') throw new Error('core exports missing');
     if (typeof RedisTokenStore !== 'function' || typeof MemoryTokenStore !== 'function') throw new Error('adapters missing');
+    if (typeof tokenRouter !== 'function') throw new Error('tokenRouter missing');
     const tokens = new TokenService({ store: new MemoryTokenStore() });
     tokens.issue({ user: 'admin', expiresIn: '1h' }).then(async ({ token }) => {
       const info = await tokens.verify(token);
@@ -53,7 +59,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
   test('require() from a CommonJS project', () => {
     writeFileSync(
       join(consumer, 'use.cjs'),
-      `const { personalTokenAuth, TokenService, parseDuration } = require('personal-token-auth');
+      `const { personalTokenAuth, TokenService, parseDuration, tokenRouter } = require('personal-token-auth');
        const { RedisTokenStore } = require('personal-token-auth/adapters/redis');
        const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');${check}`,
     );
@@ -66,7 +72,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
   test('import from an ESM project, sharing one copy of the classes with require()', () => {
     writeFileSync(
       join(consumer, 'use.mjs'),
-      `import { personalTokenAuth, TokenService, parseDuration } from 'personal-token-auth';
+      `import { personalTokenAuth, TokenService, parseDuration, tokenRouter } from 'personal-token-auth';
        import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
        import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
        import { createRequire } from 'node:module';
