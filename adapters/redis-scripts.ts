@@ -36,7 +36,9 @@ return v
 `);
 
 /**
- * KEYS[1] token · ARGV: secret hash, now (ms), login ('' = any), touch interval (ms), ip ('' = none).
+ * KEYS[1] token · ARGV: secret hash, now (ms), SHA-1 of the login ('' = any), touch interval (ms), ip ('' = none).
+ * The login travels hashed: someone who pastes a secret into the user-name field must not see it in
+ * MONITOR or the slow log.
  * The hot path. Refreshes only when the hash (and login) match, so knowing a token's public id is
  * not enough to keep it alive. Returns the fields and the PTTL, or nil.
  */
@@ -46,7 +48,7 @@ if not v[1] then
   if v[10] then v[11] = 0 return v end
   return false
 end
-if v[1] == ARGV[1] and (ARGV[3] == '' or ARGV[3] == v[2]) then
+if v[1] == ARGV[1] and (ARGV[3] == '' or ARGV[3] == redis.sha1hex(v[2])) then
   local now = tonumber(ARGV[2])
   local hard = tonumber(v[6])
   if hard and hard <= now then

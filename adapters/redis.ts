@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
 import { CREATE, LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, VERIFY } from './redis-scripts';
@@ -10,6 +11,9 @@ export interface RedisTokenStoreOptions {
 }
 
 export const DEFAULT_KEY_PREFIX = 'pat:';
+
+// How many of a user's oldest index entries each issue checks for expiry.
+const PRUNE_SAMPLE = 16;
 
 // How long a revoked token's tombstone may stay (less if the token would have expired sooner).
 const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
@@ -78,7 +82,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.#run(VERIFY, this.tokenKey(id), [
       secretHash,
       String(now),
-      options.login ?? '',
+      options.login === undefined ? '' : createHash('sha1').update(options.login).digest('hex'),
       String(options.touchInterval),
       options.ip ?? '',
     ]);
@@ -129,9 +133,13 @@ export class RedisTokenStore implements TokenStore {
     return { count, resetAt: this.#now() + pttl };
   }
 
-  /** Drops ids of tokens that have expired from the user's index, so it cannot grow without bound. */
+  /**
+   * Drops ids of expired tokens from the user's index, so it cannot grow without bound. Only the
+   * oldest few are checked on each issue (expired tokens are mostly old ones): the cost stays
+   * constant however many tokens the user has; `listByUser` checks them all.
+   */
   async #prune(user: string): Promise<void> {
-    const ids = await this.client.zrange(this.userKey(user), '0', '-1');
+    const ids = await this.client.zrange(this.userKey(user), '0', String(PRUNE_SAMPLE - 1));
     const exists = await Promise.all(ids.map((id) => this.client.exists(this.tokenKey(id))));
     const gone = ids.filter((_, i) => exists[i] === 0);
     if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);

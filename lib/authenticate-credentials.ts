@@ -41,7 +41,10 @@ export async function authenticateCredentials(
   const login = scheme === 'basic' ? credentials.login : undefined;
   const token = scheme === 'basic' ? credentials.password : credentials.token;
   const result = await tokens.authenticate(token, { login, ip });
-  if (!result.ok) return { kind: 'rejected', scheme, reason: result.reason, tokenId: result.tokenId, login };
+  // result.login, not login: the service leaves out a claimed login that looks like a secret.
+  if (!result.ok) {
+    return { kind: 'rejected', scheme, reason: result.reason, tokenId: result.tokenId, login: result.login };
+  }
   const record = result.token;
   const user = resolveUser ? await resolveUser(record.user) : { login: record.user };
   if (user === null || user === undefined) {

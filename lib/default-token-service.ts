@@ -17,11 +17,17 @@ export function redisUrlFromEnv(): string {
  * requests succeed again soon after Redis is back.
  */
 export function createDefaultTokenService(timeout = 1000): TokenService {
+  // Measured (see test/reliability-redis-outage.test.ts): commandTimeout alone rejects the caller but
+  // leaves the command queued, and a frozen server (SIGSTOP, a silent network) lets commands pile up
+  // on the open socket; socketTimeout drops such a connection, no retries keep nothing waiting, and
+  // a short reconnection backoff has requests succeed again within a few hundred ms of Redis' return.
+  // The offline queue stays on, so commands sent while the first connection opens wait for it.
   const client = new Redis(redisUrlFromEnv(), {
     commandTimeout: timeout,
-    connectTimeout: Math.max(timeout, 2000),
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 500),
+    socketTimeout: timeout,
+    connectTimeout: timeout,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 50, 500),
   });
   let reported = false;
   // Without a listener ioredis prints every reconnection failure; one line per outage is enough.

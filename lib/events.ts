@@ -77,9 +77,10 @@ export interface PinoLike {
  */
 export function pinoEventLogger(logger: PinoLike): OnEvent {
   return (event) => {
-    const { type, ...fields } = event;
+    // pino writes its own `time`; the event's goes in as `at`, so a line has no duplicate key.
+    const { type, time, ...fields } = event;
     const message = `personal token ${type}`;
-    const line = { event: type, ...fields };
+    const line = { event: type, at: time, ...fields };
     if (type === 'rejected' || type === 'throttled') logger.warn(line, message);
     else if (type === 'authenticated') logger.debug(line, message);
     else logger.info(line, message);

@@ -302,6 +302,11 @@ export class TokenService {
    * token must belong to that login. Returns why it failed, for audit; never the token itself.
    */
   async authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
+    // A token pasted into the user-name field is a mistake to refuse here, before it can reach the
+    // store or an audit event: the claimed login is logged, and this one would be a secret.
+    if (options.login !== undefined && !plausibleLogin(options.login, this.tokenPrefix)) {
+      return { ok: false, reason: 'user_mismatch' };
+    }
     const parsed = parseToken(token, this.tokenPrefix);
     if (typeof parsed === 'string') return { ok: false, reason: parsed, login: options.login };
     const { id } = parsed;
@@ -441,6 +446,10 @@ function validateIssue(options: IssueOptions): {
     window: options.autoRefresh === undefined ? null : parseDuration(options.autoRefresh),
     scopes: normaliseScopes(options.scopes ?? []),
   };
+}
+
+function plausibleLogin(login: string, tokenPrefix: string): boolean {
+  return login.length <= MAX_LOGIN && !login.startsWith(tokenPrefix);
 }
 
 function parseOverlap(overlap: string | number): number {
