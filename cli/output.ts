@@ -1,4 +1,5 @@
 import { formatDuration, type IssuedToken, type TokenInfo } from '../lib/index';
+import type { TokenJson } from '../lib/token-json';
 
 /**
  * Everything the CLI prints about tokens. Built from TokenInfo field by field, never by spreading an
@@ -99,35 +100,7 @@ export function formatDetails(info: TokenInfo): string {
   return fields.map(([name, value]) => `${name.padEnd(width)}  ${value}\n`).join('');
 }
 
-/** The JSON shape of a token for `--json`: TokenInfo's fields, dates as ISO 8601, durations in ms. */
-export interface TokenJson {
-  id: string;
-  user: string;
-  label: string | null;
-  scopes: string[];
-  createdAt: string;
-  expiresAt: string;
-  hardExpiresAt: string | null;
-  autoRefresh: number | null;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-}
-
-export function toJson(info: TokenInfo): TokenJson {
-  return {
-    id: info.id,
-    user: info.user,
-    label: info.label,
-    scopes: [...info.scopes],
-    createdAt: info.createdAt.toISOString(),
-    expiresAt: info.expiresAt.toISOString(),
-    hardExpiresAt: info.hardExpiresAt?.toISOString() ?? null,
-    autoRefresh: info.autoRefresh,
-    lastUsedAt: info.lastUsedAt?.toISOString() ?? null,
-    lastUsedIp: info.lastUsedIp,
-  };
-}
-
+/** `--json`: the library's public JSON record of a token (never secret material). */
 export function formatJson(value: TokenJson | TokenJson[]): string {
   return JSON.stringify(value, null, 2) + '\n';
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { tokenToJson } from '../lib/token-json';
 import {
   createToken,
   inspectToken,
@@ -23,7 +24,7 @@ import {
   UsageError,
 } from './errors';
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
-import { describeIssued, formatDetails, formatJson, formatTable, toJson } from './output';
+import { describeIssued, formatDetails, formatJson, formatTable } from './output';
 
 /** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
 export interface CliIo {
@@ -144,7 +145,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const request = parseListOptions(options);
       const { tokens } = await open(command);
       const found = await listTokens(tokens, request);
-      if (options.json === true) io.stdout(formatJson(found.map(toJson)));
+      if (options.json === true) io.stdout(formatJson(found.map(tokenToJson)));
       else if (found.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
       else io.stdout(formatTable(found));
     });
@@ -162,7 +163,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const id = parseTokenId(idText);
       const { tokens } = await open(command);
       const info = await inspectToken(tokens, id);
-      io.stdout(options.json === true ? formatJson(toJson(info)) : formatDetails(info));
+      io.stdout(options.json === true ? formatJson(tokenToJson(info)) : formatDetails(info));
     });
 
   program

@@ -1,22 +1,67 @@
 /**
  * personal-token-auth: personal access tokens for Express.
  *
- * Everything public is listed here; anything not exported from this file is internal. Stores live
- * in their own entry points: `personal-token-auth/adapters/redis` and `.../adapters/memory`.
+ * Everything public is listed here, grouped by what it is for; anything not exported from this file
+ * is internal. Stores live in their own entry points: `personal-token-auth/adapters/redis` and
+ * `personal-token-auth/adapters/memory`. (Biome's import sorting is off for this file, to keep the groups.)
  */
 
-export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
+// The middleware most apps need, and the route guard for scoped tokens.
+export {
+  type PersonalTokenAuthMiddleware,
+  type PersonalTokenAuthOptions,
+  personalTokenAuth,
+} from './middleware';
+export { hasNodePermission, type NodePermissionOptions, requireNodePermission } from './node-permission';
 export type { PersonalTokenAuthInfo } from './auth-info';
-export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-strategy';
+export type { ResolveAncestors } from './request-context';
+export type { ThrottleOptions } from './failure-throttle';
+
+// Issuing, verifying, listing, rotating and revoking tokens.
+export {
+  type Authentication,
+  type CanAccess,
+  type IssuedToken,
+  type IssueOptions,
+  type ResolveUser,
+  type RotateOptions,
+  type TokenInfo,
+  TokenService,
+  type TokenServiceOptions,
+} from './token-service';
+
+// Self-service token management over HTTP, behind the app's own authentication.
+export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
+export { type TokenJson, tokenToJson } from './token-json';
+
+// Audit events, and a ready sink for pino.
+export {
+  type OnEvent,
+  type PinoLike,
+  pinoEventLogger,
+  type RejectReason,
+  type TokenEvent,
+  type TokenEventType,
+} from './events';
+
 // Passport strategies, for apps that run passport themselves.
 export {
   BearerTokenStrategy,
   type BearerTokenStrategyOptions,
   type TokenStrategyOptions,
 } from './bearer-strategy';
-export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
-// Parsers and formats shared with the CLI.
+export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-strategy';
+
+// Parsers, formats and defaults shared with the CLI.
 export { formatDuration, parseDuration } from './duration';
+export { formatScope, type Permission, parseScope, type Scope } from './scopes';
+export { DEFAULT_TOKEN_PREFIX } from './token-format';
+export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
+export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
+
+// The store contract, for writing a store of one's own.
+export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
+
 // Errors, each with a stable `code`.
 export {
   BroaderThanCallerError,
@@ -29,44 +74,3 @@ export {
   TokenLimitError,
   UnknownUserError,
 } from './errors';
-// Audit events, and a ready sink for pino.
-export {
-  type OnEvent,
-  type PinoLike,
-  pinoEventLogger,
-  type RejectReason,
-  type TokenEvent,
-  type TokenEventType,
-} from './events';
-export type { ThrottleOptions } from './failure-throttle';
-// The middleware most apps need, and the route guard for scoped tokens.
-export {
-  type PersonalTokenAuthMiddleware,
-  type PersonalTokenAuthOptions,
-  personalTokenAuth,
-} from './middleware';
-export { hasNodePermission, type NodePermissionOptions, requireNodePermission } from './node-permission';
-export type { ResolveAncestors } from './request-context';
-export { formatScope, type Permission, parseScope, type Scope } from './scopes';
-// The store contract, for writing a store of one's own.
-export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
-export { DEFAULT_TOKEN_PREFIX } from './token-format';
-// Self-service token management over HTTP, behind the app's own authentication.
-export {
-  type TokenJson,
-  type TokenRouterErrorBody,
-  type TokenRouterOptions,
-  tokenRouter,
-} from './token-router';
-// Issuing, verifying, listing and revoking tokens.
-export {
-  type Authentication,
-  type CanAccess,
-  type IssuedToken,
-  type IssueOptions,
-  type ResolveUser,
-  type RotateOptions,
-  type TokenInfo,
-  TokenService,
-  type TokenServiceOptions,
-} from './token-service';

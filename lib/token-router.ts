@@ -3,6 +3,7 @@ import { parseDuration } from './duration';
 import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
 import { getRequestContext } from './request-context';
 import { parseScope, scopesAllow } from './scopes';
+import { type TokenJson, tokenToJson } from './token-json';
 import type { IssuedToken, TokenInfo, TokenService } from './token-service';
 
 /**
@@ -30,20 +31,6 @@ export interface TokenRouterOptions {
   retryAfter?: number;
   /** Largest JSON body accepted, in bytes. Default 16 KiB: a token request is a few hundred bytes. */
   bodyLimit?: number;
-}
-
-/** A token as the router sends it: an allow-list of fields, so nothing secret can slip in later. */
-export interface TokenJson {
-  id: string;
-  user: string;
-  label: string | null;
-  scopes: string[];
-  createdAt: string;
-  expiresAt: string;
-  hardExpiresAt: string | null;
-  autoRefresh: number | null;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
 }
 
 /** The body of every error response. `field` names the offending input, when there is one. */
@@ -136,7 +123,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .get(
       handle(async (req, res, login) => {
         const visible = await visibleTokens(req, login);
-        res.json({ now: new Date(tokens.now()).toISOString(), tokens: visible.map(tokenJson) });
+        res.json({ now: new Date(tokens.now()).toISOString(), tokens: visible.map(tokenToJson) });
       }),
     )
     .post(
@@ -148,7 +135,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${issued.id}`)
-          .json({ token: issued.token, ...tokenJson(issued) });
+          .json({ token: issued.token, ...tokenToJson(issued) });
       }),
     )
     .delete(
@@ -168,7 +155,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .route('/tokens/:id')
     .get(
       handle(async (req, res, login) => {
-        res.json(tokenJson(await ownToken(req, login)));
+        res.json(tokenToJson(await ownToken(req, login)));
       }),
     )
     .delete(
@@ -201,7 +188,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
           .location(`${req.baseUrl}/tokens/${fresh.id}`)
           .json({
             token: fresh.token,
-            ...tokenJson(fresh),
+            ...tokenToJson(fresh),
             previous: { id: old.id, expiresAt: new Date(previousExpiresAt).toISOString() },
           });
       }),
@@ -274,21 +261,6 @@ async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean
     if (!scopesAllow(caller.scopes, nodeId, ancestors, permission)) return false;
   }
   return true;
-}
-
-function tokenJson(token: TokenInfo | IssuedToken): TokenJson {
-  return {
-    id: token.id,
-    user: token.user,
-    label: token.label,
-    scopes: token.scopes,
-    createdAt: token.createdAt.toISOString(),
-    expiresAt: token.expiresAt.toISOString(),
-    hardExpiresAt: token.hardExpiresAt?.toISOString() ?? null,
-    autoRefresh: token.autoRefresh,
-    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
-    lastUsedIp: token.lastUsedIp,
-  };
 }
 
 /**

@@ -13,16 +13,9 @@ import {
   revokeTokens,
 } from '../cli/actions';
 import { UsageError } from '../cli/errors';
-import {
-  describeIssued,
-  expiryMode,
-  formatDetails,
-  formatTable,
-  formatTime,
-  printable,
-  toJson,
-} from '../cli/output';
+import { describeIssued, expiryMode, formatDetails, formatTable, formatTime, printable } from '../cli/output';
 import { type TokenInfo, TokenService } from '../lib/index';
+import { tokenToJson as toJson } from '../lib/token-json';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 

@@ -1,0 +1,33 @@
+import type { TokenInfo } from './token-service';
+
+/**
+ * A token's public record as JSON: dates in ISO 8601, the window in ms. An allow-list of fields, so
+ * that nothing secret can slip in if `TokenInfo` (or an `IssuedToken` passed in) ever carries more.
+ */
+export interface TokenJson {
+  id: string;
+  user: string;
+  label: string | null;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  hardExpiresAt: string | null;
+  autoRefresh: number | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+}
+
+export function tokenToJson(token: TokenInfo): TokenJson {
+  return {
+    id: token.id,
+    user: token.user,
+    label: token.label,
+    scopes: [...token.scopes],
+    createdAt: token.createdAt.toISOString(),
+    expiresAt: token.expiresAt.toISOString(),
+    hardExpiresAt: token.hardExpiresAt?.toISOString() ?? null,
+    autoRefresh: token.autoRefresh,
+    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: token.lastUsedIp,
+  };
+}
