@@ -3,8 +3,8 @@ import { parseDuration } from './duration';
 import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
 import { getRequestContext } from './request-context';
 import { parseScope, scopesAllow } from './scopes';
-import { type TokenJson, tokenToJson } from './token-json';
-import type { IssuedToken, TokenInfo, TokenService } from './token-service';
+import { tokenToJson } from './token-json';
+import type { TokenInfo, TokenService } from './token-service';
 
 /**
  * Self-service token management over HTTP, for the authenticated user only:
