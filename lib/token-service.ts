@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { CallDeadlines } from './call-deadlines';
 import { parseDuration } from './duration';
 import {
   BroaderThanCallerError,
@@ -20,7 +21,6 @@ import {
   isTokenId,
   parseToken,
 } from './token-format';
-import { withTimeout } from './with-timeout';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -116,6 +116,7 @@ export class TokenService {
   readonly onEvent: OnEvent | undefined;
   readonly #now: () => number;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #deadlines: CallDeadlines;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
@@ -136,6 +137,7 @@ export class TokenService {
     this.tokenPrefix = options.tokenPrefix ?? DEFAULT_TOKEN_PREFIX;
     assertTokenPrefix(this.tokenPrefix);
     this.timeout = positive('timeout', options.timeout ?? 1000);
+    this.#deadlines = new CallDeadlines(this.timeout);
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
@@ -400,7 +402,7 @@ export class TokenService {
   }
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return withTimeout(this.timeout, operation, call);
+    return this.#deadlines.run(operation, call);
   }
 }
 

@@ -1,0 +1,87 @@
+import { performance } from 'node:perf_hooks';
+import { StoreUnavailableError } from './errors';
+
+interface Pending {
+  deadline: number;
+  operation: string;
+  settled: boolean;
+  reject: (error: StoreUnavailableError) => void;
+}
+
+/**
+ * Puts a deadline on store calls: whatever the client's own settings, an authentication decision
+ * waits at most `ms`; a late or failed call becomes `StoreUnavailableError` (a 503).
+ *
+ * Every call of one service has the same timeout, so deadlines come in the order calls start: one
+ * timer for the oldest pending deadline serves them all, instead of a timer set and cleared on
+ * every request. Calls that finish are only marked; the timer drops them in batches.
+ */
+export class CallDeadlines {
+  readonly ms: number;
+  #queue: Pending[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+  }
+
+  run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { deadline: performance.now() + this.ms, operation, settled: false, reject };
+      this.#queue.push(pending);
+      this.#timer ??= setTimeout(() => this.#expire(), this.ms);
+      let result: Promise<T>;
+      try {
+        result = call();
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(
+        (value) => {
+          pending.settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.settled = true;
+          reject(
+            error instanceof StoreUnavailableError
+              ? error
+              : new StoreUnavailableError(`Token store failed during ${operation}: ${describe(error)}`, {
+                  cause: error,
+                }),
+          );
+        },
+      );
+    });
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    const queue = this.#queue;
+    while (this.#head < queue.length && queue[this.#head]!.deadline <= now) {
+      const pending = queue[this.#head++]!;
+      if (pending.settled) continue;
+      pending.settled = true;
+      pending.reject(
+        new StoreUnavailableError(`Token store did not answer ${pending.operation} within ${this.ms} ms`),
+      );
+    }
+    if (this.#head === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+      return;
+    }
+    if (this.#head > 1024) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+    // Run again when the oldest call still pending reaches its deadline.
+    this.#timer = setTimeout(() => this.#expire(), Math.max(1, this.#queue[this.#head]!.deadline - now));
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
