@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
-import { CREATE, LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, VERIFY } from './redis-scripts';
+import { tokenIdOf } from '../lib/token-format';
+import { LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, TOUCH } from './redis-scripts';
 
 export interface RedisTokenStoreOptions {
   /** Prefix of every key. Default `pat:`, the same as the CLI's and `personalTokenAuth()`'s. */
@@ -14,7 +14,6 @@ export const DEFAULT_KEY_PREFIX = 'pat:';
 
 // How many of a user's oldest index entries each issue checks for expiry.
 const PRUNE_SAMPLE = 16;
-
 // How long a revoked token's tombstone may stay (less if the token would have expired sooner).
 const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
 
@@ -22,10 +21,15 @@ const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
  * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
  * the timeouts and reconnection it wants); the store never opens connections itself.
  *
- * Keys: `<prefix>t:{<id>}` is one token (a hash whose TTL is its expiry), `<prefix>u:{<login>}` a
+ * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>u:{<login>}` a
  * sorted set of the user's token ids by creation time, for `list` and `revokeAll`, and
  * `<prefix>f:{<ip>}` a failure counter for throttling. The braces are Cluster hash tags, and every
- * script touches a single key, so each runs on whichever node holds it.
+ * command or script touches a single key, so each runs on whichever node holds it.
+ *
+ * A check is one native command: `GETEX … PX min(window, hard limit - now)` for a sliding token
+ * (its terms come with the token), `GET` for one with only a hard limit. `lastUsedAt` costs a second
+ * command only when it must be written: a sliding token's first use (later ones follow from its TTL),
+ * or at most once per touch interval for the others.
  */
 export class RedisTokenStore implements TokenStore {
   readonly client: Redis | Cluster;
@@ -59,14 +63,9 @@ export class RedisTokenStore implements TokenStore {
 
   async create(token: StoredToken): Promise<boolean> {
     const ttl = Math.max(1, token.expiresAt - this.#now());
-    const fields = ['h', token.secretHash, 'u', token.user, 'c', String(token.createdAt)];
-    if (token.label !== null) fields.push('l', token.label);
-    if (token.scopes.length > 0) fields.push('s', token.scopes.join(' '));
-    if (token.hardExpiresAt !== null) fields.push('e', String(token.hardExpiresAt));
-    if (token.autoRefresh !== null) fields.push('a', String(token.autoRefresh));
-    const created = await this.#run(CREATE, this.tokenKey(token.id), [String(ttl), ...fields]);
-    if (created !== 1) return false;
-    // The index lives in the user's slot, not the token's, so it cannot share the script: a crash
+    const created = await this.client.set(this.tokenKey(token.id), encode(token), 'PX', ttl, 'NX');
+    if (created !== 'OK') return false;
+    // The index lives in the user's slot, not the token's, so it cannot share a command: a crash
     // between the two leaves a token missing from `list` until it expires, never the reverse.
     await this.client.zadd(this.userKey(token.user), String(token.createdAt), token.id);
     await this.#prune(token.user);
@@ -78,20 +77,56 @@ export class RedisTokenStore implements TokenStore {
     secretHash: string,
     options: VerifyOptions,
   ): Promise<StoredToken | RevokedToken | null> {
+    if (tokenIdOf(secretHash) !== id) return null;
     const now = this.#now();
-    const reply = await this.#run(VERIFY, this.tokenKey(id), [
-      secretHash,
-      String(now),
-      options.login === undefined ? '' : createHash('sha1').update(options.login).digest('hex'),
-      String(options.touchInterval),
-      options.ip ?? '',
-    ]);
-    return decode(id, reply, now);
+    const key = this.tokenKey(id);
+    const terms = options.terms;
+    let refreshedTo: number | null = null;
+    let value: string | null;
+    if (terms?.autoRefresh) {
+      const hard = terms.hardExpiresAt ?? Number.POSITIVE_INFINITY;
+      if (hard <= now) return null;
+      const ttl = Math.min(terms.autoRefresh, hard - now);
+      value = await this.client.getex(key, 'PX', ttl);
+      refreshedTo = now + ttl;
+    } else {
+      value = await this.client.get(key);
+    }
+    const found = decode(id, value, refreshedTo ?? now);
+    if (found === null || 'revokedAt' in found || found.secretHash !== secretHash) return found;
+
+    if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
+    if (found.autoRefresh === null) {
+      // Only a hard limit: the key expires exactly then.
+      found.expiresAt = found.hardExpiresAt ?? now;
+    } else {
+      // The terms in the token were right unless the hard limit was brought forward since (rotation
+      // with an overlap), or the caller gave none: then set the TTL here, a second command.
+      const ttl = Math.min(found.autoRefresh, (found.hardExpiresAt ?? Number.POSITIVE_INFINITY) - now);
+      if (refreshedTo === null || now + ttl < refreshedTo) {
+        await this.client.pexpire(key, Math.max(1, ttl));
+        refreshedTo = now + ttl;
+      }
+      found.expiresAt = refreshedTo;
+    }
+    const recorded = mustRecordUse(found, now, options);
+    if (recorded) {
+      await this.#run(TOUCH, key, [secretHash, String(now), options.ip ?? '']);
+      if (options.ip) found.lastUsedIp = options.ip;
+    }
+    // A sliding token's use shows in its TTL even when not written down.
+    if (recorded || found.autoRefresh !== null) found.lastUsedAt = now;
+    return found;
   }
 
   async get(id: string): Promise<StoredToken | null> {
-    const found = decode(id, await this.#run(READ, this.tokenKey(id), []), this.#now());
-    return found && !('revokedAt' in found) ? found : null;
+    const now = this.#now();
+    const reply = (await this.#run(READ, this.tokenKey(id), [])) as [string, number] | null;
+    if (!reply) return null;
+    const [value, pttl] = reply;
+    const found = decode(id, value, pttl > 0 ? now + pttl : now);
+    if (!found || 'revokedAt' in found) return null;
+    return sliding(found) ? { ...found, lastUsedAt: lastUseOf(found) } : found;
   }
 
   async listByUser(user: string): Promise<StoredToken[]> {
@@ -104,11 +139,11 @@ export class RedisTokenStore implements TokenStore {
 
   async delete(id: string): Promise<StoredToken | null> {
     const now = this.#now();
-    const found = decode(
-      id,
-      await this.#run(REVOKE, this.tokenKey(id), [String(now), String(TOMBSTONE_LIFE)]),
-      now,
-    );
+    const reply = (await this.#run(REVOKE, this.tokenKey(id), [String(now), String(TOMBSTONE_LIFE)])) as
+      | [string, number]
+      | null;
+    if (!reply) return null;
+    const found = decode(id, reply[0], now + Math.max(0, reply[1]));
     if (!found || 'revokedAt' in found) return null;
     await this.client.zrem(this.userKey(found.user), id);
     return found;
@@ -156,28 +191,63 @@ export class RedisTokenStore implements TokenStore {
   }
 }
 
-type Field = string | null;
-type Reply = [Field, Field, Field, Field, Field, Field, Field, Field, Field, Field, number];
+/**
+ * Whether a use must be written down. A sliding token's later uses can be read off its TTL (expiry
+ * minus window), so only its first use is written, unless its cap binds (its expiry then no longer
+ * says when it was used) or IPs are recorded; any other token at most once per touch interval.
+ */
+function mustRecordUse(token: StoredToken, now: number, options: VerifyOptions): boolean {
+  if (token.lastUsedAt === null) return true;
+  const readable = sliding(token) && token.expiresAt === now + token.autoRefresh! && !options.ip;
+  return !readable && now - token.lastUsedAt >= options.touchInterval;
+}
 
-function decode(id: string, reply: unknown, now: number): StoredToken | RevokedToken | null {
-  if (!Array.isArray(reply)) return null;
-  const [h, u, l, s, c, e, a, lu, ip, r, pttl] = reply as Reply;
-  if (u === null) return null;
-  if (r !== null) return { id, user: u, revokedAt: Number(r) };
-  if (h === null) return null;
+function sliding(token: StoredToken): boolean {
+  return token.autoRefresh !== null;
+}
+
+/** A sliding token's last use, read off its expiry: each use sets it to use + window. */
+function lastUseOf(token: StoredToken): number | null {
+  if (token.lastUsedAt === null) return null;
+  return Math.max(token.lastUsedAt, token.expiresAt - token.autoRefresh!);
+}
+
+function encode(token: StoredToken): string {
+  return [
+    'T',
+    token.secretHash,
+    token.user,
+    token.scopes.join(' '),
+    token.createdAt,
+    token.hardExpiresAt ?? '',
+    token.autoRefresh ?? '',
+    token.lastUsedAt ?? '',
+    token.lastUsedIp ?? '',
+    token.label ?? '',
+  ].join('\t');
+}
+
+const optionalNumber = (text: string | undefined) => (text ? Number(text) : null);
+
+/** Reads a stored value; `expiresAt` is what the caller knows of the key's expiry. */
+function decode(id: string, value: string | null, expiresAt: number): StoredToken | RevokedToken | null {
+  if (value === null) return null;
+  const fields = value.split('\t');
+  if (fields[0] === 'R') return { id, user: fields[1]!, revokedAt: Number(fields[2]) };
+  if (fields[0] !== 'T' || fields.length !== 10) return null;
+  const hardExpiresAt = optionalNumber(fields[5]);
   return {
     id,
-    user: u,
-    secretHash: h,
-    label: l,
-    scopes: s ? s.split(' ') : [],
-    createdAt: Number(c),
-    // now + PTTL is exact to the millisecond at best; it never goes past the hard limit. A key always
-    // has a TTL (every token expires); -1/-2 would mean someone else wrote it.
-    expiresAt: Math.min(pttl > 0 ? now + pttl : now, e === null ? Number.POSITIVE_INFINITY : Number(e)),
-    hardExpiresAt: e === null ? null : Number(e),
-    autoRefresh: a === null ? null : Number(a),
-    lastUsedAt: lu === null ? null : Number(lu),
-    lastUsedIp: ip,
+    secretHash: fields[1]!,
+    user: fields[2]!,
+    scopes: fields[3] ? fields[3].split(' ') : [],
+    createdAt: Number(fields[4]),
+    // Never past the hard limit, whatever the clocks say.
+    expiresAt: Math.min(expiresAt, hardExpiresAt ?? Number.POSITIVE_INFINITY),
+    hardExpiresAt,
+    autoRefresh: optionalNumber(fields[6]),
+    lastUsedAt: optionalNumber(fields[7]),
+    lastUsedIp: fields[8] || null,
+    label: fields[9] || null,
   };
 }

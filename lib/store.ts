@@ -52,12 +52,20 @@ export interface FailureCount {
 }
 
 export interface VerifyOptions {
-  /** For Basic auth: the login that came with the token. A mismatch must not refresh anything. */
+  /**
+   * For Basic auth: the login that came with the token. A store may skip the refresh when it is not
+   * the owner (the memory store does); it need not, as only the holder of the secret gets this far.
+   */
   login?: string;
   /** Write `lastUsedAt` only if the stored one is older than this (ms): no write per request. */
   touchInterval: number;
   /** Client IP to record with `lastUsedAt`, if the service records IPs. */
   ip?: string;
+  /**
+   * The expiry terms the token itself carries (its sliding window and hard limit), when it was
+   * read from a token: lets a store refresh in the same step as the read, without a script.
+   */
+  terms?: { autoRefresh: number | null; hardExpiresAt: number | null };
 }
 
 export interface TokenStore {
@@ -68,11 +76,12 @@ export interface TokenStore {
   create(token: StoredToken): Promise<boolean>;
 
   /**
-   * The hot path, one round trip and atomic: looks the id up and, only if `secretHash` matches
-   * (and `login`, when given, is the owner), pushes a sliding token's expiry to
-   * `min(now + autoRefresh, hardExpiresAt)` and refreshes `lastUsedAt`. Returns the record as
-   * stored (the caller compares the hash again in constant time), its tombstone if it was
-   * revoked, or null if there is none (never was, or expired).
+   * The hot path, one round trip: looks the id up and, only if `secretHash` matches, pushes a
+   * sliding token's expiry to `min(now + autoRefresh, hardExpiresAt)` and refreshes `lastUsedAt`
+   * (at most once per `touchInterval`). The id is the first 8 bytes of the hash, in hex
+   * (`tokenIdOf`); a store refuses a pair that does not match, so a public id alone refreshes
+   * nothing. Returns the record as stored (the caller compares the hash again in constant time),
+   * its tombstone if it was revoked, or null if there is none (never was, or expired).
    */
   verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | RevokedToken | null>;
 

@@ -3,33 +3,54 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
- * The token text: `<prefix><id><secret><checksum>`, e.g. `pat_` + 16 hex + 43 base64url + 6 base62.
+ * The token text: `<prefix><id><secret><terms><checksum>`, e.g. `pat_` + 16 hex + 43 base64url +
+ * 17 base36 + 6 base62.
  *
  * - The prefix makes a leaked token recognisable to people and secret scanners.
- * - The id is public: lists, logs and `revoke <id>` use it. Hex, so it never starts with `-` on a
- *   command line.
- * - The secret is 256 bits from `crypto.randomBytes`; only its SHA-256 is ever stored.
+ * - The secret is 256 bits from `crypto.randomBytes`.
+ * - The terms are the token's sliding window (8 base36 digits, ms, 0 = none) and hard limit (9 base36
+ *   digits, ms since the epoch, 0 = none). Carrying them lets a check refresh a sliding token with a
+ *   single native Redis command (GETEX) whose TTL is already right, with no script.
+ * - The hash of secret + terms (SHA-256) is the only secret material ever stored. Its first 8 bytes,
+ *   in hex, are the public id, which lists, logs and `revoke <id>` use. So a token whose terms were
+ *   changed, or made up around a known id, does not match its own id and is refused before any
+ *   store call: knowing a public id is no way to keep its token alive.
  * - The checksum (CRC32 of everything before it, as GitHub's tokens) lets a truncated, mistyped or
- *   random string be rejected without asking the store anything.
+ *   random string be rejected without even hashing it.
  * Every character is URL-safe and none is `:`, so the token is also a valid Basic-auth password.
  */
 export const DEFAULT_TOKEN_PREFIX = 'pat_';
 
-const ID_BYTES = 8;
-const ID_LENGTH = ID_BYTES * 2;
+const ID_LENGTH = 16;
 const SECRET_BYTES = 32;
 const SECRET_LENGTH = 43; // base64url of 32 bytes, no padding
+const WINDOW_LENGTH = 8;
+const LIMIT_LENGTH = 9;
 const CHECKSUM_LENGTH = 6; // base62 of a 32-bit CRC
-const BODY_LENGTH = ID_LENGTH + SECRET_LENGTH + CHECKSUM_LENGTH;
+const TAIL_LENGTH = SECRET_LENGTH + WINDOW_LENGTH + LIMIT_LENGTH;
+const BODY_LENGTH = ID_LENGTH + TAIL_LENGTH + CHECKSUM_LENGTH;
+
+/** The longest sliding window and the latest hard limit the terms can carry (about 89 years; year 5138). */
+export const MAX_WINDOW = 36 ** WINDOW_LENGTH - 1;
+export const MAX_HARD_LIMIT = 36 ** LIMIT_LENGTH - 1;
 
 const PREFIX = /^[A-Za-z][A-Za-z0-9_-]{0,15}$/;
 const ID = /^[0-9a-f]{16}$/;
-const SECRET = /^[A-Za-z0-9_-]{43}$/;
+const TAIL = /^[A-Za-z0-9_-]{43}[0-9a-z]{17}$/;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export interface ParsedToken {
+/** The expiry terms a token carries. */
+export interface TokenTerms {
+  /** Sliding window in ms, or null. */
+  autoRefresh: number | null;
+  /** Hard limit, ms since the epoch, or null. */
+  hardExpiresAt: number | null;
+}
+
+export interface ParsedToken extends TokenTerms {
   id: string;
-  secret: string;
+  /** SHA-256 of secret + terms, base64url: what the store keeps. */
+  secretHash: string;
 }
 
 /** Throws a TypeError for a prefix that would make tokens ambiguous or unsafe in a URL or a Basic password. */
@@ -45,25 +66,43 @@ export function isTokenId(id: string): boolean {
   return typeof id === 'string' && ID.test(id);
 }
 
-/** Makes a new token. The caller hands `token` to the user once and stores only `hashSecret(secret)`. */
-export function generateToken(prefix: string): { token: string; id: string; secret: string } {
-  const id = randomBytes(ID_BYTES).toString('hex');
-  const secret = randomBytes(SECRET_BYTES).toString('base64url');
-  return { token: formatToken(prefix, id, secret), id, secret };
+/** The public id that goes with a stored hash: its first 8 bytes, in hex. */
+export function tokenIdOf(secretHash: string): string {
+  return Buffer.from(secretHash, 'base64url').subarray(0, 8).toString('hex');
 }
 
-/** The token text for an id and a secret, checksum included. */
-export function formatToken(prefix: string, id: string, secret: string): string {
-  const body = prefix + id + secret;
-  return body + checksum(body);
+/** Makes a new token. The caller hands `token` to the user once and stores only `secretHash`. */
+export function generateToken(
+  prefix: string,
+  terms: TokenTerms,
+): { token: string; id: string; secretHash: string } {
+  const secret = randomBytes(SECRET_BYTES).toString('base64url');
+  return formatToken(prefix, secret, terms);
+}
+
+/** The token text for a secret and terms, with its id and checksum. */
+export function formatToken(
+  prefix: string,
+  secret: string,
+  terms: TokenTerms,
+): { token: string; id: string; secretHash: string } {
+  const tail =
+    secret + base36(terms.autoRefresh ?? 0, WINDOW_LENGTH) + base36(terms.hardExpiresAt ?? 0, LIMIT_LENGTH);
+  const digest = sha256(tail);
+  const id = digest.subarray(0, 8).toString('hex');
+  const body = prefix + id + tail;
+  return { token: body + checksum(body), id, secretHash: digest.toString('base64url') };
 }
 
 /**
- * Splits a token into id and secret, or returns `'malformed'` (wrong shape or prefix) or
- * `'bad_checksum'` (right shape, wrong checksum). Pure and cheap: this is what keeps garbage away
- * from the store.
+ * Reads a token, or says why not: `'malformed'` (wrong shape or prefix), `'bad_checksum'` (right
+ * shape, wrong checksum) or `'forged'` (its id is not the hash of its secret and terms: never issued
+ * as it stands). Pure and cheap: this is what keeps garbage away from the store.
  */
-export function parseToken(token: string, prefix: string): ParsedToken | 'malformed' | 'bad_checksum' {
+export function parseToken(
+  token: string,
+  prefix: string,
+): ParsedToken | 'malformed' | 'bad_checksum' | 'forged' {
   if (
     typeof token !== 'string' ||
     token.length !== prefix.length + BODY_LENGTH ||
@@ -72,24 +111,21 @@ export function parseToken(token: string, prefix: string): ParsedToken | 'malfor
     return 'malformed';
   }
   const id = token.slice(prefix.length, prefix.length + ID_LENGTH);
-  const secret = token.slice(prefix.length + ID_LENGTH, prefix.length + ID_LENGTH + SECRET_LENGTH);
-  if (!ID.test(id) || !SECRET.test(secret)) return 'malformed';
+  const tail = token.slice(prefix.length + ID_LENGTH, prefix.length + ID_LENGTH + TAIL_LENGTH);
+  if (!ID.test(id) || !TAIL.test(tail)) return 'malformed';
   const body = token.slice(0, token.length - CHECKSUM_LENGTH);
   if (token.slice(-CHECKSUM_LENGTH) !== checksum(body)) return 'bad_checksum';
-  return { id, secret };
+  const digest = sha256(tail);
+  if (digest.subarray(0, 8).toString('hex') !== id) return 'forged';
+  const window = Number.parseInt(tail.slice(SECRET_LENGTH, SECRET_LENGTH + WINDOW_LENGTH), 36);
+  const hard = Number.parseInt(tail.slice(SECRET_LENGTH + WINDOW_LENGTH), 36);
+  return {
+    id,
+    secretHash: digest.toString('base64url'),
+    autoRefresh: window === 0 ? null : window,
+    hardExpiresAt: hard === 0 ? null : hard,
+  };
 }
-
-/** SHA-256 of the secret, base64url. A fast hash is right here: the secret has 256 bits of entropy. */
-export function hashSecret(secret: string): string {
-  return sha256(secret);
-}
-
-// crypto.hash() (Node 20.12+) hashes in one call, without a Hash object per request.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string })
-  .hash;
-const sha256: (text: string) => string = oneShotHash
-  ? (text) => oneShotHash('sha256', text, 'base64url')
-  : (text) => createHash('sha256').update(text).digest('base64url');
 
 /** Compares two secret hashes in constant time. */
 export function hashesMatch(a: string, b: string): boolean {
@@ -98,7 +134,19 @@ export function hashesMatch(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function checksum(body: string): string {
+// crypto.hash() (Node 20.12+) hashes in one call, without a Hash object per request.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer })
+  .hash;
+const sha256: (text: string) => Buffer = oneShotHash
+  ? (text) => oneShotHash('sha256', text, 'buffer')
+  : (text) => createHash('sha256').update(text).digest();
+
+function base36(value: number, width: number): string {
+  return value.toString(36).padStart(width, '0');
+}
+
+/** The 6-character checksum of everything before it (CRC32, base62). */
+export function checksum(body: string): string {
   let crc = crc32(body);
   let out = '';
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {

@@ -17,8 +17,9 @@ import {
   DEFAULT_TOKEN_PREFIX,
   generateToken,
   hashesMatch,
-  hashSecret,
   isTokenId,
+  MAX_HARD_LIMIT,
+  MAX_WINDOW,
   parseToken,
 } from './token-format';
 
@@ -264,13 +265,18 @@ export class TokenService {
     fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh'>,
     announce = true,
   ): Promise<IssuedToken> {
+    if ((fields.autoRefresh ?? 0) > MAX_WINDOW || (fields.hardExpiresAt ?? 0) > MAX_HARD_LIMIT) {
+      throw new InvalidTokenOptionsError(
+        'The sliding window or the hard limit is too far away (at most about 89 years)',
+      );
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { token, id, secret } = generateToken(this.tokenPrefix);
+      const { token, id, secretHash } = generateToken(this.tokenPrefix, fields);
       const slidingEnd = fields.autoRefresh === null ? Number.POSITIVE_INFINITY : now + fields.autoRefresh;
       const record: StoredToken = {
         ...fields,
         id,
-        secretHash: hashSecret(secret),
+        secretHash,
         createdAt: now,
         expiresAt: Math.min(slidingEnd, fields.hardExpiresAt ?? Number.POSITIVE_INFINITY),
         lastUsedAt: null,
@@ -310,12 +316,18 @@ export class TokenService {
       return { ok: false, reason: 'user_mismatch' };
     }
     const parsed = parseToken(token, this.tokenPrefix);
+    // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
+    if (parsed === 'forged') return { ok: false, reason: 'unknown', login: options.login };
     if (typeof parsed === 'string') return { ok: false, reason: parsed, login: options.login };
-    const { id } = parsed;
-    const secretHash = hashSecret(parsed.secret);
+    const { id, secretHash } = parsed;
     const ip = this.trackIp ? options.ip : undefined;
     const found = await this.#call('verify', () =>
-      this.store.verify(id, secretHash, { login: options.login, touchInterval: this.touchInterval, ip }),
+      this.store.verify(id, secretHash, {
+        login: options.login,
+        touchInterval: this.touchInterval,
+        ip,
+        terms: parsed,
+      }),
     );
     // The same single lookup for every well-formed token, whether its id exists or not.
     if (!found) return { ok: false, reason: 'unknown', tokenId: id, login: options.login };

@@ -142,7 +142,7 @@ describe('personal-token list, inspect and revoke', () => {
     const user = uniqueLogin('dave');
     const { token, id } = await create('-u', user, '-a', '10m');
     const key = tokenKey(id);
-    const hashBefore = await redis.hgetall(key);
+    const hashBefore = await redis.get(key);
     const ttlBefore = await redis.pttl(key);
     for (const args of [
       ['inspect', id],
@@ -151,7 +151,7 @@ describe('personal-token list, inspect and revoke', () => {
       const run = await cli(...args);
       assert.equal(run.code, 0, run.stderr);
     }
-    assert.deepEqual(await redis.hgetall(key), hashBefore);
+    assert.deepEqual(await redis.get(key), hashBefore);
     const ttlAfter = await redis.pttl(key);
     assert.ok(ttlAfter <= ttlBefore, `PTTL went from ${ttlBefore} to ${ttlAfter} ms`);
 

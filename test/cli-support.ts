@@ -126,7 +126,7 @@ export async function runCliInProcess(args: readonly string[], options: CliRunOp
 
 /** Exactly one token on its own line: what `TOKEN=$(personal-token create ... -q)` captures. */
 export function tokenLine(tokenPrefix = 'pat_'): RegExp {
-  return new RegExp(`^${tokenPrefix}[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}\\n$`);
+  return new RegExp(`^${tokenPrefix}[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9a-z]{17}[0-9A-Za-z]{6}\\n$`);
 }
 
 /** The 16-hex id inside a token text (after the prefix). */

@@ -92,7 +92,10 @@ describe('example-app settings page in headless Chromium', () => {
     await page.locator('#new-token-panel').waitFor({ state: 'visible' });
     deployToken = (await page.locator('#new-token').textContent()) ?? '';
     // Assertions on token text name no value: a failing test must not print a token either.
-    assert.ok(/^pat_[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/.test(deployToken), 'a pat_ token is shown');
+    assert.ok(
+      /^pat_[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9a-z]{17}[0-9A-Za-z]{6}$/.test(deployToken),
+      'a pat_ token is shown',
+    );
 
     await page.click('#copy-token');
     await page.locator('#copy-token', { hasText: 'Copied' }).waitFor();

@@ -159,7 +159,7 @@ onBothStores('audit events', ({ makeStore }) => {
     await tokens.revoke(revoked.id);
     const rotated = await tokens.rotate((await tokens.issue({ user: 'admin', expiresIn: '1h' })).id);
     const typo = admin.token.slice(0, 30) + (admin.token[30] === 'a' ? 'b' : 'a') + admin.token.slice(31);
-    const unknown = generateToken('pat_').token; // well-formed, never issued
+    const unknown = generateToken('pat_', { autoRefresh: null, hardExpiresAt: Date.now() + 3_600_000 }).token; // well-formed, never issued
 
     const get = (path: string, auth?: string) => {
       const r = request(app).get(path);

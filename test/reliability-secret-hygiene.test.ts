@@ -19,7 +19,7 @@ import { connectTestRedis } from './support/redis';
 import { type RedisServer, startRedis, waitFor } from './support/redis-servers';
 
 /** Anything shaped like a token of the default prefix (what a leak would look like). */
-const TOKEN_SHAPE = /pat_[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}/;
+const TOKEN_SHAPE = /pat_[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9a-z]{17}[0-9A-Za-z]{6}/;
 
 /** Every readable thing in a Redis, as text: key names, and all values of every type. */
 async function dumpRedis(client: Redis, match = '*'): Promise<string[]> {
