@@ -43,6 +43,7 @@ export type PersonalTokenAuthMiddleware = RequestHandler & {
 };
 
 const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
+const DEFAULT_REALM = 'Users';
 
 /**
  * Express middleware: authenticates a request by a personal token, as `Authorization: Bearer <token>`
@@ -66,7 +67,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   ) {
     throw new TypeError(`schemes must be a non-empty list of ${SCHEMES.map((s) => `'${s}'`).join(', ')}`);
   }
-  const realm = options.realm ?? 'Users';
+  const realm = options.realm ?? DEFAULT_REALM;
   assertRealm(realm);
   const resolveUser = options.resolveUser ?? tokens.resolveUser;
   const optional = options.optional ?? false;
@@ -74,6 +75,9 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   const onEvent = options.onEvent ?? tokens.onEvent;
   const throttle = options.throttle ? new FailureThrottle(tokens, options.throttle) : undefined;
   const context = { realm, resolveAncestors: options.resolveAncestors, onEvent };
+  // requireNodePermission() falls back to these very defaults when a request has no context.
+  const contextNeeded =
+    realm !== DEFAULT_REALM || options.resolveAncestors !== undefined || onEvent !== undefined;
 
   function challenges(bearerError?: BearerError): string[] {
     return schemes.map((scheme) =>
@@ -136,7 +140,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
           case 'success':
             req.user = outcome.user as Express.User;
             req.authInfo = outcome.info;
-            setRequestContext(req, context);
+            if (contextNeeded) setRequestContext(req, context);
             if (onEvent) {
               emit(onEvent, {
                 type: 'authenticated',
