@@ -15,19 +15,7 @@ import {
 } from '../lib/index';
 import { generateToken } from '../lib/token-format';
 import { onBothStores } from './support/both-stores';
-
-const parents: Record<string, string> = {
-  q1: 'reports',
-  reports: 'docs',
-  docs: 'root',
-  notes: 'private',
-  private: 'root',
-};
-const ancestors = (id: string) => {
-  const out: string[] = [];
-  for (let p = parents[id]; p; p = parents[p]) out.push(p);
-  return out;
-};
+import { ancestors } from './support/node-ancestry';
 
 onBothStores('rotation', ({ makeStore, advance }) => {
   test('the replacement keeps owner, label, scopes, window and the same hard limit', async () => {

@@ -4,21 +4,7 @@ import express from 'express';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { hasNodePermission, personalTokenAuth, requireNodePermission, TokenService } from '../lib/index';
-
-// root ─ docs ─ reports ─ q1
-//      └ private ─ notes
-const parents: Record<string, string | undefined> = {
-  docs: 'root',
-  reports: 'docs',
-  q1: 'reports',
-  private: 'root',
-  notes: 'private',
-};
-function ancestors(nodeId: string): string[] {
-  const out: string[] = [];
-  for (let parent = parents[nodeId]; parent; parent = parents[parent]) out.push(parent);
-  return out;
-}
+import { ancestors } from './support/node-ancestry';
 
 describe('requireNodePermission / hasNodePermission', () => {
   const tokens = new TokenService({ store: new MemoryTokenStore() });

@@ -12,19 +12,7 @@ import { RedisTokenStore } from '../adapters/redis';
 import { personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { onBothStores } from './support/both-stores';
-
-const parents: Record<string, string> = {
-  q1: 'reports',
-  reports: 'docs',
-  docs: 'root',
-  notes: 'private',
-  private: 'root',
-};
-const ancestors = (id: string) => {
-  const out: string[] = [];
-  for (let p = parents[id]; p; p = parents[p]) out.push(p);
-  return out;
-};
+import { ancestors } from './support/node-ancestry';
 
 type ExpressModule = typeof express5;
 
