@@ -77,7 +77,9 @@ export class RedisTokenStore implements TokenStore {
     secretHash: string,
     options: VerifyOptions,
   ): Promise<StoredToken | RevokedToken | null> {
-    if (tokenIdOf(secretHash) !== id) return null;
+    // Terms come only from a token the service has parsed, whose id it checked against the hash;
+    // other callers get the check here, so that a public id alone can never refresh a token.
+    if (options.terms === undefined && tokenIdOf(secretHash) !== id) return null;
     const now = this.#now();
     const key = this.tokenKey(id);
     const terms = options.terms;

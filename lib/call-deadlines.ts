@@ -5,7 +5,7 @@ interface Pending {
   deadline: number;
   operation: string;
   settled: boolean;
-  reject: (error: StoreUnavailableError) => void;
+  reject: ((error: StoreUnavailableError) => void) | undefined;
 }
 
 /**
@@ -14,7 +14,8 @@ interface Pending {
  *
  * Every call of one service has the same timeout, so deadlines come in the order calls start: one
  * timer for the oldest pending deadline serves them all, instead of a timer set and cleared on
- * every request. Calls that finish are only marked; the timer drops them in batches.
+ * every request. Finished calls leave the front of the queue at once, so that the queue holds only
+ * calls in flight and nothing lives long enough to burden the garbage collector.
  */
 export class CallDeadlines {
   readonly ms: number;
@@ -39,11 +40,11 @@ export class CallDeadlines {
       }
       result.then(
         (value) => {
-          pending.settled = true;
+          this.#settle(pending);
           resolve(value);
         },
         (error: unknown) => {
-          pending.settled = true;
+          this.#settle(pending);
           reject(
             error instanceof StoreUnavailableError
               ? error
@@ -56,6 +57,20 @@ export class CallDeadlines {
     });
   }
 
+  #settle(pending: Pending): void {
+    pending.settled = true;
+    pending.reject = undefined;
+    const queue = this.#queue;
+    while (this.#head < queue.length && queue[this.#head]!.settled) this.#head++;
+    if (this.#head === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
   #expire(): void {
     this.#timer = undefined;
     const now = performance.now();
@@ -63,13 +78,15 @@ export class CallDeadlines {
     while (this.#head < queue.length && queue[this.#head]!.deadline <= now) {
       const pending = queue[this.#head++]!;
       if (pending.settled) continue;
+      const reject = pending.reject!;
       pending.settled = true;
-      pending.reject(
+      pending.reject = undefined;
+      reject(
         new StoreUnavailableError(`Token store did not answer ${pending.operation} within ${this.ms} ms`),
       );
     }
     if (this.#head === queue.length) {
-      this.#queue = [];
+      queue.length = 0;
       this.#head = 0;
       return;
     }
