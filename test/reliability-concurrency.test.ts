@@ -108,7 +108,10 @@ describe('concurrency', () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40));
+    // Revoke once requests are flowing (some answered already), at a random moment after that: a
+    // fixed delay is not enough on a loaded machine, where the first answers can come late.
+    while (attempts.length < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
     const revokeCalled = performance.now();
     await revoke();
     const revokeResolved = performance.now();
