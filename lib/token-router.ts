@@ -4,7 +4,7 @@ import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } fro
 import { getRequestContext } from './request-context';
 import { parseScope, scopesAllow } from './scopes';
 import { tokenToJson } from './token-json';
-import type { TokenInfo, TokenService } from './token-service';
+import { isValidLabel, MAX_LABEL, type TokenInfo, type TokenService } from './token-service';
 
 /**
  * Self-service token management over HTTP, for the authenticated user only:
@@ -40,9 +40,6 @@ export interface TokenRouterErrorBody {
 
 const CREATE_FIELDS = ['label', 'expiresIn', 'autoRefresh', 'scopes'] as const;
 const ROTATE_FIELDS = ['overlap'] as const;
-const MAX_LABEL = 200;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A refusal with an HTTP status; everything the router answers with an error goes through one. */
 class HttpError extends Error {
@@ -318,7 +315,7 @@ function validateCreate(body: Partial<Record<(typeof CREATE_FIELDS)[number], unk
   scopes?: string[];
 } {
   const label = body.label ?? undefined;
-  if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL || CONTROL.test(label))) {
+  if (label !== undefined && !isValidLabel(label)) {
     throw new HttpError(
       400,
       'ERR_INVALID_TOKEN_OPTIONS',

@@ -96,7 +96,7 @@ export type Authentication =
   | { ok: true; token: TokenInfo }
   | { ok: false; reason: RejectReason; tokenId?: string; login?: string };
 
-const MAX_LABEL = 200;
+export const MAX_LABEL = 200;
 const MAX_LOGIN = 256;
 // Control characters would corrupt table output and logs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
@@ -445,7 +445,7 @@ function validateIssue(options: IssueOptions): {
     throw new InvalidTokenOptionsError('user must be a non-empty login without control characters');
   }
   const label = options.label ?? null;
-  if (label !== null && (typeof label !== 'string' || label.length > MAX_LABEL || CONTROL.test(label))) {
+  if (label !== null && !isValidLabel(label)) {
     throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
   }
   if (options.expiresIn === undefined && options.autoRefresh === undefined) {
@@ -461,6 +461,12 @@ function validateIssue(options: IssueOptions): {
     scopes: normaliseScopes(options.scopes ?? []),
   };
 }
+
+/** Labels are free text, short, and without control characters (they end up in tables and logs). */
+export function isValidLabel(label: unknown): label is string {
+  return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label);
+}
+
 
 function plausibleLogin(login: string, tokenPrefix: string): boolean {
   return login.length <= MAX_LOGIN && !login.startsWith(tokenPrefix);
