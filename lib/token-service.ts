@@ -467,7 +467,6 @@ export function isValidLabel(label: unknown): label is string {
   return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label);
 }
 
-
 function plausibleLogin(login: string, tokenPrefix: string): boolean {
   return login.length <= MAX_LOGIN && !login.startsWith(tokenPrefix);
 }
