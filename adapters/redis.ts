@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
-import { tokenIdOf } from '../lib/token-format';
+import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, TOUCH } from './redis-scripts';
 
 export interface RedisTokenStoreOptions {
@@ -72,53 +72,83 @@ export class RedisTokenStore implements TokenStore {
     return true;
   }
 
-  async verify(
-    id: string,
-    secretHash: string,
-    options: VerifyOptions,
-  ): Promise<StoredToken | RevokedToken | null> {
+  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | RevokedToken | null> {
     // Terms come only from a token the service has parsed, whose id it checked against the hash;
     // other callers get the check here, so that a public id alone can never refresh a token.
-    if (options.terms === undefined && tokenIdOf(secretHash) !== id) return null;
+    if (options.terms === undefined && tokenIdOf(secretHash) !== id) return Promise.resolve(null);
     const now = this.#now();
     const key = this.tokenKey(id);
     const terms = options.terms;
-    let refreshedTo: number | null = null;
-    let value: string | null;
+    // Not async, and one `then`: this is every request's path, and each promise layer costs.
     if (terms?.autoRefresh) {
       const hard = terms.hardExpiresAt ?? Number.POSITIVE_INFINITY;
-      if (hard <= now) return null;
+      if (hard <= now) return Promise.resolve(null);
       const ttl = Math.min(terms.autoRefresh, hard - now);
-      value = await this.client.getex(key, 'PX', ttl);
-      refreshedTo = now + ttl;
-    } else {
-      value = await this.client.get(key);
+      return this.client
+        .getex(key, 'PX', ttl)
+        .then((value) => this.#checked(id, key, secretHash, value, now, now + ttl, options));
     }
-    const found = decode(id, value, refreshedTo ?? now);
-    if (found === null || 'revokedAt' in found || found.secretHash !== secretHash) return found;
+    return this.client
+      .get(key)
+      .then((value) => this.#checked(id, key, secretHash, value, now, null, options));
+  }
 
+  /**
+   * What a check read: the record (its expiry set from what the read did to the TTL), a tombstone or
+   * null. A promise only when a second command is due: a TTL to correct, or a use to write down;
+   * the hashes are compared only then (the service compares them on every check, and decides).
+   */
+  #checked(
+    id: string,
+    key: string,
+    secretHash: string,
+    value: string | null,
+    now: number,
+    refreshedTo: number | null,
+    options: VerifyOptions,
+  ): StoredToken | RevokedToken | null | Promise<StoredToken> {
+    const found = decode(id, value, refreshedTo ?? now);
+    if (found === null || 'revokedAt' in found) return found;
     if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
     if (found.autoRefresh === null) {
       // Only a hard limit: the key expires exactly then.
       found.expiresAt = found.hardExpiresAt ?? now;
-    } else {
-      // The terms in the token were right unless the hard limit was brought forward since (rotation
-      // with an overlap), or the caller gave none: then set the TTL here, a second command.
-      const ttl = Math.min(found.autoRefresh, (found.hardExpiresAt ?? Number.POSITIVE_INFINITY) - now);
-      if (refreshedTo === null || now + ttl < refreshedTo) {
-        await this.client.pexpire(key, Math.max(1, ttl));
-        refreshedTo = now + ttl;
-      }
-      found.expiresAt = refreshedTo;
+      return this.#recordUse(found, key, secretHash, now, options);
     }
-    const recorded = mustRecordUse(found, now, options);
-    if (recorded) {
-      await this.#run(TOUCH, key, [secretHash, String(now), options.ip ?? '']);
-      if (options.ip) found.lastUsedIp = options.ip;
+    // The terms in the token were right unless the hard limit was brought forward since (rotation
+    // with an overlap), or the caller gave none: then set the TTL here, a second command.
+    const ttl = Math.min(found.autoRefresh, (found.hardExpiresAt ?? Number.POSITIVE_INFINITY) - now);
+    if (refreshedTo === null || now + ttl < refreshedTo) {
+      // Only for the secret's holder. (The caller compares the hashes too: it decides.)
+      if (!hashesMatch(found.secretHash, secretHash)) return found;
+      return this.client.pexpire(key, Math.max(1, ttl)).then(() => {
+        found.expiresAt = now + ttl;
+        return this.#recordUse(found, key, secretHash, now, options);
+      });
     }
-    // A sliding token's use shows in its TTL even when not written down.
-    if (recorded || found.autoRefresh !== null) found.lastUsedAt = now;
-    return found;
+    found.expiresAt = refreshedTo;
+    return this.#recordUse(found, key, secretHash, now, options);
+  }
+
+  #recordUse(
+    found: StoredToken,
+    key: string,
+    secretHash: string,
+    now: number,
+    options: VerifyOptions,
+  ): StoredToken | Promise<StoredToken> {
+    if (!mustRecordUse(found, now, options)) {
+      // A sliding token's use shows in its TTL even when not written down.
+      if (found.autoRefresh !== null) found.lastUsedAt = now;
+      return found;
+    }
+    if (!hashesMatch(found.secretHash, secretHash)) return found;
+    const ip = options.ip;
+    return this.#run(TOUCH, key, [found.secretHash, String(now), ip ?? '']).then(() => {
+      found.lastUsedAt = now;
+      if (ip) found.lastUsedIp = ip;
+      return found;
+    });
   }
 
   async get(id: string): Promise<StoredToken | null> {

@@ -1,6 +1,7 @@
 import type { PersonalTokenAuthInfo } from './auth-info';
 import type { Credentials } from './credentials';
 import type { RejectReason } from './events';
+import type { StoredToken } from './store';
 import type { ResolveUser, TokenService } from './token-service';
 
 export type Scheme = 'bearer' | 'basic';
@@ -20,36 +21,87 @@ export type CredentialsOutcome =
     };
 
 /**
- * Checks credentials against the token service, then `resolveUser`. Throws only when the store or
- * `resolveUser` fails: refusals are outcomes.
+ * Checks credentials against the token service, then `resolveUser`. Rejects only when the store or
+ * `resolveUser` fails: refusals are outcomes. (What the Passport strategies use.)
  */
-export async function authenticateCredentials(
+export function authenticateCredentials(
   credentials: Credentials,
   tokens: TokenService,
   schemes: readonly Scheme[],
   resolveUser: ResolveUser | undefined,
   ip?: string,
 ): Promise<CredentialsOutcome> {
-  if (credentials.scheme === 'none') return { kind: 'absent' };
+  return new Promise((resolve, reject) =>
+    checkCredentials(credentials, tokens, schemes, resolveUser, ip, resolve, reject),
+  );
+}
+
+/**
+ * The same, through callbacks: what `personalTokenAuth()` runs on every request, with no promise
+ * of its own (`fail` gets a store or `resolveUser` failure).
+ */
+export function checkCredentials(
+  credentials: Credentials,
+  tokens: TokenService,
+  schemes: readonly Scheme[],
+  resolveUser: ResolveUser | undefined,
+  ip: string | undefined,
+  done: (outcome: CredentialsOutcome) => void,
+  fail: (error: unknown) => void,
+): void {
+  if (credentials.scheme === 'none') return done(ABSENT);
   if (credentials.scheme === 'malformed') {
-    return schemes.includes(credentials.attempted)
-      ? { kind: 'malformed', scheme: credentials.attempted }
-      : { kind: 'absent' };
+    return done(
+      schemes.includes(credentials.attempted) ? { kind: 'malformed', scheme: credentials.attempted } : ABSENT,
+    );
   }
   const scheme = credentials.scheme;
-  if (!schemes.includes(scheme)) return { kind: 'absent' };
+  if (!schemes.includes(scheme)) return done(ABSENT);
   const login = scheme === 'basic' ? credentials.login : undefined;
   const token = scheme === 'basic' ? credentials.password : credentials.token;
-  const result = await tokens.authenticate(token, { login, ip });
-  // result.login, not login: the service leaves out a claimed login that looks like a secret.
-  if (!result.ok) {
-    return { kind: 'rejected', scheme, reason: result.reason, tokenId: result.tokenId, login: result.login };
-  }
-  const record = result.token;
-  const user = resolveUser ? await resolveUser(record.user) : { login: record.user };
+  tokens.check(
+    token,
+    login,
+    ip,
+    (result) => {
+      // result.login, not login: the service leaves out a claimed login that looks like a secret.
+      if (!result.ok) {
+        return done({
+          kind: 'rejected',
+          scheme,
+          reason: result.reason,
+          tokenId: result.tokenId,
+          login: result.login,
+        });
+      }
+      const record = result.token;
+      if (!resolveUser) return done(success(scheme, record, { login: record.user }));
+      let user: unknown;
+      try {
+        user = resolveUser(record.user);
+      } catch (error) {
+        return fail(error);
+      }
+      if (isThenable(user)) {
+        Promise.resolve(user).then((resolved) => done(resolvedOutcome(scheme, record, resolved)), fail);
+      } else {
+        done(resolvedOutcome(scheme, record, user));
+      }
+    },
+    fail,
+  );
+}
+
+const ABSENT: CredentialsOutcome = { kind: 'absent' };
+
+function resolvedOutcome(scheme: Scheme, record: StoredToken, user: unknown): CredentialsOutcome {
   if (user === null || user === undefined) {
     return { kind: 'rejected', scheme, reason: 'user_disabled', tokenId: record.id, login: record.user };
   }
+  return success(scheme, record, user);
+}
+
+function success(scheme: Scheme, record: StoredToken, user: unknown): CredentialsOutcome {
   return {
     kind: 'success',
     user,
@@ -57,9 +109,13 @@ export async function authenticateCredentials(
       tokenId: record.id,
       login: record.user,
       scopes: record.scopes,
-      expiresAt: record.expiresAt,
+      expiresAt: new Date(record.expiresAt),
       autoRefresh: record.autoRefresh,
       scheme,
     },
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

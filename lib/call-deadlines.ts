@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { StoreUnavailableError } from './errors';
 
-interface Pending {
+/** A call in flight, as `start` returns it. */
+export interface Pending {
   deadline: number;
   operation: string;
   settled: boolean;
-  reject: ((error: StoreUnavailableError) => void) | undefined;
+  onLate: ((error: StoreUnavailableError) => void) | undefined;
 }
 
 /**
@@ -27,11 +28,27 @@ export class CallDeadlines {
     this.ms = ms;
   }
 
+  /**
+   * Callback form, for the request path: `onLate` gets the error if `finish(pending)` is not called
+   * within the deadline. Spares the promise `run` wraps around every call.
+   */
+  start(operation: string, onLate: (error: StoreUnavailableError) => void): Pending {
+    const pending: Pending = { deadline: performance.now() + this.ms, operation, settled: false, onLate };
+    this.#queue.push(pending);
+    this.#timer ??= setTimeout(() => this.#expire(), this.ms);
+    return pending;
+  }
+
+  /** Marks a call answered. False if it was too late: its `onLate` has already run. */
+  finish(pending: Pending): boolean {
+    if (pending.settled) return false;
+    this.#settle(pending);
+    return true;
+  }
+
   run<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = { deadline: performance.now() + this.ms, operation, settled: false, reject };
-      this.#queue.push(pending);
-      this.#timer ??= setTimeout(() => this.#expire(), this.ms);
+      const pending = this.start(operation, reject);
       let result: Promise<T>;
       try {
         result = call();
@@ -40,18 +57,10 @@ export class CallDeadlines {
       }
       result.then(
         (value) => {
-          this.#settle(pending);
-          resolve(value);
+          if (this.finish(pending)) resolve(value);
         },
         (error: unknown) => {
-          this.#settle(pending);
-          reject(
-            error instanceof StoreUnavailableError
-              ? error
-              : new StoreUnavailableError(`Token store failed during ${operation}: ${describe(error)}`, {
-                  cause: error,
-                }),
-          );
+          if (this.finish(pending)) reject(storeFailure(operation, error));
         },
       );
     });
@@ -59,7 +68,7 @@ export class CallDeadlines {
 
   #settle(pending: Pending): void {
     pending.settled = true;
-    pending.reject = undefined;
+    pending.onLate = undefined;
     const queue = this.#queue;
     while (this.#head < queue.length && queue[this.#head]!.settled) this.#head++;
     if (this.#head === queue.length) {
@@ -78,10 +87,10 @@ export class CallDeadlines {
     while (this.#head < queue.length && queue[this.#head]!.deadline <= now) {
       const pending = queue[this.#head++]!;
       if (pending.settled) continue;
-      const reject = pending.reject!;
+      const onLate = pending.onLate!;
       pending.settled = true;
-      pending.reject = undefined;
-      reject(
+      pending.onLate = undefined;
+      onLate(
         new StoreUnavailableError(`Token store did not answer ${pending.operation} within ${this.ms} ms`),
       );
     }
@@ -99,6 +108,9 @@ export class CallDeadlines {
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A store's failure as the caller sees it: `StoreUnavailableError`, the original as its cause. */
+export function storeFailure(operation: string, error: unknown): StoreUnavailableError {
+  if (error instanceof StoreUnavailableError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`Token store failed during ${operation}: ${message}`, { cause: error });
 }

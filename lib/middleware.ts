@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticateCredentials, type CredentialsOutcome, type Scheme } from './authenticate-credentials';
+import { type CredentialsOutcome, checkCredentials, type Scheme } from './authenticate-credentials';
 import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
 import { readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
@@ -134,7 +134,12 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     const credentials = readCredentials(req.headers.authorization);
     // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
     const ip = tokens.trackIp ? req.ip : undefined;
-    authenticateCredentials(credentials, tokens, schemes, resolveUser, ip).then(
+    checkCredentials(
+      credentials,
+      tokens,
+      schemes,
+      resolveUser,
+      ip,
       (outcome) => {
         switch (outcome.kind) {
           case 'success':

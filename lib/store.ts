@@ -11,7 +11,7 @@ export interface StoredToken {
   id: string;
   /** Login of the owner. */
   user: string;
-  /** SHA-256 of the token's secret, base64url. The only secret material a store ever sees. */
+  /** SHA-256 of the token's secret and terms, 64 hex digits; the first 16 are the id. The only secret material a store ever sees. */
   secretHash: string;
   label: string | null;
   /** Normalised `node:<id>:<r|w|rw>` scopes; empty = the user's full access. */

@@ -43,3 +43,18 @@ test('later calls still get their own deadline after earlier ones expired (one t
   assert.equal(again[0].status, 'rejected');
   assert.deepEqual(again[1], { status: 'fulfilled', value: 'ok' });
 });
+
+test('the callback form: finish() in time wins; a late call gets onLate once, and finish() says so', async () => {
+  const deadlines = new CallDeadlines(20);
+  const late: string[] = [];
+  const inTime = deadlines.start('verify', (error) => late.push(`early ${error.message}`));
+  assert.equal(deadlines.finish(inTime), true);
+  const hung = deadlines.start('verify', (error) => late.push(error.message));
+  await new Promise<void>((resolve) => {
+    const waiting = deadlines.start('wait', () => resolve());
+    void waiting;
+  });
+  assert.deepEqual(late, ['Token store did not answer verify within 20 ms']);
+  assert.equal(deadlines.finish(hung), false, 'too late: the caller has already answered');
+  assert.deepEqual(late.length, 1);
+});

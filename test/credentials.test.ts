@@ -53,3 +53,18 @@ test('a bearer header without a token or with spaces in it is malformed', () => 
     assert.deepEqual(readCredentials(bad), { scheme: 'malformed', attempted: 'bearer' }, bad);
   }
 });
+
+test('the fast paths for "Bearer " and "Basic " read exactly what the general grammar reads', () => {
+  const encoded = basic('admin:tok').slice(6);
+  const cases: [string, ReturnType<typeof readCredentials>][] = [
+    ['Bearer  abc', { scheme: 'bearer', token: 'abc' }],
+    ['Bearer abc ', { scheme: 'bearer', token: 'abc' }],
+    [`Basic  ${encoded}`, { scheme: 'basic', login: 'admin', password: 'tok' }],
+    [`Basic ${encoded}\t`, { scheme: 'basic', login: 'admin', password: 'tok' }],
+    // Base64 that atob refuses (one character left over) is malformed, not an error.
+    ['Basic A=', { scheme: 'malformed', attempted: 'basic' }],
+    ['Basic QQ', { scheme: 'malformed', attempted: 'basic' }],
+    ['Basic ', { scheme: 'malformed', attempted: 'basic' }],
+  ];
+  for (const [header, expected] of cases) assert.deepEqual(readCredentials(header), expected, header);
+});

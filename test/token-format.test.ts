@@ -23,11 +23,11 @@ test('a token is prefix + id + 256-bit secret + terms + checksum, URL-safe and w
   assert.deepEqual(parseToken(generateToken('pat_', HARD_ONLY).token, 'pat_') && HARD_ONLY, HARD_ONLY);
 });
 
-test('the id is the first 8 bytes of the stored hash, which hashes secret and terms', () => {
+test('the id is the first 8 bytes (16 hex digits) of the stored hash, which hashes secret and terms', () => {
   const { token, id, secretHash } = generateToken('pat_', SLIDING);
   assert.equal(tokenIdOf(secretHash), id);
   const tail = token.slice(20, -6);
-  assert.equal(createHash('sha256').update(tail).digest('base64url'), secretHash);
+  assert.equal(createHash('sha256').update(tail).digest('hex'), secretHash);
 });
 
 test('tokens are distinct', () => {

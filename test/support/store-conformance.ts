@@ -37,7 +37,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
     function record(overrides: Partial<StoredToken> = {}): StoredToken {
       const created = now();
       // As the token service makes them: the id is the first 8 bytes of the hash.
-      const secretHash = overrides.secretHash ?? randomBytes(32).toString('base64url');
+      const secretHash = overrides.secretHash ?? randomBytes(32).toString('hex');
       return {
         id: tokenIdOf(secretHash),
         user: 'alice',
