@@ -49,14 +49,16 @@ export function checkCredentials(
   done: (outcome: CredentialsOutcome) => void,
   fail: (error: unknown) => void,
 ): void {
-  if (credentials.scheme === 'none') return done(ABSENT);
-  if (credentials.scheme === 'malformed') {
-    return done(
-      schemes.includes(credentials.attempted) ? { kind: 'malformed', scheme: credentials.attempted } : ABSENT,
-    );
-  }
   const scheme = credentials.scheme;
-  if (!schemes.includes(scheme)) return done(ABSENT);
+  if (scheme === 'none' || scheme === 'malformed') {
+    const attempted = scheme === 'malformed' && schemes.includes(credentials.attempted);
+    done(attempted ? { kind: 'malformed', scheme: credentials.attempted } : ABSENT);
+    return;
+  }
+  if (!schemes.includes(scheme)) {
+    done(ABSENT);
+    return;
+  }
   const login = scheme === 'basic' ? credentials.login : undefined;
   const token = scheme === 'basic' ? credentials.password : credentials.token;
   tokens.check(

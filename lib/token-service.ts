@@ -348,12 +348,15 @@ export class TokenService {
     // A token pasted into the user-name field is a mistake to refuse here, before it can reach the
     // store or an audit event: the claimed login is logged, and this one would be a secret.
     if (login !== undefined && !plausibleLogin(login, this.tokenPrefix)) {
-      return done({ ok: false, reason: 'user_mismatch' });
+      done({ ok: false, reason: 'user_mismatch' });
+      return;
     }
     const parsed = parseToken(token, this.tokenPrefix);
-    // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
-    if (parsed === 'forged') return done({ ok: false, reason: 'unknown', login });
-    if (typeof parsed === 'string') return done({ ok: false, reason: parsed, login });
+    if (typeof parsed === 'string') {
+      // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
+      done({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
+      return;
+    }
     const deadlines = this.#deadlines;
     const pending = deadlines.start('verify', fail);
     let found: Promise<StoredToken | RevokedToken | null>;
