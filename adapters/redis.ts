@@ -28,8 +28,9 @@ const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
  *
  * A check is one native command: `GETEX … PX min(window, hard limit - now)` for a sliding token
  * (its terms come with the token), `GET` for one with only a hard limit. `lastUsedAt` costs a second
- * command only when it must be written: a sliding token's first use (later ones follow from its TTL),
- * or at most once per touch interval for the others.
+ * command only when it must be written: at most once per touch interval for a token with only a
+ * hard limit; for a sliding one, whose uses follow from its TTL, only in its first seconds or while
+ * its cap binds.
  */
 export class RedisTokenStore implements TokenStore {
   readonly client: Redis | Cluster;
@@ -224,24 +225,37 @@ export class RedisTokenStore implements TokenStore {
 }
 
 /**
- * Whether a use must be written down. A sliding token's later uses can be read off its TTL (expiry
- * minus window), so only its first use is written, unless its cap binds (its expiry then no longer
- * says when it was used) or IPs are recorded; any other token at most once per touch interval.
+ * How soon after its creation a sliding token's use cannot be read off its TTL. Creation and a first
+ * use then set nearly the same expiry: they differ only by the time between them, which the latency
+ * to Redis and the clock differences between app servers blur.
+ */
+const TTL_RESOLUTION = 2000;
+
+/**
+ * Whether a use must be written down. A sliding token's uses can be read off its TTL (expiry minus
+ * window), so they are not written, unless its cap binds (its expiry then no longer says when it was
+ * used), IPs are recorded, or it is too young to tell; any other token at most once per touch interval.
  */
 function mustRecordUse(token: StoredToken, now: number, options: VerifyOptions): boolean {
-  if (token.lastUsedAt === null) return true;
-  const readable = sliding(token) && token.expiresAt === now + token.autoRefresh! && !options.ip;
-  return !readable && now - token.lastUsedAt >= options.touchInterval;
+  const readable =
+    sliding(token) &&
+    token.expiresAt === now + token.autoRefresh! &&
+    !options.ip &&
+    now - token.createdAt >= TTL_RESOLUTION;
+  if (readable) return false;
+  return token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval;
 }
 
 function sliding(token: StoredToken): boolean {
   return token.autoRefresh !== null;
 }
 
-/** A sliding token's last use, read off its expiry: each use sets it to use + window. */
+/** A sliding token's last use: each use sets its expiry to use + window, while the cap does not bind. */
 function lastUseOf(token: StoredToken): number | null {
-  if (token.lastUsedAt === null) return null;
-  return Math.max(token.lastUsedAt, token.expiresAt - token.autoRefresh!);
+  const slidingExpiry = token.hardExpiresAt === null || token.expiresAt < token.hardExpiresAt;
+  const read = token.expiresAt - token.autoRefresh!;
+  if (!slidingExpiry || read < token.createdAt + TTL_RESOLUTION) return token.lastUsedAt;
+  return token.lastUsedAt === null ? read : Math.max(token.lastUsedAt, read);
 }
 
 function encode(token: StoredToken): string {

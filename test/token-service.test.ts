@@ -293,6 +293,38 @@ describe('TokenService on Redis', () => {
     assert.deepEqual(commands, ['getex', 'evalsha', 'getex']);
   });
 
+  test('a sliding token used after its first seconds: one GETEX, no write; inspect reads the use off the TTL', async () => {
+    // The app's clock runs ahead of Redis' by `ahead`: as if the token had been issued that long ago.
+    let ahead = 0;
+    const clocked = new TokenService({
+      store: new RedisTokenStore(client, { prefix, now: () => Date.now() + ahead }),
+    });
+    const issued = await clocked.issue({ user: 'admin', autoRefresh: '10m' });
+    ahead = 30_000;
+    const observer = client.duplicate();
+    const monitor = await observer.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && String(args[1]).startsWith(prefix))
+        commands.push(String(args[0]).toLowerCase());
+    });
+    const usedAt = Date.now() + ahead;
+    assert.ok(await clocked.verify(issued.token));
+    await client.ping();
+    await new Promise((resolve) => setImmediate(resolve));
+    monitor.disconnect();
+    observer.disconnect();
+    assert.deepEqual(commands, ['getex'], 'the first use 30 s after creation is not written down');
+    assert.equal((await client.get(store.tokenKey(issued.id)))?.split('\t')[7], '', 'no lastUsedAt stored');
+    const lastUsedAt = (await clocked.inspect(issued.id))?.lastUsedAt?.getTime();
+    assert.ok(
+      lastUsedAt !== undefined && Math.abs(lastUsedAt - usedAt) < 1000,
+      `lastUsedAt ${lastUsedAt} ~ ${usedAt}`,
+    );
+    const unused = await clocked.issue({ user: 'admin', autoRefresh: '10m' });
+    assert.equal((await clocked.inspect(unused.id))?.lastUsedAt, null, 'never used: nothing to read');
+  });
+
   test('a store that does not answer in time is StoreUnavailableError, not a hang', async () => {
     const silent: TokenStore = {
       create: () => new Promise(() => {}),
