@@ -16,6 +16,7 @@ import { type IssuedToken, personalTokenAuth, pinoEventLogger, TokenService } fr
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { basic, bearer, type HttpResult, httpGet } from './support/http-load';
 import { connectTestRedis } from './support/redis';
+import { monitorRedis, type RedisMonitor } from './support/redis-monitor';
 import { type RedisServer, startRedis, waitFor } from './support/redis-servers';
 
 /** Anything shaped like a token of the default prefix (what a leak would look like). */
@@ -58,12 +59,10 @@ function readTree(dir: string): string[] {
 describe('secret hygiene', () => {
   let redis: RedisServer;
   let client: Redis;
-  let monitor: Redis;
-  let monitoring: Redis;
+  let monitor: RedisMonitor;
   let tokens: TokenService;
   let app: AuthServer;
   const issued: IssuedToken[] = [];
-  const monitored: string[] = [];
   const logLines: string[] = [];
   const consoleLines: string[] = [];
   const responses: HttpResult[] = [];
@@ -74,10 +73,7 @@ describe('secret hygiene', () => {
     // A Redis of its own, with AOF (so the file on disk can be read) and MONITOR (every command
     // it receives, with all arguments).
     redis = await startRedis({ aof: true });
-    monitor = redis.client();
-    // MONITOR runs on a connection of its own (not one the helper disconnects): closed in after().
-    monitoring = await monitor.monitor();
-    monitoring.on('monitor', (_time: string, args: string[]) => monitored.push(args.join(' ')));
+    monitor = await monitorRedis(redis.port);
     client = redis.client({ commandTimeout: 500, maxRetriesPerRequest: 0 });
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -101,7 +97,7 @@ describe('secret hygiene', () => {
 
   after(async () => {
     Object.assign(console, originalConsole);
-    monitoring?.disconnect();
+    monitor?.stop();
     await app?.close();
     await redis?.stop();
   });
@@ -162,7 +158,7 @@ describe('secret hygiene', () => {
       (await ask(bearer(survivor.token))) === 200 ? true : undefined,
     );
     assert.ok(errors.length >= 2, 'the outage produced errors to check');
-    assert.ok(logLines.length > 10 && monitored.length > 20, 'there is something to scan');
+    assert.ok(logLines.length > 10 && monitor.commands.length > 20, 'there is something to scan');
   });
 
   test('no token or secret in Redis, its AOF, the commands it received, logs or responses', async () => {
@@ -175,7 +171,7 @@ describe('secret hygiene', () => {
     const haystacks: Record<string, string[]> = {
       'Redis keys and values': await dumpRedis(client),
       'AOF files': readTree(join(redis.dir, 'appendonlydir')),
-      'commands Redis received (MONITOR)': monitored,
+      'commands Redis received (MONITOR)': monitor.commands.map((command) => command.line),
       'audit log lines': logLines,
       'console output': consoleLines,
       'error messages': errors,

@@ -13,9 +13,15 @@ import {
   UnknownUserError,
 } from '../lib/index';
 import { checksum, generateToken } from '../lib/token-format';
-import { connectTestRedis, deleteKeys, scanKeys, uniquePrefix } from './support/redis';
+import { connectTestRedis, deleteKeys, scanKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
+import { monitorRedis } from './support/redis-monitor';
 
 const MINUTE = 60_000;
+
+function monitorTestRedis() {
+  const url = new URL(TEST_REDIS_URL);
+  return monitorRedis(Number(url.port || 6379), url.hostname);
+}
 
 describe('TokenService on the memory store (injected clock)', () => {
   let time = Date.UTC(2026, 0, 1);
@@ -273,22 +279,17 @@ describe('TokenService on Redis', () => {
 
   test('one native Redis command per verify (GETEX for a sliding token), none for a malformed token', async () => {
     const issued = await tokens.issue({ user: 'admin', autoRefresh: '10m' });
-    const observer = client.duplicate();
-    const monitor = await observer.monitor();
-    const commands: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      // Commands run inside the Lua script show up too, with "lua" as their source.
-      if (source !== 'lua' && args.some((arg) => String(arg).startsWith(prefix)))
-        commands.push(String(args[0]).toLowerCase());
-    });
+    const monitor = await monitorTestRedis();
     await tokens.verify(issued.token);
     await tokens.verify(issued.token);
     await tokens.verify('pat_garbage');
     await tokens.verify(issued.token.slice(0, -1) + (issued.token.endsWith('A') ? 'B' : 'A'));
-    await client.ping(); // MONITOR output is ordered: once this is seen, the verifies' are too
-    await new Promise((resolve) => setImmediate(resolve));
-    monitor.disconnect();
-    observer.disconnect();
+    await monitor.settle(client);
+    monitor.stop();
+    // Commands run inside the Lua script show up too, with "lua" as their source.
+    const commands = monitor.commands
+      .filter(({ source, args }) => source !== 'lua' && args.some((arg) => arg.startsWith(prefix)))
+      .map(({ args }) => args[0]!.toLowerCase());
     // The first use is also written down once (a script); later ones are a single GETEX each.
     assert.deepEqual(commands, ['getex', 'evalsha', 'getex']);
   });
@@ -301,19 +302,14 @@ describe('TokenService on Redis', () => {
     });
     const issued = await clocked.issue({ user: 'admin', autoRefresh: '10m' });
     ahead = 30_000;
-    const observer = client.duplicate();
-    const monitor = await observer.monitor();
-    const commands: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== 'lua' && String(args[1]).startsWith(prefix))
-        commands.push(String(args[0]).toLowerCase());
-    });
+    const monitor = await monitorTestRedis();
     const usedAt = Date.now() + ahead;
     assert.ok(await clocked.verify(issued.token));
-    await client.ping();
-    await new Promise((resolve) => setImmediate(resolve));
-    monitor.disconnect();
-    observer.disconnect();
+    await monitor.settle(client);
+    monitor.stop();
+    const commands = monitor.commands
+      .filter(({ source, args }) => source !== 'lua' && String(args[1]).startsWith(prefix))
+      .map(({ args }) => args[0]!.toLowerCase());
     assert.deepEqual(commands, ['getex'], 'the first use 30 s after creation is not written down');
     assert.equal((await client.get(store.tokenKey(issued.id)))?.split('\t')[7], '', 'no lastUsedAt stored');
     const lastUsedAt = (await clocked.inspect(issued.id))?.lastUsedAt?.getTime();
