@@ -3,7 +3,7 @@
 // never competes with the harness' own work for the event loop.
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { track, waitForExit } from './processes';
+import { track, waitForExit } from '../test/support/owned-processes';
 
 /** Which Authorization header the load carries; each draws from a pool of many distinct ones. */
 export type LoadKind = 'bearer' | 'basic' | 'jwt' | 'bad-bearer' | 'bad-basic';

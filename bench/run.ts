@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { removeOnExit } from '../test/support/owned-processes';
 import { type LoadGenerator, startLoadGenerator } from './load';
 import { type Measurement, measure } from './measure';
 import { parseOptions } from './options';
-import { removeOnExit } from './processes';
 import { type BenchRedis, startBenchRedis } from './redis-server';
 import { redisDelta, redisSnapshot } from './redis-stats';
 import {

@@ -2,7 +2,7 @@
 // (bench/servers/serve.ts answers over the IPC channel).
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { track, waitForExit } from './processes';
+import { track, waitForExit } from '../test/support/owned-processes';
 import type { ParentMessage, ServerMessage, ServerStats } from './servers/serve';
 
 export interface ServerProcess {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { forgetDir, removeOnExit, track, waitForExit } from './owned-processes';
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
 const REDIS_CLI = process.env.REDIS_CLI_BIN ?? '/usr/bin/redis-cli';
@@ -16,32 +17,6 @@ const HOST = '127.0.0.1';
 const CLUSTER_BUS_OFFSET = 10000;
 
 const execFileAsync = promisify(execFile);
-
-// ---------------------------------------------------------------------------------------------
-// Process bookkeeping: whatever happens to a test, no redis-server outlives the test process.
-
-const liveProcesses = new Set<ChildProcess>();
-const ownedDirs = new Set<string>();
-
-function killEverything(): void {
-  for (const child of liveProcesses) {
-    try {
-      child.kill('SIGKILL'); // also ends a SIGSTOPped process
-    } catch {}
-  }
-  liveProcesses.clear();
-  for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
-  ownedDirs.clear();
-}
-
-process.on('exit', killEverything);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // A signal handler replaces Node's default "exit at once", so re-raise the signal afterwards.
-  process.once(signal, () => {
-    killEverything();
-    process.kill(process.pid, signal);
-  });
-}
 
 const portsHandedOut = new Set<number>();
 
@@ -263,21 +238,10 @@ function buildArgs(port: number, dir: string, options: StartRedisOptions): strin
   ];
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pat-redis-'));
-  if (ownsDir) ownedDirs.add(dir);
+  if (ownsDir) removeOnExit(dir);
 
   let port = options.port ?? (await freePort({ clusterBus: options.clusterBus }));
   let child: ChildProcess | undefined;
@@ -294,9 +258,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 
   const launch = async (): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
-      const proc = spawn(REDIS_SERVER, buildArgs(port, dir, options), { cwd: dir, stdio: 'ignore' });
-      liveProcesses.add(proc);
-      proc.once('exit', () => liveProcesses.delete(proc));
+      const proc = track(spawn(REDIS_SERVER, buildArgs(port, dir, options), { cwd: dir, stdio: 'ignore' }));
       child = proc;
       paused = false;
       try {
@@ -373,7 +335,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       servers.delete(server);
       if (ownsDir) {
         rmSync(dir, { recursive: true, force: true });
-        ownedDirs.delete(dir);
+        forgetDir(dir);
       }
     },
     kill: () => terminate('SIGKILL'),
