@@ -29,8 +29,8 @@ export class CallDeadlines {
   }
 
   /**
-   * Callback form, for the request path: `onLate` gets the error if `finish(pending)` is not called
-   * within the deadline. Spares the promise `run` wraps around every call.
+   * The deadline alone: `onLate` gets the error if `finish(pending)` is not called within it.
+   * (`call` and `run` are built on this.)
    */
   start(operation: string, onLate: (error: StoreUnavailableError) => void): Pending {
     const pending: Pending = { deadline: performance.now() + this.ms, operation, settled: false, onLate };
@@ -46,24 +46,36 @@ export class CallDeadlines {
     return true;
   }
 
+  /**
+   * Runs a store call under the deadline, answering through callbacks: `done` with its value, or
+   * `fail` with a `StoreUnavailableError` (the call failed, threw, or was too late), once.
+   */
+  call<T>(
+    operation: string,
+    call: () => Promise<T>,
+    done: (value: T) => void,
+    fail: (error: StoreUnavailableError) => void,
+  ): void {
+    const pending = this.start(operation, fail);
+    let result: Promise<T>;
+    try {
+      result = call();
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      (value) => {
+        if (this.finish(pending)) done(value);
+      },
+      (error: unknown) => {
+        if (this.finish(pending)) fail(storeFailure(operation, error));
+      },
+    );
+  }
+
+  /** `call` as a promise. */
   run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const pending = this.start(operation, reject);
-      let result: Promise<T>;
-      try {
-        result = call();
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-      result.then(
-        (value) => {
-          if (this.finish(pending)) resolve(value);
-        },
-        (error: unknown) => {
-          if (this.finish(pending)) reject(storeFailure(operation, error));
-        },
-      );
-    });
+    return new Promise<T>((resolve, reject) => this.call(operation, call, resolve, reject));
   }
 
   #settle(pending: Pending): void {

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { CallDeadlines, storeFailure } from './call-deadlines';
+import { CallDeadlines } from './call-deadlines';
 import { parseDuration } from './duration';
 import {
   BroaderThanCallerError,
@@ -357,26 +357,17 @@ export class TokenService {
       done({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
       return;
     }
-    const deadlines = this.#deadlines;
-    const pending = deadlines.start('verify', fail);
-    let found: Promise<StoredToken | RevokedToken | null>;
-    try {
-      found = this.store.verify(parsed.id, parsed.secretHash, {
-        login,
-        touchInterval: this.touchInterval,
-        ip: this.trackIp ? ip : undefined,
-        terms: parsed,
-      });
-    } catch (error) {
-      found = Promise.reject(error);
-    }
-    found.then(
-      (record) => {
-        if (deadlines.finish(pending)) done(this.#judge(record, parsed, login));
-      },
-      (error: unknown) => {
-        if (deadlines.finish(pending)) fail(storeFailure('verify', error));
-      },
+    this.#deadlines.call(
+      'verify',
+      () =>
+        this.store.verify(parsed.id, parsed.secretHash, {
+          login,
+          touchInterval: this.touchInterval,
+          ip: this.trackIp ? ip : undefined,
+          terms: parsed,
+        }),
+      (found) => done(this.#judge(found, parsed, login)),
+      fail,
     );
   }
 
