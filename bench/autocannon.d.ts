@@ -20,6 +20,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Requests to send, instead of a duration. */
+    amount?: number;
     pipelining?: number;
     timeout?: number;
     requests?: Request[];

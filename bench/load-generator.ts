@@ -55,7 +55,7 @@ function runLoad(request: LoadRequest): Promise<LoadResult> {
       {
         url: request.url,
         connections: request.connections,
-        duration: request.durationSec,
+        ...(request.amount ? { amount: request.amount } : { duration: request.durationSec }),
         pipelining: 1,
         requests: [
           {

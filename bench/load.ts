@@ -25,6 +25,8 @@ export interface LoadRequest {
   pool: TokenPool;
   connections: number;
   durationSec: number;
+  /** Send exactly this many requests instead of loading for `durationSec` (the instruction counts). */
+  amount?: number;
 }
 
 export interface LoadResult {

@@ -2,8 +2,15 @@
 //   npx tsx bench/markdown.ts [bench/results.json]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { InstructionPlan } from './instructions';
 import type { TokenMemory } from './memory';
-import { type FloodResult, formatTable, type ServerResult, type TargetCheck } from './report';
+import {
+  type FloodResult,
+  formatTable,
+  type InstructionResult,
+  type ServerResult,
+  type TargetCheck,
+} from './report';
 
 interface Results {
   generatedAt: string;
@@ -14,6 +21,7 @@ interface Results {
   servers: ServerResult[];
   floods: FloodResult[];
   targets: TargetCheck[];
+  instructions?: { plan: InstructionPlan; servers: InstructionResult[] } | null;
 }
 
 const file = process.argv[2] ?? join(__dirname, 'results.json');
@@ -53,6 +61,23 @@ if (memory) {
       "per token, which also counts Redis' own dict entries for the key and its expiry.",
     '',
   );
+}
+if (results.instructions) {
+  const { plan, servers } = results.instructions;
+  lines.push(
+    `Instructions per request under valgrind's callgrind (${number(plan.warmupRequests)} requests of warm-up, then ` +
+      `${plan.windows} windows of ${number(plan.windowRequests)}, ${plan.connections} connections), ratio to the floor:`,
+    '',
+    '| # | server | instructions/req | each window |',
+    '|---|---|---:|---|',
+  );
+  for (const server of servers) {
+    const ratio = server.ratioToFloor ? ` (${server.ratioToFloor.toFixed(2)}×)` : '';
+    lines.push(
+      `| ${server.id} | ${server.name} | ${number(server.perRequest)}${ratio} | ${server.windows.map(number).join(', ')} |`,
+    );
+  }
+  lines.push('');
 }
 lines.push('| target (issue 8) | this run | met |', '|---|---|---|');
 for (const check of results.targets) {

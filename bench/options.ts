@@ -16,8 +16,12 @@ export interface BenchOptions {
   scale: number | null;
   /** Add server 8: the library's BearerTokenStrategy behind passport.authenticate(). */
   withStrategy: boolean;
+  /** Add servers 9 and 10: the floor as a middleware, and the library's check by hand. */
+  withBaselines: boolean;
   /** Write a V8 CPU profile of every server process into this dir (node --cpu-prof). */
   profile: string | null;
+  /** Also count each server's instructions per request under valgrind's callgrind. */
+  instructions: boolean;
 }
 
 export const MAX_TOKENS = 1_000_000;
@@ -78,8 +82,17 @@ export function parseOptions(argv: string[]): BenchOptions {
       '--with-strategy',
       "add server 8: the library's BearerTokenStrategy behind passport.authenticate()",
     )
+    .option(
+      '--with-baselines',
+      "add server 9 (the floor as a middleware that sets req.user and req.authInfo) and server 10 (the library's check by hand)",
+    )
     .option('--out <file>', 'where to write the JSON results', join(__dirname, 'results.json'))
     .option('--profile <dir>', 'write a CPU profile of every server process (node --cpu-prof) into dir')
+    .option(
+      '--instructions',
+      'also count instructions per request of every server under valgrind (callgrind): figures the ' +
+        "machine's noise does not move; adds minutes",
+    )
     .parse(argv);
   const raw = program.opts<{
     tokens?: number;
@@ -92,8 +105,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     servers?: number[];
     scale?: number;
     withStrategy?: boolean;
+    withBaselines?: boolean;
     out: string;
     profile?: string;
+    instructions?: boolean;
   }>();
   const quick = raw.quick === true;
   // Many short rounds rather than a few long ones: each ratio pairs two loads close in time, and on a
@@ -111,6 +126,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     quick,
     scale: raw.scale ?? null,
     withStrategy: raw.withStrategy === true,
+    withBaselines: raw.withBaselines === true,
     profile: raw.profile ?? null,
+    instructions: raw.instructions === true,
   };
 }

@@ -51,6 +51,18 @@ export interface FloodResult {
   statusCounts: Record<string, number>;
 }
 
+/** One server's instructions per request (bench/instructions.ts), with its ratio to the floor's. */
+export interface InstructionResult {
+  id: number;
+  key: string;
+  name: string;
+  perRequest: number;
+  windows: number[];
+  requests: number;
+  statusCounts: Record<string, number>;
+  ratioToFloor: number | null;
+}
+
 export interface TargetCheck {
   target: string;
   value: string;
@@ -164,6 +176,7 @@ export function checkTargets(
   floods: FloodResult[],
   memory: TokenMemory | null,
   scale: { tokens: number; baseTokens: number } | null,
+  instructions: InstructionResult[] = [],
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const byId = (id: number) => servers.find((server) => server.id === id);
@@ -188,6 +201,14 @@ export function checkTargets(
     );
     ratioCheck(`${label}: req/s ≥ 1.3× naive passport (5)`, ratio(naive, 'reqPerSec'), (v) => v >= 1.3);
     ratioCheck(`${label}: req/s ≥ 1.2× JWT (6)`, ratio(jwt, 'reqPerSec'), (v) => v >= 1.2);
+    const counted = instructions.find((result) => result.id === library.id);
+    if (counted?.ratioToFloor != null) {
+      ratioCheck(
+        `${label}: server CPU/request ≤ 1.15× the floor (2), in instructions (callgrind: user space, unmoved by other tenants)`,
+        counted.ratioToFloor,
+        (v) => v <= 1.15,
+      );
+    }
     const commands = library.median.redisCommandsPerRequest;
     checks.push({
       target: `${label}: exactly 1 Redis command per authenticated request`,
@@ -305,6 +326,32 @@ export function formatFloods(floods: FloodResult[]): string {
       );
     })
     .join('\n');
+}
+
+export function formatInstructions(results: InstructionResult[]): string {
+  const rows = results.map((result) => {
+    const spread =
+      result.windows.length > 1
+        ? `${fixed(((Math.max(...result.windows) - Math.min(...result.windows)) / result.perRequest) * 100, 1)}%`
+        : '';
+    const statuses = Object.entries(result.statusCounts)
+      .map(([code, n]) => `${code}×${n.toLocaleString('en-US')}`)
+      .join(' ');
+    return [
+      String(result.id),
+      result.name,
+      `${Math.round(result.perRequest).toLocaleString('en-US')}${result.ratioToFloor ? ` (${ratioText(result.ratioToFloor)})` : ''}`,
+      spread,
+      statuses,
+    ];
+  });
+  const header = ['#', 'server', 'instructions/req', 'spread', 'responses'];
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const pad = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ');
+  return [pad(header), ...rows.map(pad)].join('\n');
 }
 
 export function formatTargets(checks: TargetCheck[]): string {

@@ -8,6 +8,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { removeOnExit } from '../test/support/owned-processes';
+import {
+  callgrindAvailable,
+  callgrindLauncher,
+  countInstructions,
+  INSTRUCTION_PLAN,
+  QUICK_INSTRUCTION_PLAN,
+} from './instructions';
 import { type LoadGenerator, startLoadGenerator } from './load';
 import { type Measurement, measure } from './measure';
 import { parseOptions } from './options';
@@ -17,14 +24,23 @@ import {
   checkTargets,
   type FloodResult,
   formatFloods,
+  formatInstructions,
   formatTable,
   formatTargets,
+  type InstructionResult,
   median,
   NOISE_NOTE,
   summarizeServers,
 } from './report';
 import { type SeedResult, seed, TOKENS_PER_USER } from './seed';
-import { SERVERS, type ServerDefinition, STRATEGY_SERVER, scaleServer } from './server-list';
+import {
+  BASELINE_SERVERS,
+  FLOOR_ID,
+  SERVERS,
+  type ServerDefinition,
+  STRATEGY_SERVER,
+  scaleServer,
+} from './server-list';
 import { type ServerProcess, startServer } from './server-process';
 
 const log = (line = '') => console.log(line);
@@ -43,7 +59,14 @@ async function main(): Promise<void> {
   const definitions = SERVERS.filter((server) => options.servers.includes(server.id));
   if (options.scale !== null && options.servers.includes(3)) definitions.push(scaleServer(options.scale));
   if (options.withStrategy) definitions.push(STRATEGY_SERVER);
+  if (options.withBaselines) definitions.push(...BASELINE_SERVERS);
   const needsLibrary = definitions.some((server) => server.library);
+  if (options.instructions && !(await callgrindAvailable())) {
+    console.error(
+      'bench: --instructions needs valgrind and callgrind_control (Debian: apt-get install valgrind)',
+    );
+    process.exit(2);
+  }
 
   log(`personal-token-auth benchmark${options.quick ? ' (--quick: short, rough figures)' : ''}`);
   log(
@@ -70,7 +93,7 @@ async function main(): Promise<void> {
       redisUrl: redis.url,
       tokens: options.tokens,
       library: needsLibrary,
-      rawKeys: options.servers.includes(2),
+      rawKeys: definitions.some((server) => server.id === 2 || server.id === 9),
       naiveKeys: options.servers.includes(5),
       jwtSecret,
       dir: tempDir,
@@ -112,6 +135,10 @@ async function main(): Promise<void> {
       profileDir = resolve(options.profile);
       mkdirSync(profileDir, { recursive: true });
     }
+    const serverEnv = (definition: ServerDefinition) => ({
+      REDIS_URL: (definition.store === 'scale' ? scaleRedis! : redis).url,
+      BENCH_JWT_SECRET: jwtSecret,
+    });
     const running: Running[] = await Promise.all(
       definitions.map(async (definition) => {
         const onScale = definition.store === 'scale';
@@ -119,11 +146,7 @@ async function main(): Promise<void> {
         const flags = profileDir
           ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `server-${definition.id}-${definition.key}`)}`]
           : [];
-        const serverProcess = await startServer(
-          definition.file,
-          { REDIS_URL: (onScale ? scaleRedis! : redis).url, BENCH_JWT_SECRET: jwtSecret },
-          flags,
-        );
+        const serverProcess = await startServer(definition.file, serverEnv(definition), flags);
         cleanups.push(() => serverProcess.stop());
         return {
           definition,
@@ -203,13 +226,65 @@ async function main(): Promise<void> {
     // Stopping the servers cleanly now writes their CPU profiles (--profile) before the report.
     await Promise.all(running.map(({ process: server }) => server.stop()));
 
+    const instructions: InstructionResult[] = [];
+    const plan = options.quick ? QUICK_INSTRUCTION_PLAN : INSTRUCTION_PLAN;
+    if (options.instructions) {
+      const callgrindDir = join(tempDir, 'callgrind');
+      mkdirSync(callgrindDir);
+      log(
+        `counting instructions per request under callgrind: ${number(plan.warmupRequests)} requests of warm-up, ` +
+          `then ${plan.windows} × ${number(plan.windowRequests)} counted, ${plan.connections} connections, ` +
+          `${cpus().length} servers at a time (minutes) ...`,
+      );
+      // As many servers at once as there are CPUs: their counts do not depend on sharing them.
+      const queue = [...definitions];
+      const counted = new Map<number, InstructionResult>();
+      const worker = async () => {
+        for (let definition = queue.shift(); definition; definition = queue.shift()) {
+          const server = await startServer(
+            definition.file,
+            serverEnv(definition),
+            [],
+            callgrindLauncher(callgrindDir),
+          );
+          cleanups.push(() => server.stop());
+          try {
+            const count = await countInstructions(server, load, {
+              kind: definition.load,
+              pool: poolOf(definition),
+              dir: callgrindDir,
+              plan,
+            });
+            counted.set(definition.id, {
+              id: definition.id,
+              key: definition.key,
+              name: definition.name,
+              ...count,
+              ratioToFloor: null,
+            });
+            log(`  ${definition.id} ${definition.key}: ${number(count.perRequest)} instructions per request`);
+          } finally {
+            await server.stop();
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+      const floorCount = counted.get(FLOOR_ID)?.perRequest;
+      for (const definition of definitions) {
+        const result = counted.get(definition.id);
+        if (!result) continue;
+        result.ratioToFloor = floorCount ? result.perRequest / floorCount : null;
+        instructions.push(result);
+      }
+    }
+
     const servers = summarizeServers(
       running.map(({ definition }) => definition),
       measurements,
     ).map((server, index) => ({ ...server, lifetime: lifetimes[index]! }));
     const scale =
       options.scale !== null && scaleSeeded ? { tokens: options.scale, baseTokens: options.tokens } : null;
-    const targets = checkTargets(servers, floods, seeded.memory, scale);
+    const targets = checkTargets(servers, floods, seeded.memory, scale, instructions);
 
     log();
     log(
@@ -251,6 +326,15 @@ async function main(): Promise<void> {
           '(that also counts the main and expires dict entries).',
       );
     }
+    if (instructions.length > 0) {
+      log();
+      log(
+        `Instructions per request (valgrind callgrind; ${plan.windows} windows of ${number(plan.windowRequests)} ` +
+          `requests after ${number(plan.warmupRequests)} of warm-up, ${plan.connections} connections), ratio to the floor; ` +
+          'spread: (max - min) / mean over the windows:',
+      );
+      log(formatInstructions(instructions));
+    }
     log();
     log('Targets (issue 8):');
     log(formatTargets(targets));
@@ -285,6 +369,7 @@ async function main(): Promise<void> {
         : null,
       servers,
       floods,
+      instructions: options.instructions ? { plan, servers: instructions } : null,
       targets,
       durationSec: Math.round((Date.now() - startedAt) / 1000),
     };

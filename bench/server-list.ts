@@ -112,3 +112,31 @@ export const STRATEGY_SERVER: ServerDefinition = {
   library: true,
   store: 'main',
 };
+
+/**
+ * With `--with-baselines`: what any middleware pays (server 9: the floor's GET as a middleware that
+ * sets `req.user` and `req.authInfo`), and what this design pays at least (server 10: the library's
+ * check by hand). Between them and server 3, what the library's own code costs.
+ */
+export const BASELINE_SERVERS: ServerDefinition[] = [
+  {
+    id: 9,
+    key: 'floor-middleware',
+    name: 'the floor as a middleware (sets 2 props)',
+    file: 'floor-middleware.ts',
+    load: 'bearer',
+    usesRedis: true,
+    library: false,
+    store: 'main',
+  },
+  {
+    id: 10,
+    key: 'by-hand',
+    name: "the library's check by hand",
+    file: 'same-check-by-hand.ts',
+    load: 'bearer',
+    usesRedis: true,
+    library: true,
+    store: 'main',
+  },
+];

@@ -12,14 +12,27 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** A program that runs Node under it (valgrind, say), and how long the server may take to start then. */
+export interface Launcher {
+  command: string;
+  args: string[];
+  startTimeoutMs: number;
+}
+
 export async function startServer(
   file: string,
   env: Record<string, string>,
   extraNodeFlags: string[] = [],
+  launcher?: Launcher,
 ): Promise<ServerProcess> {
+  const nodeFlags = ['--import', 'tsx', '--conditions=personal-token-auth-source', ...extraNodeFlags];
+  const startTimeoutMs = launcher?.startTimeoutMs ?? 30_000;
   const child = track(
     fork(join(__dirname, 'servers', file), [], {
-      execArgv: ['--import', 'tsx', '--conditions=personal-token-auth-source', ...extraNodeFlags],
+      // fork runs `execPath ...execArgv file`: the launcher's command, its arguments, then node.
+      ...(launcher
+        ? { execPath: launcher.command, execArgv: [...launcher.args, process.execPath, ...nodeFlags] }
+        : { execArgv: nodeFlags }),
       env: { ...process.env, NODE_ENV: 'production', ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
@@ -34,7 +47,10 @@ export async function startServer(
     pending.clear();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not start within 30 s`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${file} did not start within ${startTimeoutMs / 1000} s`)),
+      startTimeoutMs,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${file} exited (${code}) before it was ready`));

@@ -4,7 +4,7 @@
 // starves the tests running beside it; it checks what the run did, never how fast anything was.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -28,7 +28,9 @@ interface Results {
   targets: { target: string; met: boolean | null }[];
 }
 
-test('npm run bench -- --quick runs end to end and writes results.json', { timeout: 180_000 }, async () => {
+test('npm run bench -- --quick --with-baselines runs end to end and writes results.json', {
+  timeout: 180_000,
+}, async () => {
   const out = join(dir, 'results.json');
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -50,6 +52,7 @@ test('npm run bench -- --quick runs end to end and writes results.json', { timeo
       '0.3',
       '--connections',
       '4',
+      '--with-baselines',
       '--out',
       out,
     ],
@@ -64,7 +67,7 @@ test('npm run bench -- --quick runs end to end and writes results.json', { timeo
   assert.equal(results.note.includes('Only ratios'), true);
   assert.deepEqual(
     results.servers.map((server) => server.id),
-    [1, 2, 3, 4, 5, 6],
+    [1, 2, 3, 4, 5, 6, 9, 10],
   );
   for (const server of results.servers) {
     assert.equal(server.rounds.length, 1, `server ${server.id} ran one round`);
@@ -84,4 +87,92 @@ test('npm run bench -- --quick runs end to end and writes results.json', { timeo
   assert.equal(results.targets.length > 0, true);
   // No JSON figure is a token either.
   assert.doesNotMatch(readFileSync(out, 'utf8'), /pat_[0-9a-f]{16}/);
+});
+
+interface InstructionResults {
+  instructions: {
+    plan: { windows: number; windowRequests: number };
+    servers: {
+      id: number;
+      perRequest: number;
+      windows: number[];
+      requests: number;
+      statusCounts: Record<string, number>;
+      ratioToFloor: number | null;
+    }[];
+  } | null;
+  targets: { target: string; met: boolean | null }[];
+}
+
+const benchArgs = (...extra: string[]) => [
+  '--import',
+  'tsx',
+  '--conditions=personal-token-auth-source',
+  'bench/run.ts',
+  '--quick',
+  '--tokens',
+  '200',
+  '--rounds',
+  '1',
+  '--duration',
+  '0.5',
+  '--warmup',
+  '0.2',
+  '--flood',
+  '0.3',
+  '--connections',
+  '4',
+  ...extra,
+];
+
+test('npm run bench -- --instructions counts every server’s instructions per request under callgrind', {
+  timeout: 400_000,
+}, async () => {
+  const out = join(dir, 'instructions.json');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    benchArgs('--servers', '2,3', '--instructions', '--out', out),
+    { cwd: root, timeout: 390_000, maxBuffer: 10 * 1024 * 1024 },
+  );
+  assert.match(stdout, /Instructions per request \(valgrind callgrind/);
+  const results = JSON.parse(readFileSync(out, 'utf8')) as InstructionResults;
+  assert.ok(results.instructions, 'results.json has the instruction counts');
+  const { plan, servers } = results.instructions;
+  assert.deepEqual(
+    servers.map((server) => server.id),
+    [2, 3],
+  );
+  for (const server of servers) {
+    assert.equal(server.windows.length, plan.windows);
+    // The server counted every request of every window, and each was authenticated.
+    assert.equal(server.requests, plan.windows * plan.windowRequests);
+    assert.deepEqual(server.statusCounts, { '200': plan.windows * plan.windowRequests });
+    assert.equal(Number.isFinite(server.perRequest) && server.perRequest > 0, true);
+  }
+  assert.equal(servers[0]!.ratioToFloor, 1);
+  assert.equal(Number.isFinite(servers[1]!.ratioToFloor) && servers[1]!.ratioToFloor! > 0, true);
+  assert.ok(
+    results.targets.some((check) => check.target.includes('in instructions') && check.met !== null),
+    'the instruction ratio is checked against the CPU target',
+  );
+});
+
+test('npm run bench -- --instructions without valgrind: one line, exit code 2, nothing started', async () => {
+  // A PATH with node alone on it: no valgrind, no callgrind_control.
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  symlinkSync(process.execPath, join(bin, 'node'));
+  const result = await promisify(execFile)(process.execPath, benchArgs('--instructions'), {
+    cwd: root,
+    env: { ...process.env, PATH: bin },
+  }).then(
+    () => assert.fail('the bench ran without valgrind'),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    'bench: --instructions needs valgrind and callgrind_control (Debian: apt-get install valgrind)\n',
+  );
+  assert.doesNotMatch(result.stdout, /seeding|warming/);
 });
