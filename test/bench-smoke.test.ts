@@ -28,34 +28,35 @@ interface Results {
   targets: { target: string; met: boolean | null }[];
 }
 
+// A tiny, light run: one short round, few tokens and connections.
+const benchArgs = (...extra: string[]) => [
+  '--import',
+  'tsx',
+  '--conditions=personal-token-auth-source',
+  'bench/run.ts',
+  '--quick',
+  '--tokens',
+  '200',
+  '--rounds',
+  '1',
+  '--duration',
+  '0.5',
+  '--warmup',
+  '0.2',
+  '--flood',
+  '0.3',
+  '--connections',
+  '4',
+  ...extra,
+];
+
 test('npm run bench -- --quick --with-baselines runs end to end and writes results.json', {
   timeout: 180_000,
 }, async () => {
   const out = join(dir, 'results.json');
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=personal-token-auth-source',
-      'bench/run.ts',
-      '--quick',
-      '--tokens',
-      '200',
-      '--rounds',
-      '1',
-      '--duration',
-      '0.5',
-      '--warmup',
-      '0.2',
-      '--flood',
-      '0.3',
-      '--connections',
-      '4',
-      '--with-baselines',
-      '--out',
-      out,
-    ],
+    benchArgs('--with-baselines', '--out', out),
     { cwd: root, timeout: 170_000, maxBuffer: 10 * 1024 * 1024 },
   );
   assert.match(stdout, /Only ratios within one run mean anything/);
@@ -103,27 +104,6 @@ interface InstructionResults {
   } | null;
   targets: { target: string; met: boolean | null }[];
 }
-
-const benchArgs = (...extra: string[]) => [
-  '--import',
-  'tsx',
-  '--conditions=personal-token-auth-source',
-  'bench/run.ts',
-  '--quick',
-  '--tokens',
-  '200',
-  '--rounds',
-  '1',
-  '--duration',
-  '0.5',
-  '--warmup',
-  '0.2',
-  '--flood',
-  '0.3',
-  '--connections',
-  '4',
-  ...extra,
-];
 
 test('npm run bench -- --instructions counts every server’s instructions per request under callgrind', {
   timeout: 400_000,
