@@ -18,7 +18,8 @@ function script(lua: string): LuaScript {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-const FIELDS = `
+// Lua: a stored value's tab-separated fields, as a table (1-based, empty fields kept).
+const SPLIT = `
 local function split(text)
   local fields, i = {}, 1
   for field in (text .. '\\t'):gmatch('([^\\t]*)\\t') do fields[i] = field; i = i + 1 end
@@ -38,7 +39,7 @@ return { value, redis.call('PTTL', KEYS[1]) }
  * that lives no longer than the token would have. Returns { value, pttl } of the token, or nil.
  */
 export const REVOKE = script(`
-${FIELDS}
+${SPLIT}
 local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return false end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -55,7 +56,7 @@ return { value, ttl }
  * the TTL follows. Returns 1, or 0 if there is no live token.
  */
 export const LIMIT = script(`
-${FIELDS}
+${SPLIT}
 local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)
@@ -80,7 +81,7 @@ return 1
  * and for sliding tokens only the first time, so it is rarely called.
  */
 export const TOUCH = script(`
-${FIELDS}
+${SPLIT}
 local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)

@@ -18,11 +18,14 @@
 // the server counted in them. Every thread counts (V8's compiler and GC helpers included): that is
 // work the requests caused.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LoadGenerator, LoadKind, TokenPool } from './load';
-import type { Launcher, ServerProcess } from './server-process';
+import type { InstructionResult } from './report';
+import { FLOOR_ID, type ServerDefinition } from './server-list';
+import { type Launcher, type ServerProcess, startServer } from './server-process';
 
 const run = promisify(execFile);
 
@@ -144,4 +147,57 @@ export async function countInstructions(
       statusCounts[status] = (statusCounts[status] ?? 0) + count;
   }
   return { windows, perRequest: instructions / requests, requests, statusCounts };
+}
+
+/**
+ * Counts every server's instructions per request, each in a process of its own under callgrind (its
+ * dumps in `dir`), as many at once as there are CPUs: their counts do not depend on sharing them.
+ * Returns them in the order of `definitions`, with their ratios to the floor's.
+ */
+export async function countEveryServer(
+  definitions: ServerDefinition[],
+  options: {
+    env: (definition: ServerDefinition) => Record<string, string>;
+    pool: (definition: ServerDefinition) => TokenPool;
+    load: LoadGenerator;
+    dir: string;
+    plan: InstructionPlan;
+    log: (line: string) => void;
+  },
+): Promise<InstructionResult[]> {
+  mkdirSync(options.dir, { recursive: true });
+  const queue = [...definitions];
+  const counted = new Map<number, InstructionCount>();
+  const worker = async () => {
+    for (let definition = queue.shift(); definition; definition = queue.shift()) {
+      const server = await startServer(
+        definition.file,
+        options.env(definition),
+        [],
+        callgrindLauncher(options.dir),
+      );
+      try {
+        const count = await countInstructions(server, options.load, {
+          kind: definition.load,
+          pool: options.pool(definition),
+          dir: options.dir,
+          plan: options.plan,
+        });
+        counted.set(definition.id, count);
+        options.log(
+          `  ${definition.id} ${definition.key}: ${Math.round(count.perRequest).toLocaleString('en-US')} instructions per request`,
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+  const floor = counted.get(FLOOR_ID)?.perRequest;
+  return definitions.flatMap((definition) => {
+    const count = counted.get(definition.id);
+    if (!count) return [];
+    const { id, key, name } = definition;
+    return [{ id, key, name, ...count, ratioToFloor: floor ? count.perRequest / floor : null }];
+  });
 }

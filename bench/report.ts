@@ -307,22 +307,34 @@ export function formatTable(servers: ServerResult[], markdown = false): string {
       ...rows.map((row) => line(row)),
     ].join('\n');
   }
+  return alignColumns(header, rows, (i) => i >= 2);
+}
+
+/** A plain-text table: columns as wide as their widest cell, the numeric ones right-aligned. */
+function alignColumns(header: string[], rows: string[][], numeric: (column: number) => boolean): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const pad = (cells: string[]) =>
-    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    cells
+      .map((cell, i) => (numeric(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [pad(header), ...rows.map(pad)].join('\n');
+}
+
+/** Response counts by status, as `200×1,500 401×3`. */
+function statusText(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([code, n]) => `${code}×${n.toLocaleString('en-US')}`)
+    .join(' ');
 }
 
 export function formatFloods(floods: FloodResult[]): string {
   return floods
     .map((flood) => {
-      const statuses = Object.entries(flood.statusCounts)
-        .map(([code, n]) => `${code}×${n.toLocaleString('en-US')}`)
-        .join(' ');
       const per = flood.requests > 0 ? flood.redisCalls / flood.requests : Number.NaN;
       return (
         `  ${flood.id} ${flood.name}: ${Math.round(flood.reqPerSec).toLocaleString('en-US')} req/s, ` +
-        `${flood.redisCalls.toLocaleString('en-US')} Redis commands (${fixed(per, 3)}/req), responses ${statuses}`
+        `${flood.redisCalls.toLocaleString('en-US')} Redis commands (${fixed(per, 3)}/req), responses ${statusText(flood.statusCounts)}`
       );
     })
     .join('\n');
@@ -334,24 +346,16 @@ export function formatInstructions(results: InstructionResult[]): string {
       result.windows.length > 1
         ? `${fixed(((Math.max(...result.windows) - Math.min(...result.windows)) / result.perRequest) * 100, 1)}%`
         : '';
-    const statuses = Object.entries(result.statusCounts)
-      .map(([code, n]) => `${code}×${n.toLocaleString('en-US')}`)
-      .join(' ');
     return [
       String(result.id),
       result.name,
       `${Math.round(result.perRequest).toLocaleString('en-US')}${result.ratioToFloor ? ` (${ratioText(result.ratioToFloor)})` : ''}`,
       spread,
-      statuses,
+      statusText(result.statusCounts),
     ];
   });
   const header = ['#', 'server', 'instructions/req', 'spread', 'responses'];
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const pad = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ');
-  return [pad(header), ...rows.map(pad)].join('\n');
+  return alignColumns(header, rows, (i) => i === 2 || i === 3);
 }
 
 export function formatTargets(checks: TargetCheck[]): string {

@@ -10,8 +10,7 @@ import { Redis } from 'ioredis';
 import { removeOnExit } from '../test/support/owned-processes';
 import {
   callgrindAvailable,
-  callgrindLauncher,
-  countInstructions,
+  countEveryServer,
   INSTRUCTION_PLAN,
   QUICK_INSTRUCTION_PLAN,
 } from './instructions';
@@ -35,7 +34,6 @@ import {
 import { type SeedResult, seed, TOKENS_PER_USER } from './seed';
 import {
   BASELINE_SERVERS,
-  FLOOR_ID,
   SERVERS,
   type ServerDefinition,
   STRATEGY_SERVER,
@@ -226,56 +224,22 @@ async function main(): Promise<void> {
     // Stopping the servers cleanly now writes their CPU profiles (--profile) before the report.
     await Promise.all(running.map(({ process: server }) => server.stop()));
 
-    const instructions: InstructionResult[] = [];
     const plan = options.quick ? QUICK_INSTRUCTION_PLAN : INSTRUCTION_PLAN;
+    let instructions: InstructionResult[] = [];
     if (options.instructions) {
-      const callgrindDir = join(tempDir, 'callgrind');
-      mkdirSync(callgrindDir);
       log(
         `counting instructions per request under callgrind: ${number(plan.warmupRequests)} requests of warm-up, ` +
           `then ${plan.windows} × ${number(plan.windowRequests)} counted, ${plan.connections} connections, ` +
           `${cpus().length} servers at a time (minutes) ...`,
       );
-      // As many servers at once as there are CPUs: their counts do not depend on sharing them.
-      const queue = [...definitions];
-      const counted = new Map<number, InstructionResult>();
-      const worker = async () => {
-        for (let definition = queue.shift(); definition; definition = queue.shift()) {
-          const server = await startServer(
-            definition.file,
-            serverEnv(definition),
-            [],
-            callgrindLauncher(callgrindDir),
-          );
-          cleanups.push(() => server.stop());
-          try {
-            const count = await countInstructions(server, load, {
-              kind: definition.load,
-              pool: poolOf(definition),
-              dir: callgrindDir,
-              plan,
-            });
-            counted.set(definition.id, {
-              id: definition.id,
-              key: definition.key,
-              name: definition.name,
-              ...count,
-              ratioToFloor: null,
-            });
-            log(`  ${definition.id} ${definition.key}: ${number(count.perRequest)} instructions per request`);
-          } finally {
-            await server.stop();
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
-      const floorCount = counted.get(FLOOR_ID)?.perRequest;
-      for (const definition of definitions) {
-        const result = counted.get(definition.id);
-        if (!result) continue;
-        result.ratioToFloor = floorCount ? result.perRequest / floorCount : null;
-        instructions.push(result);
-      }
+      instructions = await countEveryServer(definitions, {
+        env: serverEnv,
+        pool: poolOf,
+        load,
+        dir: join(tempDir, 'callgrind'),
+        plan,
+        log,
+      });
     }
 
     const servers = summarizeServers(
