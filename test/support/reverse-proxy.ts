@@ -50,6 +50,7 @@ function accepts(port: number): Promise<boolean> {
 }
 
 export interface OwnedServer {
+  child: ChildProcess;
   port: number;
   url: string;
   /** What the process wrote, for a failing test's message. */
@@ -83,6 +84,7 @@ export async function startServer(
     await sleep(50);
   }
   return {
+    child,
     port,
     url: `http://127.0.0.1:${port}`,
     output: () => output,
@@ -148,7 +150,7 @@ export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer
     .replace('dav.example.com {', `http://127.0.0.1:${port} {`)
     .replace('127.0.0.1:9180', `127.0.0.1:${addresses.auth}`)
     .replace('127.0.0.1:8080', `127.0.0.1:${addresses.upstream}`);
-  const global = `{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system ${join(dir, 'data')}\n}\n`;
+  const global = `{\n\tadmin off\n\tauto_https off\n\tstorage file_system ${join(dir, 'data')}\n}\n`;
   writeFileSync(join(dir, 'Caddyfile'), global + block);
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir };
   return startServer('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], port, {
