@@ -2,24 +2,14 @@
 // with the real CLI `personal-token serve-auth` as the auth server, on the local Redis.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { RedisTokenStore } from '../adapters/redis';
 import { TokenService } from '../lib/index';
 import { describeForwardAuthThrough } from './support/forward-auth-e2e';
 import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
-import {
-  freePort,
-  type OwnedServer,
-  startCaddy,
-  startServer,
-  stopChild,
-  tempDir,
-} from './support/reverse-proxy';
+import { type OwnedServer, startCaddy, startServeAuth, stopChild, tempDir } from './support/reverse-proxy';
 
-const CLI_MAIN = resolve(__dirname, '..', 'cli', 'main.ts');
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 // The same mapping as byFirstSegment, as an app's config file gives it to serve-auth.
 const CONFIG = `const READS = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS', 'COPY']);
 export const resolveNode = (method, path) => {
@@ -39,28 +29,10 @@ describeForwardAuthThrough({
     const tokens = new TokenService({ store: new RedisTokenStore(redis, { prefix }) });
     const dir = tempDir('serve-auth');
     writeFileSync(join(dir, 'personal-token.config.mjs'), CONFIG);
-    const port = await freePort();
-    serveAuth = await startServer(
-      process.execPath,
-      [
-        '--import',
-        TSX_LOADER,
-        '--conditions=personal-token-auth-source',
-        CLI_MAIN,
-        '--redis',
-        TEST_REDIS_URL,
-        '--prefix',
-        prefix,
-        'serve-auth',
-        '--listen',
-        `127.0.0.1:${port}`,
-      ],
-      port,
-      { cwd: dir },
-    );
+    serveAuth = await startServeAuth(['--redis', TEST_REDIS_URL, '--prefix', prefix], dir);
     return {
       tokens,
-      port,
+      port: serveAuth.port,
       async stop() {
         await stopChild(serveAuth.child);
         await deleteKeys(redis, prefix);

@@ -8,9 +8,13 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { forgetDir, removeOnExit, track, waitForExit } from './owned-processes';
 
 const DOCS = resolve(__dirname, '..', '..', 'docs', 'forward-auth.md');
+const CLI_MAIN = resolve(__dirname, '..', '..', 'cli', 'main.ts');
+// Absolute, so the CLI can run in any working directory (a config file's).
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 // Guards against a server that never comes up; a healthy one is up in well under a second.
 const START_WITHIN_MS = 20_000;
 
@@ -110,11 +114,16 @@ export interface ProxyAddresses {
 /** nginx with the docs' server block, in a prefix of its own: own pid file, logs and temp dirs. */
 export async function startNginx(addresses: ProxyAddresses): Promise<OwnedServer> {
   const port = await freePort();
-  const dir = tempDir('nginx');
   const block = docsBlock('nginx')
     .replace('listen 80;', `listen 127.0.0.1:${port};`)
     .replace('server 127.0.0.1:9180;', `server 127.0.0.1:${addresses.auth};`)
     .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${addresses.upstream};`);
+  return startNginxWith(block, port);
+}
+
+/** nginx with `http` block contents of the caller's, listening on `port`. */
+export async function startNginxWith(httpBlock: string, port: number): Promise<OwnedServer> {
+  const dir = tempDir('nginx');
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((kind) => `  ${kind}_temp_path ${join(dir, kind)};`)
     .join('\n');
@@ -128,7 +137,7 @@ export async function startNginx(addresses: ProxyAddresses): Promise<OwnedServer
     'http {',
     '  access_log off;',
     temp,
-    block,
+    httpBlock,
     '}',
   ].join('\n');
   writeFileSync(join(dir, 'nginx.conf'), config);
@@ -136,9 +145,7 @@ export async function startNginx(addresses: ProxyAddresses): Promise<OwnedServer
     'nginx',
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
     port,
-    {
-      cleanUp: () => rmDir(dir),
-    },
+    { cleanUp: () => rmDir(dir) },
   );
 }
 
@@ -157,6 +164,22 @@ export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer
     env,
     cleanUp: () => rmDir(dir),
   });
+}
+
+/** The real CLI, `personal-token <globalArgs> serve-auth --listen 127.0.0.1:<port>`, run from `cwd`. */
+export async function startServeAuth(globalArgs: readonly string[], cwd: string): Promise<OwnedServer> {
+  const port = await freePort();
+  const args = [
+    '--import',
+    TSX_LOADER,
+    '--conditions=personal-token-auth-source',
+    CLI_MAIN,
+    ...globalArgs,
+    'serve-auth',
+    '--listen',
+    `127.0.0.1:${port}`,
+  ];
+  return startServer(process.execPath, args, port, { cwd });
 }
 
 /** `rclone serve webdav` on a temp dir, with folders `docs` and `inbox`. */
