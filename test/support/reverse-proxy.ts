@@ -2,7 +2,7 @@
 // blocks of docs/forward-auth.md (only addresses replaced, so the docs are what is tested), `rclone serve
 // webdav` as the upstream, a header-echoing upstream, and the clients (rclone, litmus, curl).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ const CLI_MAIN = resolve(__dirname, '..', '..', 'cli', 'main.ts');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 // Guards against a server that never comes up; a healthy one is up in well under a second.
 const START_WITHIN_MS = 20_000;
+// Debian puts nginx in /usr/sbin, which is not on every user's PATH.
+const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 
 /** The one fenced block of `language` in docs/forward-auth.md. */
 export function docsBlock(language: 'nginx' | 'caddyfile'): string {
@@ -142,7 +144,7 @@ export async function startNginxWith(httpBlock: string, port: number): Promise<O
   ].join('\n');
   writeFileSync(join(dir, 'nginx.conf'), config);
   return startServer(
-    'nginx',
+    NGINX,
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
     port,
     { cleanUp: () => rmDir(dir) },
