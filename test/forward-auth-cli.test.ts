@@ -2,27 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
-import { runCli } from '../cli/program';
 import { parseServeAuthOptions } from '../cli/serve-auth';
 import { TokenService } from '../lib/index';
+import { runCliInProcess } from './cli-support';
 import { startRedis, stopAllRedis, waitFor } from './support/redis-servers';
 import { startServeAuth, stopChild, tempDir } from './support/reverse-proxy';
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {},
-    cwd: tempDir('cli'),
-  });
-  return { code, stdout, stderr };
-}
+// The CLI with an empty environment, so no $REDIS_URL of the machine's leaks in.
+const cli = (...argv: string[]) => runCliInProcess(argv, { env: {} });
 
 describe('personal-token serve-auth', () => {
   after(() => stopAllRedis());

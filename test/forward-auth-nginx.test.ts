@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { MemoryTokenStore } from '../adapters/memory';
-import { forwardAuth, TokenService, type TokenStore } from '../lib/index';
+import { forwardAuth, TokenService } from '../lib/index';
 import { byFirstSegment, describeForwardAuthThrough } from './support/forward-auth-e2e';
 import { curl, startNginx, statusOf } from './support/reverse-proxy';
+import { unavailableStore } from './support/unavailable-store';
 
 const tokens = new TokenService({ store: new MemoryTokenStore() });
 let handler: RequestHandler = forwardAuth({ tokens, resolveNode: byFirstSegment });
@@ -38,15 +39,7 @@ describeForwardAuthThrough({
   more(servers) {
     test('a store that is down gives 503 with Retry-After through nginx, never a pass', async () => {
       const { token } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
-      const down: TokenStore = {
-        create: async () => true,
-        verify: () => Promise.reject(new Error('connect ECONNREFUSED')),
-        get: async () => null,
-        listByUser: async () => [],
-        delete: async () => null,
-        deleteByUser: async () => [],
-        limit: async () => false,
-      };
+      const down = unavailableStore();
       const previous = handler;
       handler = forwardAuth({ tokens: new TokenService({ store: down, timeout: 200 }), retryAfter: 3 });
       try {

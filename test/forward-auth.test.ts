@@ -12,8 +12,8 @@ import {
   type ResolveNode,
   type TokenEvent,
   TokenService,
-  type TokenStore,
 } from '../lib/index';
+import { unavailableStore } from './support/unavailable-store';
 
 const basic = (login: string, password: string) =>
   `Basic ${Buffer.from(`${login}:${password}`, 'utf8').toString('base64')}`;
@@ -42,8 +42,9 @@ for (const [version, express] of [
       return app;
     }
     const app = makeApp();
-    const ask = (method: string, uri: string, authorization?: string) => {
-      const req = request(app).get('/auth').set('X-Original-Method', method).set('X-Original-URI', uri);
+    /** The sub-request as nginx sends it, to `on` (default the app with byFirstSegment). */
+    const ask = (method: string, uri: string, authorization?: string, on = app) => {
+      const req = request(on).get('/auth').set('X-Original-Method', method).set('X-Original-URI', uri);
       return authorization === undefined ? req : req.set('Authorization', authorization);
     };
 
@@ -175,23 +176,10 @@ for (const [version, express] of [
     });
 
     test('store unavailable: 503 with Retry-After, never a pass', async () => {
-      const failing: TokenStore = {
-        create: async () => true,
-        verify: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
-        get: async () => null,
-        listByUser: async () => [],
-        delete: async () => null,
-        deleteByUser: async () => [],
-        limit: async () => false,
-      };
+      const failing = unavailableStore();
       const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
       const down = makeApp({ tokens: new TokenService({ store: failing, timeout: 200 }) });
-      const res = await request(down)
-        .get('/auth')
-        .set('X-Original-Method', 'GET')
-        .set('X-Original-URI', '/a')
-        .set('Authorization', `Bearer ${issued.token}`)
-        .expect(503);
+      const res = await ask('GET', '/a', `Bearer ${issued.token}`, down).expect(503);
       assert.equal(res.headers['retry-after'], '1');
     });
 
@@ -205,12 +193,7 @@ for (const [version, express] of [
         throttle: { maxFailures: 2, window: '1m' },
       });
       const issued = await clocked.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:r'] });
-      const forward = (uri: string, token: string) =>
-        request(throttled)
-          .get('/auth')
-          .set('X-Original-Method', 'GET')
-          .set('X-Original-URI', uri)
-          .set('Authorization', `Bearer ${token}`);
+      const forward = (uri: string, token: string) => ask('GET', uri, `Bearer ${token}`, throttled);
       await forward('/docs/a', issued.token).expect(200);
       await forward('/photos/a', issued.token).expect(403);
       await forward('/docs/a', `${issued.token.slice(0, -1)}x`).expect(401);
@@ -242,12 +225,7 @@ for (const [version, express] of [
         res.status(500).end();
       });
       const issued = await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:r'] });
-      await request(broken)
-        .get('/auth')
-        .set('X-Original-Method', 'GET')
-        .set('X-Original-URI', '/docs')
-        .set('Authorization', `Bearer ${issued.token}`)
-        .expect(500);
+      await ask('GET', '/docs', `Bearer ${issued.token}`, broken).expect(500);
       assert.ok(seen instanceof TypeError);
     });
 
