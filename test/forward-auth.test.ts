@@ -13,6 +13,7 @@ import {
   type TokenEvent,
   TokenService,
 } from '../lib/index';
+import { tampered } from './support/forward-auth-e2e';
 import { unavailableStore } from './support/unavailable-store';
 
 const basic = (login: string, password: string) =>
@@ -85,7 +86,7 @@ for (const [version, express] of [
       const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
       await ask('GET', '/a', `Bearer ${issued.token}`).expect(200);
       await ask('GET', '/a', basic('bob', issued.token)).expect(401);
-      await ask('GET', '/a', `Bearer ${issued.token.slice(0, -1)}x`).expect(401);
+      await ask('GET', '/a', `Bearer ${tampered(issued.token)}`).expect(401);
       await ask('GET', '/a', 'Bearer a b').expect(400);
       await tokens.revoke(issued.id);
       const res = await ask('GET', '/a', `Bearer ${issued.token}`).expect(401);
@@ -196,8 +197,8 @@ for (const [version, express] of [
       const forward = (uri: string, token: string) => ask('GET', uri, `Bearer ${token}`, throttled);
       await forward('/docs/a', issued.token).expect(200);
       await forward('/photos/a', issued.token).expect(403);
-      await forward('/docs/a', `${issued.token.slice(0, -1)}x`).expect(401);
-      await forward('/docs/a', `${issued.token.slice(0, -1)}y`).expect(401);
+      await forward('/docs/a', tampered(issued.token)).expect(401);
+      await forward('/docs/a', tampered(issued.token)).expect(401);
       const blocked = await forward('/docs/a', issued.token).expect(429);
       assert.equal(blocked.headers['retry-after'], '60');
       now += 61_000;

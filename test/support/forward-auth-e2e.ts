@@ -26,6 +26,11 @@ export const byFirstSegment: ResolveNode = (method, path) => {
   return folder ? { nodeId: folder, permission: READS.has(method) ? 'r' : 'w' } : null;
 };
 
+/** The token with its last character changed: the checksum no longer matches. */
+export function tampered(token: string): string {
+  return token.slice(0, -1) + (token.endsWith('x') ? 'y' : 'x');
+}
+
 export interface AuthServerUnderTest {
   tokens: TokenService;
   port: number;
@@ -93,7 +98,7 @@ export function describeForwardAuthThrough(suite: ProxySuite): void {
       assert.match(anonymous.stdout, /^WWW-Authenticate: Basic realm="Users", charset="UTF-8"\r$/im);
       const wrong = await curl(
         '-H',
-        `Authorization: Bearer ${token.slice(0, -2)}xx`,
+        `Authorization: Bearer ${tampered(token)}`,
         `${proxy.url}/docs/readme.txt`,
       );
       assert.equal(statusOf(wrong.stdout), 401);
