@@ -35,12 +35,12 @@ const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
  */
 export function readForwardedRequest(req: IncomingMessage): ReadForwardedRequest {
   const method = oneValue(req, METHOD_HEADERS);
-  const uri = oneValue(req, URI_HEADERS);
+  const uri = utf8Text(oneValue(req, URI_HEADERS));
   if (method === undefined || uri === undefined) return fail('missing_original_request');
   if (method === null || uri === null || !METHOD.test(method)) return fail('invalid_original_request');
   const path = normalisePath(uri);
   if (path === null) return fail('invalid_original_request');
-  const destinationHeader = oneValue(req, ['destination']);
+  const destinationHeader = utf8Text(oneValue(req, ['destination']));
   if (destinationHeader === null) return fail('invalid_original_request');
   let destination: string | undefined;
   if (destinationHeader !== undefined) {
@@ -65,6 +65,24 @@ function oneValue(req: IncomingMessage, names: readonly string[]): string | unde
     }
   }
   return found;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// biome-ignore lint/suspicious/noControlCharactersInRegex: every ASCII character is the point
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Node reads header bytes as Latin-1, but a proxy forwards a path's raw bytes as the client sent
+ * them, which servers read as UTF-8: read them so too, or the mapping would see another name than
+ * the upstream. null for bytes that are not UTF-8.
+ */
+function utf8Text(value: string | undefined | null): string | undefined | null {
+  if (typeof value !== 'string' || ASCII.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return null;
+  }
 }
 
 /** The raw path of a `Destination`: an absolute URL (RFC 4918) or an absolute path. */

@@ -169,6 +169,20 @@ for (const [version, express] of [
       await ask('GET', '/docs/a', bearer).set('X-Forwarded-Method', 'PUT').expect(400);
     });
 
+    test('a path sent as raw UTF-8 bytes is read as UTF-8, as the upstream reads it; other bytes are a 400', async () => {
+      const issued = await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:été:r'] });
+      const bearer = `Bearer ${issued.token}`;
+      // What Node's client puts on the wire for a Latin-1 string: these very bytes.
+      const raw = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+      await ask('GET', raw('/été/a.txt'), bearer).expect(200);
+      await ask('GET', '/%C3%A9t%C3%A9/a.txt', bearer).expect(200);
+      await ask('GET', raw('/ete/a.txt'), bearer).expect(403);
+      await ask('GET', '/\u00e9t\u00e9/a.txt', bearer).expect(400);
+      await ask('COPY', '/été/a.txt'.replace(/é/g, '%C3%A9'), bearer)
+        .set('Destination', raw('http://dav.example/été/b.txt'))
+        .expect(403);
+    });
+
     test('a login that is not ASCII is percent-encoded, never a 500', async () => {
       const issued = await tokens.issue({ user: 'zoë 100%', expiresIn: '1h' });
       const res = await ask('GET', '/a', `Bearer ${issued.token}`).expect(200);
