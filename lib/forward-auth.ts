@@ -167,7 +167,11 @@ export function forwardAuth(options: ForwardAuthOptions): Router {
 }
 
 function identityHeaderNames(headers: IdentityHeaders | undefined): Required<IdentityHeaders> {
-  const names = { ...DEFAULT_HEADERS, ...headers };
+  const names: Required<IdentityHeaders> = {
+    user: headers?.user ?? DEFAULT_HEADERS.user,
+    tokenId: headers?.tokenId ?? DEFAULT_HEADERS.tokenId,
+    scopes: headers?.scopes ?? DEFAULT_HEADERS.scopes,
+  };
   for (const [key, name] of Object.entries(names)) {
     if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
       throw new TypeError(`headers.${key} must be an HTTP header name`);

@@ -232,6 +232,18 @@ for (const [version, express] of [
       assert.ok(!JSON.stringify(events).includes(issued.token.slice(8)));
     });
 
+    test('the identity headers can be renamed; options that cannot work are TypeErrors', async () => {
+      const renamed = makeApp({ headers: { user: 'Remote-User', tokenId: undefined } });
+      const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+      const res = await ask('GET', '/a', `Bearer ${issued.token}`, renamed).expect(200);
+      assert.equal(res.headers['remote-user'], 'admin');
+      assert.equal(res.headers['x-auth-user'], undefined);
+      assert.equal(res.headers['x-auth-token-id'], issued.id);
+      assert.throws(() => forwardAuth({ tokens, headers: { user: 'X User' } }), TypeError);
+      assert.throws(() => forwardAuth({ tokens: {} as TokenService }), TypeError);
+      assert.throws(() => forwardAuth({ tokens, resolveNode: 'docs' as unknown as ResolveNode }), TypeError);
+    });
+
     test('a resolveNode that answers nonsense is a programmer error (TypeError to the error handler)', async () => {
       const broken = makeApp({ resolveNode: () => ({ nodeId: 'docs', permission: 'x' as 'r' }) });
       let seen: unknown;
