@@ -273,6 +273,39 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       assert.equal((await record(key, 1000)).count, 1, 'a new window');
     });
 
+    test('reserveAttempt grants only below the limit; releaseAttempt frees or counts; reservations lapse', async () => {
+      // Optional in the contract, as recordFailure: both stores here have them.
+      assert.equal(typeof store.reserveAttempt, 'function');
+      assert.equal(typeof store.releaseAttempt, 'function');
+      const reserve = store.reserveAttempt!.bind(store);
+      const release = store.releaseAttempt!.bind(store);
+      const key = `198.51.100.${Math.floor(Math.random() * 250)}-${randomBytes(2).toString('hex')}`;
+      const [first, second] = await Promise.all([reserve(key, 2, 1000), reserve(key, 2, 1000)]);
+      assert.ok(first.attempt !== null && second.attempt !== null && first.attempt !== second.attempt);
+      const refused = await reserve(key, 2, 1000);
+      assert.deepEqual([refused.attempt, refused.failures, refused.pending], [null, 0, 2]);
+      assert.equal((await reserve(key, 2, 1000)).pending, 2, 'a refusal reserves nothing');
+      assert.equal((await release(key, first.attempt, false, 1000)).count, 0, 'a release counts nothing');
+      const third = await reserve(key, 2, 1000);
+      assert.ok(third.attempt !== null, 'the released place is free again');
+      const failed = await release(key, third.attempt, true, 1000);
+      assert.equal(failed.count, 1);
+      assert.ok(failed.resetAt > now() && failed.resetAt <= now() + 1000 + 50);
+      const full = await reserve(key, 2, 1000);
+      assert.deepEqual(
+        [full.attempt, full.failures, full.pending],
+        [null, 1, 1],
+        'a failure and one in flight',
+      );
+      assert.ok(Math.abs(full.resetAt - failed.resetAt) < 100);
+      // The second attempt is never released: it lapses with its window, as the failure does.
+      await h.advance(1300);
+      const fresh = await reserve(key, 2, 1000);
+      assert.ok(fresh.attempt !== null);
+      assert.deepEqual([fresh.failures, fresh.pending], [0, 1]);
+      assert.equal((await release(key, fresh.attempt, false, 1000)).count, 0);
+    });
+
     test('concurrent verifies of one sliding token leave the full window', async () => {
       const token = record({ hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
       await store.create(token);
