@@ -172,11 +172,15 @@ export class MemoryTokenStore implements TokenStore {
     return { attempt, failures, pending: reserved.size, resetAt };
   }
 
-  async releaseAttempt(key: string, attempt: string, failed: boolean, window: number): Promise<FailureCount> {
+  async releaseAttempt(key: string, attempt: string): Promise<void> {
     const reserved = this.#attempts.get(key);
     reserved?.delete(attempt);
     if (reserved?.size === 0) this.#attempts.delete(key);
-    return failed ? this.recordFailure(key, window) : this.#failuresOf(key, this.#now());
+  }
+
+  async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    await this.releaseAttempt(key, attempt);
+    return this.recordFailure(key, window);
   }
 
   #failuresOf(key: string, now: number): FailureCount {

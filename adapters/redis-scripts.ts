@@ -129,12 +129,11 @@ return { 1, failures, reserved + 1, ttl }
 `);
 
 /**
- * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, '1' to count a failure,
- * window (ms). Drops the reservation; returns the failure count after as { count, pttl }.
+ * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, window (ms). Turns the
+ * reservation into a failure; returns { count, pttl } as RECORD_FAILURE.
  */
-export const RELEASE_ATTEMPT = script(`
+export const FAIL_ATTEMPT = script(`
 ${COUNT_FAILURE}
 redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] == '1' then return count_failure(KEYS[1], ARGV[3]) end
-return { tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1]) }
+return count_failure(KEYS[1], ARGV[2])
 `);

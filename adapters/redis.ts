@@ -10,11 +10,11 @@ import type {
 } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import {
+  FAIL_ATTEMPT,
   LIMIT,
   type LuaScript,
   READ,
   RECORD_FAILURE,
-  RELEASE_ATTEMPT,
   RESERVE_ATTEMPT,
   REVOKE,
   TOUCH,
@@ -262,14 +262,17 @@ export class RedisTokenStore implements TokenStore {
     return { attempt: reserved === 1 ? attempt : null, failures, pending, resetAt: now + Math.max(0, pttl) };
   }
 
-  async releaseAttempt(key: string, attempt: string, failed: boolean, window: number): Promise<FailureCount> {
-    const now = this.#now();
+  async releaseAttempt(key: string, attempt: string): Promise<void> {
+    await this.client.zrem(this.attemptsKey(key), attempt);
+  }
+
+  async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
     const [count, pttl] = (await this.#run(
-      RELEASE_ATTEMPT,
+      FAIL_ATTEMPT,
       [this.failureKey(key), this.attemptsKey(key)],
-      [attempt, failed ? '1' : '0', String(window)],
+      [attempt, String(window)],
     )) as [number, number];
-    return { count, resetAt: now + Math.max(0, pttl) };
+    return { count, resetAt: this.#now() + pttl };
   }
 }
 

@@ -21,7 +21,8 @@ const MAX_BLOCKED = 100_000;
  * has already passed the check), so each attempt first reserves a place in the store, which grants
  * it only while the IP's failures in the window plus its attempts in flight stay below
  * `maxFailures`. A check that succeeds gives its place back; one that fails keeps it as a failure.
- * The window is fixed and starts with the first failure.
+ * The window is fixed and starts with the first failure. A reservation that is never given back
+ * (the store failed to answer) lapses by itself a window after it was made, counting until then.
  *
  * The price: an IP has at most `maxFailures` attempts in flight at once (more are refused with
  * `Retry-After: 1`), and a checked request costs two store calls (reserve, release). Once the store
@@ -38,9 +39,10 @@ export class FailureThrottle {
       throw new TypeError('throttle.maxFailures must be a whole number of at least 1');
     }
     const store = tokens.store;
-    if (typeof store.reserveAttempt !== 'function' || typeof store.releaseAttempt !== 'function') {
+    const methods = ['reserveAttempt', 'releaseAttempt', 'failAttempt'] as const;
+    if (methods.some((method) => typeof store[method] !== 'function')) {
       throw new TypeError(
-        'throttle needs a token store with reserveAttempt() and releaseAttempt() (the Redis and memory stores have them)',
+        `throttle needs a token store with ${methods.map((m) => `${m}()`).join(', ')} (the Redis and memory stores have them)`,
       );
     }
     this.maxFailures = options.maxFailures;
@@ -70,12 +72,14 @@ export class FailureThrottle {
     return { retryAfter: Math.max(1, this.retryAfter(ip)) };
   }
 
-  /**
-   * Ends an admitted attempt; a `failed` one counts as a failure. Should the store not answer, the
-   * reservation lapses by itself a window after it was made, and counts against the IP until then.
-   */
-  async release(ip: string, attempt: string, failed: boolean): Promise<void> {
-    const { count, resetAt } = await this.#tokens.releaseAttempt(ip, attempt, failed, this.window);
+  /** Ends an admitted attempt whose check passed (or could not be made): it counts for nothing. */
+  release(ip: string, attempt: string): Promise<void> {
+    return this.#tokens.releaseAttempt(ip, attempt);
+  }
+
+  /** Ends an admitted attempt as a failure; this instance blocks the IP once the count reaches the limit. */
+  async fail(ip: string, attempt: string): Promise<void> {
+    const { count, resetAt } = await this.#tokens.failAttempt(ip, attempt, this.window);
     if (count >= this.maxFailures) this.#block(ip, resetAt);
   }
 

@@ -104,9 +104,9 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
   }
 
-  // An attempt is released before the answer: a failure then already counts for the client's next request.
+  // A failed attempt is counted before the answer, so that the client's next request already sees it.
   async function refuseAndCount(attempt: Attempt | undefined, respond: () => void): Promise<void> {
-    if (attempt) await throttle?.release(attempt.ip, attempt.id, true).catch(() => {});
+    if (attempt) await throttle?.fail(attempt.ip, attempt.id).catch(() => {});
     respond();
   }
 
@@ -160,7 +160,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
           case 'success':
             // Not awaited: the request need not wait for it, and the store runs it before this
             // client's next call on the same connection.
-            if (attempt) throttle?.release(attempt.ip, attempt.id, false).catch(() => {});
+            if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
             req.user = outcome.user as Express.User;
             req.authInfo = outcome.info;
             if (contextNeeded) setRequestContext(req, context);
@@ -188,7 +188,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
       },
       (error: unknown) => {
         // The store or resolveUser failed, not the client: its attempt is no failure.
-        if (attempt) throttle?.release(attempt.ip, attempt.id, false).catch(() => {});
+        if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
         failed(res, next)(error);
       },
     );

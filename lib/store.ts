@@ -130,7 +130,7 @@ export interface TokenStore {
   now?(): number;
 
   /**
-   * Optional, for failed-authentication throttling (with `releaseAttempt`): reserves one
+   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`): reserves one
    * authentication attempt for `key` before its token lookup. Atomic across app instances: the
    * attempt is granted only while the failures counted in the window (as `recordFailure` counts
    * them) plus the attempts still reserved stay below `limit`; a refusal changes nothing. A
@@ -138,9 +138,12 @@ export interface TokenStore {
    */
   reserveAttempt?(key: string, limit: number, window: number): Promise<AttemptReservation>;
 
+  /** Optional, with `reserveAttempt`: drops a reservation, counting nothing (the check passed). */
+  releaseAttempt?(key: string, attempt: string): Promise<void>;
+
   /**
-   * Ends a reservation of `reserveAttempt`: drops it and, if `failed`, counts one failure as
-   * `recordFailure` does (also when the reservation had lapsed). Returns the failure count after.
+   * Optional, with `reserveAttempt`: turns a reservation into a failure, counted as `recordFailure`
+   * counts one (also when the reservation has lapsed). Returns the failure count after.
    */
-  releaseAttempt?(key: string, attempt: string, failed: boolean, window: number): Promise<FailureCount>;
+  failAttempt?(key: string, attempt: string, window: number): Promise<FailureCount>;
 }

@@ -443,9 +443,14 @@ export class TokenService {
     return this.#call('reserveAttempt', () => this.store.reserveAttempt!(key, limit, window));
   }
 
-  /** Ends a reservation of `reserveAttempt`, counting a failure if `failed`. @internal */
-  releaseAttempt(key: string, attempt: string, failed: boolean, window: number): Promise<FailureCount> {
-    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt, failed, window));
+  /** Drops a reservation of `reserveAttempt`: the check passed. @internal */
+  releaseAttempt(key: string, attempt: string): Promise<void> {
+    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt));
+  }
+
+  /** Turns a reservation of `reserveAttempt` into a failure. @internal */
+  failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    return this.#call('failAttempt', () => this.store.failAttempt!(key, attempt, window));
   }
 
   async close(): Promise<void> {

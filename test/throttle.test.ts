@@ -53,7 +53,7 @@ interface App {
 /** An app behind the throttled middleware, trusting X-Forwarded-For from loopback to tell clients apart. */
 async function startApp(
   tokens: TokenService,
-  throttle: ThrottleOptions,
+  throttle: ThrottleOptions | undefined,
   extra: Parameters<typeof personalTokenAuth>[0] = {},
 ): Promise<App> {
   const app = express();
@@ -231,6 +231,7 @@ onBothStores('throttle', ({ name, makeStore, advance }) => {
     test('a release that fails: the answer stands, and the attempt counts until its window ends', async () => {
       const store = makeStore();
       store.releaseAttempt = () => Promise.reject(new Error('store down'));
+      store.failAttempt = () => Promise.reject(new Error('store down'));
       const tokens = new TokenService({ store });
       const app = await startApp(tokens, { maxFailures: 2, window: '1m' });
       try {
@@ -248,7 +249,7 @@ onBothStores('throttle', ({ name, makeStore, advance }) => {
     });
   }
 
-  test('a store without reserveAttempt and releaseAttempt cannot throttle: TypeError', () => {
+  test('a store without reserveAttempt, releaseAttempt and failAttempt cannot throttle: TypeError', () => {
     const store = makeStore();
     const partial: TokenStore = {
       create: (token) => store.create(token),
@@ -298,6 +299,48 @@ describe('throttle: three app instances sharing one Redis', () => {
     } finally {
       monitor.stop();
       await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+});
+
+describe('throttle: what it costs a successful request on Redis', () => {
+  const prefix = uniquePrefix('throttle-cost');
+  const client = connectTestRedis();
+  after(async () => {
+    await deleteKeys(client, prefix);
+    await client.quit();
+  });
+
+  test('two commands more: the reservation and its release', async (t) => {
+    const tokens = new TokenService({ store: new RedisTokenStore(client, { prefix }) });
+    const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+    const apps = {
+      off: await startApp(tokens, undefined),
+      on: await startApp(tokens, { maxFailures: 5, window: '1m' }),
+    };
+    const monitor = await monitorRedis(6379);
+    try {
+      const perRequest: Record<string, { client: number; lua: number }> = {};
+      for (const [name, app] of Object.entries(apps)) {
+        await send(app, '203.0.113.90', `Bearer ${issued.token}`); // the first use writes lastUsedAt
+        await monitor.settle(client);
+        const from = monitor.commands.length;
+        for (let i = 0; i < 10; i++) {
+          assert.equal((await send(app, '203.0.113.90', `Bearer ${issued.token}`)).status, 200);
+        }
+        await monitor.settle(client);
+        const mine = monitor.commands.slice(from).filter((c) => c.line.includes(prefix));
+        perRequest[name] = {
+          client: mine.filter((c) => c.source !== 'lua').length / 10,
+          lua: mine.filter((c) => c.source === 'lua').length / 10,
+        };
+      }
+      t.diagnostic(`commands per successful request: ${JSON.stringify(perRequest)}`);
+      assert.deepEqual(perRequest.off, { client: 1, lua: 0 }, 'one GET');
+      assert.equal(perRequest.on!.client, 3, 'EVALSHA (reserve), GET, ZREM (release)');
+    } finally {
+      monitor.stop();
+      await Promise.all(Object.values(apps).map((app) => app.close()));
     }
   });
 });
