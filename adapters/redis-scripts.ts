@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Redis store's Lua scripts, kept in one place. None is on the request path (a check is one
- * native GET or GETEX): they are for what must be atomic off it. Each touches one key, or two that
- * share a hash tag, so it runs on any Cluster node; each is sent once and then called by SHA.
+ * native GET or GETEX) but the throttle's, when it is on: they are for what must be atomic. Each
+ * touches one key, or two that share a hash tag, so it runs on any Cluster node; each is sent once
+ * and then called by SHA.
  *
  * A token is one string, its fields separated by tabs (no field can hold one):
  *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label

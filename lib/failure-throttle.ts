@@ -65,7 +65,7 @@ export class FailureThrottle {
     const reservation = await this.#tokens.reserveAttempt(ip, this.maxFailures, this.window);
     if (reservation.attempt !== null) return { attempt: reservation.attempt };
     if (reservation.failures < this.maxFailures) {
-      // Refused for its attempts in flight alone: they end within the service's timeout.
+      // Refused only for its attempts in flight, which end in moments: no block to remember.
       return { retryAfter: 1 };
     }
     this.#block(ip, reservation.resetAt);

@@ -216,6 +216,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
         },
         failed(res, next),
       )
+      // Whatever throws above goes to Express, never to an unhandled rejection.
       .catch(next);
   };
   return Object.assign(middleware, { tokens });

@@ -59,7 +59,7 @@ export interface AttemptReservation {
   attempt: string | null;
   /** Failures counted in the current window. */
   failures: number;
-  /** Attempts reserved and not yet released, this one included. */
+  /** Attempts reserved and not yet released (this one among them, if granted). */
   pending: number;
   /** When the failure window ends (ms since the epoch); meaningful only while `failures` > 0. */
   resetAt: number;
@@ -130,11 +130,12 @@ export interface TokenStore {
   now?(): number;
 
   /**
-   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`): reserves one
-   * authentication attempt for `key` before its token lookup. Atomic across app instances: the
-   * attempt is granted only while the failures counted in the window (as `recordFailure` counts
-   * them) plus the attempts still reserved stay below `limit`; a refusal changes nothing. A
-   * reservation lapses by itself `window` ms after it was made, should it never be released.
+   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`):
+   * reserves one authentication attempt for `key` before its token lookup. Atomic across app
+   * instances: the attempt is granted only while the failures counted in the window (as
+   * `recordFailure` counts them) plus the attempts still reserved stay below `limit`; a refusal
+   * changes nothing. A reservation lapses by itself `window` ms after it was made, should it never
+   * be released.
    */
   reserveAttempt?(key: string, limit: number, window: number): Promise<AttemptReservation>;
 
