@@ -38,8 +38,19 @@ export function normaliseScopes(scopes: readonly (string | Scope)[]): string[] {
   return [...new Set(texts)];
 }
 
-function grants(granted: Permission, wanted: Permission): boolean {
-  return granted === 'rw' || granted === wanted;
+/** What a list of scopes grants on each node it names, parsed once to check many nodes against. */
+export type ScopeGrants = ReadonlyMap<string, { read: boolean; write: boolean }>;
+
+export function scopeGrants(scopes: readonly string[]): ScopeGrants {
+  const grants = new Map<string, { read: boolean; write: boolean }>();
+  for (const text of scopes) {
+    const { nodeId, permission } = parseScope(text);
+    const grant = grants.get(nodeId) ?? { read: false, write: false };
+    grant.read ||= permission !== 'w';
+    grant.write ||= permission !== 'r';
+    grants.set(nodeId, grant);
+  }
+  return grants;
 }
 
 /**
@@ -54,15 +65,22 @@ export function scopesAllow(
   ancestors: readonly string[],
   permission: Permission,
 ): boolean {
-  if (scopes.length === 0) return true;
-  const reach = new Set([nodeId, ...ancestors]);
+  return scopes.length === 0 || grantsAllow(scopeGrants(scopes), nodeId, ancestors, permission);
+}
+
+/** `scopesAllow` for scopes already parsed with `scopeGrants` (which must not be empty). */
+export function grantsAllow(
+  grants: ScopeGrants,
+  nodeId: string,
+  ancestors: readonly string[],
+  permission: Permission,
+): boolean {
   let read = false;
   let write = false;
-  for (const text of scopes) {
-    const scope = parseScope(text);
-    if (!reach.has(scope.nodeId)) continue;
-    read ||= grants(scope.permission, 'r');
-    write ||= grants(scope.permission, 'w');
+  for (const node of [nodeId, ...ancestors]) {
+    const grant = grants.get(node);
+    read ||= grant?.read ?? false;
+    write ||= grant?.write ?? false;
   }
   if (permission === 'r') return read;
   if (permission === 'w') return write;

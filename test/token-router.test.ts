@@ -356,7 +356,7 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
       const created = await request(app)
         .post('/pat/tokens')
         .set(bearer(caller.token))
-        .send({ expiresIn: '30d', scopes: ['node:root:rw'] })
+        .send({ autoRefresh: '10m', scopes: ['node:root:rw'] })
         .expect(201);
       assert.equal(created.body.user, 'ivan');
       await request(app).delete(`/pat/tokens/${other.id}`).set(bearer(caller.token)).expect(204);
