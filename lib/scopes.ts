@@ -1,4 +1,5 @@
 import { InvalidScopeError } from './errors';
+import { quoteInput } from './quote-input';
 
 /** `r` read, `w` write, `rw` both. `w` does not imply `r`: an upload-only token is a real use. */
 export type Permission = 'r' | 'w' | 'rw';
@@ -20,7 +21,7 @@ export function parseScope(text: string): Scope {
   const match = typeof text === 'string' ? SCOPE.exec(text) : null;
   const permission = match ? PERMISSIONS[match[2]!] : undefined;
   if (!match || !permission) {
-    throw new InvalidScopeError(`Invalid scope ${JSON.stringify(text)}: expected ${GRAMMAR}`);
+    throw new InvalidScopeError(`Invalid scope ${quoteInput(text)}: expected ${GRAMMAR}`);
   }
   return { nodeId: match[1]!, permission };
 }

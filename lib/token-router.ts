@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
 import { parseDuration } from './duration';
 import { PersonalTokenError, StoreUnavailableError } from './errors';
+import { quoteInput } from './quote-input';
 import { parseScope } from './scopes';
 import { tokenToJson } from './token-json';
 import { isValidLabel, MAX_LABEL, type TokenInfo, type TokenService } from './token-service';
@@ -280,11 +281,14 @@ function readBody<Field extends string>(
     if (!(fields as readonly string[]).includes(key)) {
       // A typo such as `scope` for `scopes` must not quietly issue a token with the user's full access.
       const hint = key === 'user' ? ': tokens are always for the authenticated user' : '';
+      const shown = quoteInput(key);
+      // A name that could be a token (pasted as a key) is neither repeated nor named as the field.
+      const field = shown === JSON.stringify(key) ? key : undefined;
       throw new HttpError(
         400,
         'ERR_UNKNOWN_FIELD',
-        `Unknown field "${key}"${hint}; expected ${fields.join(', ')}`,
-        key,
+        `Unknown field ${shown}${hint}; expected ${fields.join(', ')}`,
+        field,
       );
     }
   }
