@@ -113,6 +113,26 @@ describe('issueFor takes the caller’s limits from the check of this request', 
   });
 });
 
+describe('a sliding caller cannot escape its idle expiry', () => {
+  test('10-minute window, no hard limit: no later hard limit than its expiry, no longer window', async () => {
+    const { clock, tokens, checked } = setup();
+    const caller = await tokens.issue({ user: 'hal', autoRefresh: '10m' });
+    const req = await checked(caller.token);
+    for (const asked of [
+      { expiresIn: '100d' },
+      { autoRefresh: '20d' },
+      { autoRefresh: '11m', expiresIn: '1h' },
+    ]) {
+      const error = await refusal(tokens.issueFor(req, asked));
+      assert.equal(error.code, 'ERR_WINDOW_LONGER_THAN_CALLER', JSON.stringify(asked));
+    }
+    const shorter = await tokens.issueFor(req, { autoRefresh: '10m', expiresIn: '100d' });
+    assert.equal(shorter.autoRefresh, 10 * MINUTE);
+    const within = await tokens.issueFor(req, { expiresIn: '10m', autoRefresh: '1h' });
+    assert.equal(within.expiresAt.getTime(), clock.time + 10 * MINUTE);
+  });
+});
+
 describe('through the router, the caller’s limits are those of its check', () => {
   // getLogin runs between the middleware's check and the handler: the clock moves, or the caller is
   // revoked, exactly there.
