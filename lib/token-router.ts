@@ -379,14 +379,13 @@ function toHttpError(error: unknown): HttpError | null {
       return new HttpError(403, error.code, error.message, 'expiresIn');
     case 'ERR_WINDOW_LONGER_THAN_CALLER':
       return new HttpError(403, error.code, error.message, 'autoRefresh');
-    case 'ERR_CALLER_UNKNOWN':
-      return new HttpError(403, error.code, error.message);
     case 'ERR_TOO_MANY_SCOPES':
       return new HttpError(400, error.code, error.message, 'scopes');
     case 'ERR_EXPIRY_TOO_LONG':
       return new HttpError(400, error.code, error.message, 'expiresIn');
     case 'ERR_WINDOW_TOO_LONG':
       return new HttpError(400, error.code, error.message, 'autoRefresh');
+    case 'ERR_CALLER_UNKNOWN':
     case 'ERR_UNKNOWN_USER':
       return new HttpError(403, error.code, error.message);
     case 'ERR_TOKEN_LIMIT':

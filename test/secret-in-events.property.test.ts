@@ -21,6 +21,7 @@ import {
 } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { ancestors } from './support/node-ancestry';
+import { testSession } from './support/test-session';
 
 const PREFIX = 'pat_';
 const ID_LENGTH = 16;
@@ -52,12 +53,7 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
   });
 
   const app = express();
-  // The app's own session, for the router mounted behind it: a trusted header stands in for a cookie.
-  app.use('/session', (req, _res, next) => {
-    const login = req.get('x-test-login');
-    if (login) req.user = { login } as Express.User;
-    next();
-  });
+  app.use('/session', testSession);
   app.use('/session', tokenRouter({ tokens }));
   app.use('/mw', personalTokenAuth({ tokens, resolveAncestors: ancestors }), tokenRouter({ tokens }));
   const passport = new Passport();
@@ -125,6 +121,9 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
       pasted.map((p) => p.pasted),
     );
     const headerSafe = (text: string) => text.replace(/[\t"]/g, ' ');
+    /** The router's requests: behind the app's session, or behind a live token. */
+    const signedIn = (path: string): Record<string, string> =>
+      path.startsWith('/session') ? { 'X-Test-Login': 'alice' } : { Authorization: `Bearer ${live.token}` };
 
     const placements: fc.Arbitrary<[string, Sent]>[] = [
       fc
@@ -189,19 +188,14 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
           if (field === 'scopes') body.scopes = ['node:docs:r', p.pasted];
           else if (field === 'key') body[p.pasted] = 1;
           else body[field] = p.pasted;
-          const headers: Record<string, string> = path.startsWith('/session')
-            ? { 'X-Test-Login': 'alice' }
-            : { Authorization: `Bearer ${live.token}` };
-          return [p.text, { method: 'post', path, headers, body }];
+          return [p.text, { method: 'post', path, headers: signedIn(path), body }];
         }),
       fc.tuple(pasted, fc.constantFrom('/session/tokens', '/mw/tokens')).map(([p, path]) => [
         p.text,
         {
           method: 'post',
           path: `${path}/${scoped.id}/rotate`,
-          headers: path.startsWith('/session')
-            ? { 'X-Test-Login': 'alice' }
-            : { Authorization: `Bearer ${live.token}` },
+          headers: signedIn(path),
           body: { overlap: p.pasted },
         },
       ]),

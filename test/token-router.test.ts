@@ -13,6 +13,7 @@ import { personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { onBothStores } from './support/both-stores';
 import { ancestors } from './support/node-ancestry';
+import { testSession } from './support/test-session';
 
 type ExpressModule = typeof express5;
 
@@ -22,11 +23,7 @@ type ExpressModule = typeof express5;
  */
 function makeApp(tokens: TokenService, express: ExpressModule = express5) {
   const app = express();
-  app.use('/session', (req, _res, next) => {
-    const login = req.get('x-test-login');
-    if (login) req.user = { login } as Express.User;
-    next();
-  });
+  app.use('/session', testSession);
   app.use('/session', tokenRouter({ tokens }));
   app.use('/pat', personalTokenAuth({ tokens, resolveAncestors: ancestors }), tokenRouter({ tokens }));
   app.get('/pat/me', (req, res) => res.json({ login: req.authInfo?.login }));
