@@ -137,6 +137,7 @@ export class TokenService {
   readonly resolveUser: ResolveUser | undefined;
   readonly canAccess: CanAccess | undefined;
   readonly trackIp: boolean;
+  /** `limits.maxTokensPerUser`, or undefined when lifted (`Infinity`): then no issue counts tokens. */
   readonly maxTokensPerUser: number | undefined;
   /** The policy every new token must fit, rotated ones included (see `TokenLimits`). */
   readonly limits: Readonly<TokenLimits>;
@@ -172,7 +173,8 @@ export class TokenService {
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
     this.limits = Object.freeze(parseTokenLimits(options));
-    this.maxTokensPerUser = this.limits.maxTokensPerUser;
+    const maxTokens = this.limits.maxTokensPerUser;
+    this.maxTokensPerUser = maxTokens === Number.POSITIVE_INFINITY ? undefined : maxTokens;
     this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;

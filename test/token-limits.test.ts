@@ -65,6 +65,19 @@ describe('policy options', () => {
     });
   });
 
+  test('a lifted maxTokensPerUser costs no store call per issue', async () => {
+    const { store, tokens } = service({ maxTokensPerUser: Number.POSITIVE_INFINITY });
+    assert.equal(tokens.maxTokensPerUser, undefined);
+    let listed = 0;
+    const listByUser = store.listByUser.bind(store);
+    store.listByUser = (login) => {
+      listed++;
+      return listByUser(login);
+    };
+    await tokens.issue({ user: 'al', expiresIn: '1h' });
+    assert.equal(listed, 0);
+  });
+
   test('a wrong limit is a TypeError naming the option', () => {
     const wrong: [keyof TokenServiceOptions, unknown][] = [
       ['maxTokensPerUser', 0],
