@@ -224,13 +224,9 @@ function defaultLogin(req: Request): string | undefined {
   return typeof login === 'string' ? login : undefined;
 }
 
-/** The personal token that authenticated the request, if one did (`personalTokenAuth`). */
-function callerToken(req: Request): { tokenId: string; scopes: readonly string[] } | undefined {
-  return callerBounds(req);
-}
-
+/** Whether the request came with a scoped personal token (`personalTokenAuth`). */
 function callerIsNarrowed(req: Request): boolean {
-  return (callerToken(req)?.scopes.length ?? 0) > 0;
+  return (callerBounds(req)?.scopes.length ?? 0) > 0;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   TokenService,
 } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
+import { runCliInProcess } from './cli-support';
 import { ancestors } from './support/node-ancestry';
 import { testSession } from './support/test-session';
 
@@ -231,5 +232,40 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
       events.some((event) => event.type === 'rejected'),
       'the refusals were reported',
     );
+  });
+});
+
+describe('a token pasted where it does not belong is never repeated', () => {
+  test('the issue’s logins: " pat_…", "Bearer pat_…", "token=pat_…" are refused and not reported', async () => {
+    const events: TokenEvent[] = [];
+    const tokens = new TokenService({
+      store: new MemoryTokenStore(),
+      onEvent: (event) => void events.push(event),
+    });
+    const { token } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const app = express();
+    app.use(personalTokenAuth({ tokens }), (_req, res) => void res.end());
+    for (const login of [` ${token}`, `Bearer ${token}`, `token=${token}`, token.toUpperCase()]) {
+      const result = await tokens.authenticate(token, { login });
+      assert.deepEqual(result, { ok: false, reason: 'user_mismatch' });
+      await request(app).get('/').set('Authorization', basic(login, token)).expect(401);
+    }
+    const rejected = events.filter((event) => event.type === 'rejected');
+    assert.equal(rejected.length, 4);
+    for (const event of rejected) assert.equal(event.login, undefined);
+  });
+
+  test('the CLI does not repeat a token given as a duration or a scope', async () => {
+    const token = `pat_0123456789abcdef${'A'.repeat(43)}${'0'.repeat(17)}abcdef`;
+    for (const args of [
+      ['create', '-u', 'al', '-e', token],
+      ['create', '-u', 'al', '-a', ` ${token}`],
+      ['create', '-u', 'al', '-e', '1h', '-s', `node:x:r,${token}`],
+    ]) {
+      const run = await runCliInProcess(args);
+      assert.equal(run.code, 2, run.stderr);
+      assert.ok(!run.stderr.includes(secretOf(token)), run.stderr);
+      assert.match(run.stderr, /could be a token, not repeated/);
+    }
   });
 });
