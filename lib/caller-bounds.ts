@@ -62,9 +62,8 @@ export function callerBounds(req: Request): CallerBounds | undefined {
 
 /**
  * Throws `BroaderThanCallerError` unless `terms` stay within `caller`'s: every scope covered, a hard
- * limit no later than the caller's (none asked = the caller's, which `issueFor` fills in before),
- * and, for a sliding caller, a window no longer than its own or a hard limit no later than its
- * current expiry.
+ * limit no later than the caller's (none at all is later), and, for a sliding caller, a window no
+ * longer than its own or a hard limit no later than its current expiry.
  */
 export async function assertWithinCaller(
   req: Request,

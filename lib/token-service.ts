@@ -198,8 +198,8 @@ export class TokenService {
    * Issues a token for the request's authenticated user (`options.user` overrides). When the request
    * itself came with a personal token, the new token can outreach it in nothing (see
    * `BroaderThanCallerError`): each scope covered by the caller's (an unscoped caller may issue any
-   * scope), a hard limit no later than the caller's (none asked = the caller's), and no longer idle
-   * life than a sliding caller's. The caller's limits are those its check found for this request.
+   * scope), a hard limit no later than the caller's (so a caller with one must ask for one), and no
+   * longer idle life than a sliding caller's. The caller's limits are those its check found for this request.
    */
   async issueFor(
     req: Request,
@@ -215,11 +215,7 @@ export class TokenService {
       throw new InvalidTokenOptionsError('issueFor needs an authenticated request (req.user.login)');
     const { label, hardLimit, window, scopes } = validateIssue({ ...options, user }, this.#tokenLike);
     const now = this.#now();
-    const terms = {
-      scopes,
-      hardExpiresAt: hardLimit === null ? (caller?.hardExpiresAt ?? null) : now + hardLimit,
-      autoRefresh: window,
-    };
+    const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
     this.#assertPolicy(now, terms);
     if (caller) await assertWithinCaller(req, caller, terms, now);
     await this.#checkUser(user, scopes);
