@@ -56,6 +56,7 @@ export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-stra
 export { formatDuration, parseDuration } from './duration';
 export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
+export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
 export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
 export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
 
@@ -65,6 +66,7 @@ export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions
 // Errors, each with a stable `code`.
 export {
   BroaderThanCallerError,
+  type BroaderThanCallerCode,
   InvalidDurationError,
   InvalidScopeError,
   InvalidTokenOptionsError,
@@ -72,5 +74,7 @@ export {
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,
+  TokenPolicyError,
+  type TokenPolicyCode,
   UnknownUserError,
 } from './errors';
