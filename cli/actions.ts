@@ -6,6 +6,7 @@ import {
   type TokenInfo,
   type TokenService,
 } from '../lib/index';
+import { quoteInput } from '../lib/quote-input';
 import { isTokenId } from '../lib/token-format';
 import { CommandFailure, errorCode, UsageError } from './errors';
 
@@ -167,7 +168,7 @@ function parseDurationOption(text: string, flag: string): number {
     return parseDuration(text);
   } catch (error) {
     if (errorCode(error) !== 'ERR_INVALID_DURATION') throw error;
-    throw new UsageError(`invalid duration ${JSON.stringify(text)} for ${flag}: expected ${DURATION_FORM}`);
+    throw new UsageError(`invalid duration ${quoteInput(text)} for ${flag}: expected ${DURATION_FORM}`);
   }
 }
 
@@ -179,7 +180,7 @@ function parseScopeOptions(values: readonly string[]): string[] {
       return formatScope(parseScope(text));
     } catch (error) {
       if (errorCode(error) !== 'ERR_INVALID_SCOPE') throw error;
-      throw new UsageError(`invalid scope ${JSON.stringify(text)} for -s, --scope: expected ${SCOPE_FORM}`);
+      throw new UsageError(`invalid scope ${quoteInput(text)} for -s, --scope: expected ${SCOPE_FORM}`);
     }
   });
   return [...new Set(normalised)];

@@ -16,8 +16,8 @@ import {
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
-  errorCode,
   isLibraryUsageError,
+  isPolicyRefusal,
   isStoreUnavailable,
   messageOf,
   oneLine,
@@ -275,9 +275,9 @@ function report(error: unknown, state: RunState, io: CliIo): number {
     return usage(error.message.replace(/^error: /, ''));
   }
   if (error instanceof UsageError || isLibraryUsageError(error)) return usage(messageOf(error));
-  // Over the per-user limit: the command line cannot work as it is (issue 6 asks for exit 2), but it
-  // is not a syntax problem, so no usage form.
-  if (errorCode(error) === 'ERR_TOKEN_LIMIT') {
+  // Outside the app's policy (the per-user limit, too many scopes, too long an expiry or window): the
+  // command line cannot work as it is, but it is not a syntax problem, so no usage form.
+  if (isPolicyRefusal(error)) {
     line(`${PROGRAM_NAME}: ${messageOf(error)}`);
     return EXIT_USAGE;
   }

@@ -65,6 +65,7 @@ export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-stra
 export { formatDuration, parseDuration } from './duration';
 export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
+export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
 export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
 export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
 
@@ -74,6 +75,7 @@ export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions
 // Errors, each with a stable `code`.
 export {
   BroaderThanCallerError,
+  type BroaderThanCallerCode,
   InvalidDurationError,
   InvalidScopeError,
   InvalidTokenOptionsError,
@@ -81,5 +83,7 @@ export {
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,
+  TokenPolicyError,
+  type TokenPolicyCode,
   UnknownUserError,
 } from './errors';

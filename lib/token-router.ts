@@ -1,8 +1,9 @@
 import type { NextFunction, Request, Response, Router } from 'express';
+import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
 import { parseDuration } from './duration';
-import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
-import { getRequestContext } from './request-context';
-import { parseScope, scopesAllow } from './scopes';
+import { PersonalTokenError, StoreUnavailableError } from './errors';
+import { quoteInput } from './quote-input';
+import { parseScope } from './scopes';
 import { tokenToJson } from './token-json';
 import { isValidLabel, MAX_LABEL, type TokenInfo, type TokenService } from './token-service';
 
@@ -128,7 +129,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
       json,
       handle(async (req, res, login) => {
         const body = readBody(req, CREATE_FIELDS);
-        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body) });
+        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body, tokens) });
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${issued.id}`)
@@ -173,7 +174,16 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         const body = readBody(req, ROTATE_FIELDS);
         const overlap = validateOverlap(body.overlap);
         const old = await ownToken(req, login);
-        await assertNoLaterThanCaller(req, old);
+        // The replacement has the old token's terms: a token may rotate only what it could have made.
+        const caller = callerBounds(req);
+        if (caller && caller.tokenId !== old.id) {
+          const terms = {
+            scopes: old.scopes,
+            hardExpiresAt: old.hardExpiresAt?.getTime() ?? null,
+            autoRefresh: old.autoRefresh,
+          };
+          await assertWithinCaller(req, caller, terms, tokens.now());
+        }
         const fresh = await tokens.rotate(old.id, { overlap });
         if (!fresh) throw notFound();
         const previousExpiresAt =
@@ -205,23 +215,6 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     return visible;
   }
 
-  /**
-   * A token can only hand on what it has (`issueFor`), so rotating a token with a later hard limit
-   * than the caller's would let the caller mint itself a longer-lived credential.
-   */
-  async function assertNoLaterThanCaller(req: Request, target: TokenInfo): Promise<void> {
-    const caller = callerToken(req);
-    if (!caller || caller.tokenId === target.id) return;
-    const callerLimit = (await tokens.inspect(caller.tokenId))?.hardExpiresAt?.getTime() ?? null;
-    const targetLimit = target.hardExpiresAt?.getTime() ?? null;
-    if (callerLimit !== null && (targetLimit === null || targetLimit > callerLimit)) {
-      throw new BroaderThanCallerError(
-        'ERR_EXPIRY_LATER_THAN_CALLER',
-        'This token lives longer than the token making the request, so that token cannot rotate it',
-      );
-    }
-  }
-
   return router;
 }
 
@@ -231,15 +224,9 @@ function defaultLogin(req: Request): string | undefined {
   return typeof login === 'string' ? login : undefined;
 }
 
-/** The personal token that authenticated the request, if one did (`personalTokenAuth`). */
-function callerToken(req: Request): { tokenId: string; scopes: string[] } | undefined {
-  const info = req.authInfo;
-  if (typeof info?.tokenId !== 'string') return undefined;
-  return { tokenId: info.tokenId, scopes: info.scopes ?? [] };
-}
-
+/** Whether the request came with a scoped personal token (`personalTokenAuth`). */
 function callerIsNarrowed(req: Request): boolean {
-  return (callerToken(req)?.scopes.length ?? 0) > 0;
+  return (callerBounds(req)?.scopes.length ?? 0) > 0;
 }
 
 /**
@@ -248,16 +235,9 @@ function callerIsNarrowed(req: Request): boolean {
  * A narrow token that leaked must not be able to list, revoke or rotate (and so obtain) broader ones.
  */
 async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean> {
-  const caller = callerToken(req);
-  if (!caller || caller.scopes.length === 0 || caller.tokenId === target.id) return true;
-  if (target.scopes.length === 0) return false;
-  const resolveAncestors = getRequestContext(req)?.resolveAncestors;
-  for (const text of target.scopes) {
-    const { nodeId, permission } = parseScope(text);
-    const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
-    if (!scopesAllow(caller.scopes, nodeId, ancestors, permission)) return false;
-  }
-  return true;
+  const caller = callerBounds(req);
+  if (!caller || caller.tokenId === target.id) return true;
+  return coversScopes(req, caller, target.scopes);
 }
 
 /**
@@ -297,29 +277,35 @@ function readBody<Field extends string>(
     if (!(fields as readonly string[]).includes(key)) {
       // A typo such as `scope` for `scopes` must not quietly issue a token with the user's full access.
       const hint = key === 'user' ? ': tokens are always for the authenticated user' : '';
+      const shown = quoteInput(key);
+      // A name that could be a token (pasted as a key) is neither repeated nor named as the field.
+      const field = shown === JSON.stringify(key) ? key : undefined;
       throw new HttpError(
         400,
         'ERR_UNKNOWN_FIELD',
-        `Unknown field "${key}"${hint}; expected ${fields.join(', ')}`,
-        key,
+        `Unknown field ${shown}${hint}; expected ${fields.join(', ')}`,
+        field,
       );
     }
   }
   return body as Partial<Record<Field, unknown>>;
 }
 
-function validateCreate(body: Partial<Record<(typeof CREATE_FIELDS)[number], unknown>>): {
+function validateCreate(
+  body: Partial<Record<(typeof CREATE_FIELDS)[number], unknown>>,
+  tokens: TokenService,
+): {
   label?: string;
   expiresIn?: string | number;
   autoRefresh?: string | number;
   scopes?: string[];
 } {
   const label = body.label ?? undefined;
-  if (label !== undefined && !isValidLabel(label)) {
+  if (label !== undefined && !isValidLabel(label, (text) => tokens.isTokenLike(text))) {
     throw new HttpError(
       400,
       'ERR_INVALID_TOKEN_OPTIONS',
-      `label must be text of at most ${MAX_LABEL} characters, without control characters`,
+      `label must be text of at most ${MAX_LABEL} characters, without control characters or a token`,
       'label',
     );
   }
@@ -387,6 +373,15 @@ function toHttpError(error: unknown): HttpError | null {
       return new HttpError(403, error.code, error.message, 'scopes');
     case 'ERR_EXPIRY_LATER_THAN_CALLER':
       return new HttpError(403, error.code, error.message, 'expiresIn');
+    case 'ERR_WINDOW_LONGER_THAN_CALLER':
+      return new HttpError(403, error.code, error.message, 'autoRefresh');
+    case 'ERR_TOO_MANY_SCOPES':
+      return new HttpError(400, error.code, error.message, 'scopes');
+    case 'ERR_EXPIRY_TOO_LONG':
+      return new HttpError(400, error.code, error.message, 'expiresIn');
+    case 'ERR_WINDOW_TOO_LONG':
+      return new HttpError(400, error.code, error.message, 'autoRefresh');
+    case 'ERR_CALLER_UNKNOWN':
     case 'ERR_UNKNOWN_USER':
       return new HttpError(403, error.code, error.message);
     case 'ERR_TOKEN_LIMIT':

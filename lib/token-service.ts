@@ -1,8 +1,8 @@
 import type { Request } from 'express';
 import { CallDeadlines } from './call-deadlines';
+import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
-  BroaderThanCallerError,
   InvalidTokenOptionsError,
   ScopeNotAllowedError,
   type StoreUnavailableError,
@@ -10,9 +10,15 @@ import {
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
-import { getRequestContext } from './request-context';
-import { normaliseScopes, type Permission, parseScope, type Scope, scopesAllow } from './scopes';
-import { isRevoked, type RevokedToken, type StoredToken, type TokenStore } from './store';
+import { normaliseScopes, type Permission, parseScope, type Scope } from './scopes';
+import {
+  type AttemptReservation,
+  type FailureCount,
+  isRevoked,
+  type RevokedToken,
+  type StoredToken,
+  type TokenStore,
+} from './store';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -23,7 +29,9 @@ import {
   MAX_WINDOW,
   type ParsedToken,
   parseToken,
+  tokenLikeText,
 } from './token-format';
+import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -46,8 +54,20 @@ export interface TokenServiceOptions {
   canAccess?: CanAccess;
   /** Record the client IP with `lastUsedAt` (personal data in some jurisdictions, hence opt-in). */
   trackIp?: boolean;
-  /** The most live tokens one user may have; issuing past it throws `TokenLimitError`. */
+  /**
+   * The most live tokens one user may have; issuing past it throws `TokenLimitError`. Default 100.
+   * Each limit below is lifted with `Infinity`.
+   */
   maxTokensPerUser?: number;
+  /** The most scopes one token may carry (`TokenPolicyError` `ERR_TOO_MANY_SCOPES`). Default 50. */
+  maxScopesPerToken?: number;
+  /** The longest hard limit, `'366d'` or ms (`TokenPolicyError` `ERR_EXPIRY_TOO_LONG`). Default 366 days. */
+  maxExpiresIn?: string | number;
+  /**
+   * The longest sliding window, `'30d'` or ms (`TokenPolicyError` `ERR_WINDOW_TOO_LONG`): how long a
+   * token may lie unused. Default 30 days.
+   */
+  maxAutoRefresh?: string | number;
   /** Audit events: issued, revoked, rotated (and, through the middleware, authenticated, rejected, throttled). */
   onEvent?: OnEvent;
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
@@ -124,11 +144,15 @@ export class TokenService {
   readonly resolveUser: ResolveUser | undefined;
   readonly canAccess: CanAccess | undefined;
   readonly trackIp: boolean;
+  /** `limits.maxTokensPerUser`, or undefined when lifted (`Infinity`): then no issue counts tokens. */
   readonly maxTokensPerUser: number | undefined;
+  /** The policy every new token must fit, rotated ones included (see `TokenLimits`). */
+  readonly limits: Readonly<TokenLimits>;
   readonly onEvent: OnEvent | undefined;
   readonly #now: () => number;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #deadlines: CallDeadlines;
+  readonly #tokenLike: (text: string) => boolean;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
@@ -148,16 +172,16 @@ export class TokenService {
     this.store = store;
     this.tokenPrefix = options.tokenPrefix ?? DEFAULT_TOKEN_PREFIX;
     assertTokenPrefix(this.tokenPrefix);
+    this.#tokenLike = tokenLikeText(this.tokenPrefix);
     this.timeout = positive('timeout', options.timeout ?? 1000);
     this.#deadlines = new CallDeadlines(this.timeout);
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
-    this.maxTokensPerUser =
-      options.maxTokensPerUser === undefined
-        ? undefined
-        : positive('maxTokensPerUser', options.maxTokensPerUser);
+    this.limits = Object.freeze(parseTokenLimits(options));
+    const maxTokens = this.limits.maxTokensPerUser;
+    this.maxTokensPerUser = maxTokens === Number.POSITIVE_INFINITY ? undefined : maxTokens;
     this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;
@@ -168,72 +192,42 @@ export class TokenService {
   }
 
   async issue(options: IssueOptions): Promise<IssuedToken> {
-    const { user, label, hardLimit, window, scopes } = validateIssue(options);
+    const { user, label, hardLimit, window, scopes } = validateIssue(options, this.#tokenLike);
+    const now = this.#now();
+    const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
+    this.#assertPolicy(now, terms);
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
-    const now = this.#now();
-    return this.#create(now, {
-      user,
-      label,
-      scopes,
-      hardExpiresAt: hardLimit === null ? null : now + hardLimit,
-      autoRefresh: window,
-    });
+    return this.#create(now, { user, label, ...terms });
   }
 
   /**
    * Issues a token for the request's authenticated user (`options.user` overrides). When the request
-   * itself came with a scoped personal token, the new token can be no broader: each scope must be
-   * covered by the caller's (same node or below it, no permission the caller lacks) and its hard
-   * limit no later than the caller's. An unscoped caller may issue any scope.
+   * itself came with a personal token, the new token can outreach it in nothing (see
+   * `BroaderThanCallerError`): each scope covered by the caller's (an unscoped caller may issue any
+   * scope), a hard limit no later than the caller's (so a caller with one must ask for one), and no
+   * longer idle life than a sliding caller's. The caller's limits are those its check found for this request.
    */
   async issueFor(
     req: Request,
     options: Omit<IssueOptions, 'user'> & { user?: string },
   ): Promise<IssuedToken> {
-    const caller = req.authInfo?.tokenId === undefined ? undefined : req.authInfo;
+    const caller = callerBounds(req);
     const userObject = req.user as { login?: unknown } | undefined;
     const user =
-      options.user ?? caller?.login ?? (typeof userObject?.login === 'string' ? userObject.login : undefined);
+      options.user ??
+      (caller ? req.authInfo?.login : undefined) ??
+      (typeof userObject?.login === 'string' ? userObject.login : undefined);
     if (user === undefined)
       throw new InvalidTokenOptionsError('issueFor needs an authenticated request (req.user.login)');
-    const { label, hardLimit, window, scopes } = validateIssue({ ...options, user });
+    const { label, hardLimit, window, scopes } = validateIssue({ ...options, user }, this.#tokenLike);
     const now = this.#now();
-    let hardExpiresAt = hardLimit === null ? null : now + hardLimit;
-    if (caller) {
-      const callerToken = await this.inspect(caller.tokenId!);
-      const callerScopes = callerToken?.scopes ?? caller.scopes ?? [];
-      if (callerScopes.length > 0) {
-        if (scopes.length === 0) {
-          throw new BroaderThanCallerError(
-            'ERR_SCOPE_BROADER_THAN_CALLER',
-            'A scoped token can only issue scoped tokens: give at least one scope it covers',
-          );
-        }
-        const resolveAncestors = getRequestContext(req)?.resolveAncestors;
-        for (const text of scopes) {
-          const { nodeId, permission } = parseScope(text);
-          const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
-          if (!scopesAllow(callerScopes, nodeId, ancestors, permission)) {
-            throw new BroaderThanCallerError(
-              'ERR_SCOPE_BROADER_THAN_CALLER',
-              `Scope ${text} is broader than the scopes of the token making the request`,
-            );
-          }
-        }
-      }
-      const callerLimit = callerToken?.hardExpiresAt?.getTime() ?? null;
-      if (callerLimit !== null && (hardExpiresAt === null || hardExpiresAt > callerLimit)) {
-        throw new BroaderThanCallerError(
-          'ERR_EXPIRY_LATER_THAN_CALLER',
-          `The new token must expire no later than the token making the request (${new Date(callerLimit).toISOString()})`,
-        );
-      }
-      hardExpiresAt ??= callerLimit;
-    }
+    const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
+    this.#assertPolicy(now, terms);
+    if (caller) await assertWithinCaller(req, caller, terms, now);
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
-    return this.#create(now, { user, label, scopes, hardExpiresAt, autoRefresh: window });
+    return this.#create(now, { user, label, ...terms });
   }
 
   /**
@@ -246,17 +240,11 @@ export class TokenService {
     if (!isTokenId(id)) return null;
     const old = await this.#call('get', () => this.store.get(id));
     if (!old) return null;
-    const fresh = await this.#create(
-      this.#now(),
-      {
-        user: old.user,
-        label: old.label,
-        scopes: old.scopes,
-        hardExpiresAt: old.hardExpiresAt,
-        autoRefresh: old.autoRefresh,
-      },
-      false,
-    );
+    const now = this.#now();
+    const terms = { scopes: old.scopes, hardExpiresAt: old.hardExpiresAt, autoRefresh: old.autoRefresh };
+    // A policy tightened since the old token was made applies to its replacement.
+    this.#assertPolicy(now, terms);
+    const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0) await this.#call('revoke', () => this.store.delete(id));
     else await this.#call('limit', () => this.store.limit(id, this.#now() + overlap));
     emit(this.onEvent, {
@@ -268,6 +256,15 @@ export class TokenService {
       overlap,
     });
     return fresh;
+  }
+
+  /** Throws `TokenPolicyError` for a token made at `now` on these terms that the policy forbids. */
+  #assertPolicy(now: number, terms: TokenTermsRequest): void {
+    assertWithinLimits(this.limits, {
+      scopes: terms.scopes,
+      hardLimit: terms.hardExpiresAt === null ? null : terms.hardExpiresAt - now,
+      window: terms.autoRefresh,
+    });
   }
 
   /** Stores a new token created at `now` (the same instant its hard limit was computed from). */
@@ -345,9 +342,10 @@ export class TokenService {
     done: (result: Check) => void,
     fail: (error: StoreUnavailableError) => void,
   ): void {
-    // A token pasted into the user-name field is a mistake to refuse here, before it can reach the
-    // store or an audit event: the claimed login is logged, and this one would be a secret.
-    if (login !== undefined && !plausibleLogin(login, this.tokenPrefix)) {
+    // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
+    // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
+    // logged, and this one could hold a secret.
+    if (login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login))) {
       done({ ok: false, reason: 'user_mismatch' });
       return;
     }
@@ -428,6 +426,24 @@ export class TokenService {
     return this.#call('recordFailure', () => store.recordFailure!(key, window));
   }
 
+  /**
+   * Reserves an authentication attempt for `key` (a client IP) before its lookup, for throttling
+   * (`TokenStore.reserveAttempt`; the throttle checks that the store has it). @internal
+   */
+  reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
+    return this.#call('reserveAttempt', () => this.store.reserveAttempt!(key, limit, window));
+  }
+
+  /** Drops a reservation of `reserveAttempt`: the check passed. @internal */
+  releaseAttempt(key: string, attempt: string): Promise<void> {
+    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt));
+  }
+
+  /** Turns a reservation of `reserveAttempt` into a failure. @internal */
+  failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    return this.#call('failAttempt', () => this.store.failAttempt!(key, attempt, window));
+  }
+
   async close(): Promise<void> {
     await this.#onClose?.();
   }
@@ -438,6 +454,11 @@ export class TokenService {
     // can both pass; the limit is a guard against accumulation, not a security boundary.
     const live = await this.#call('list', () => this.store.listByUser(login));
     if (live.length >= this.maxTokensPerUser) throw new TokenLimitError(login, this.maxTokensPerUser);
+  }
+
+  /** Whether text could hold a token of this service's prefix or its secret (see `tokenLikeText`). */
+  isTokenLike(text: string): boolean {
+    return this.#tokenLike(text);
   }
 
   async #checkUser(login: string, scopes: string[]): Promise<void> {
@@ -475,7 +496,10 @@ function toInfo(token: StoredToken): TokenInfo {
   };
 }
 
-function validateIssue(options: IssueOptions): {
+function validateIssue(
+  options: IssueOptions,
+  tokenLike: (text: string) => boolean,
+): {
   user: string;
   label: string | null;
   hardLimit: number | null;
@@ -487,8 +511,10 @@ function validateIssue(options: IssueOptions): {
     throw new InvalidTokenOptionsError('user must be a non-empty login without control characters');
   }
   const label = options.label ?? null;
-  if (label !== null && !isValidLabel(label)) {
-    throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
+  if (label !== null && !isValidLabel(label, tokenLike)) {
+    throw new InvalidTokenOptionsError(
+      `label must be text of at most ${MAX_LABEL} characters, without control characters or a token`,
+    );
   }
   if (options.expiresIn === undefined && options.autoRefresh === undefined) {
     throw new InvalidTokenOptionsError(
@@ -504,13 +530,12 @@ function validateIssue(options: IssueOptions): {
   };
 }
 
-/** Labels are free text, short, and without control characters (they end up in tables and logs). */
-export function isValidLabel(label: unknown): label is string {
-  return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label);
-}
-
-function plausibleLogin(login: string, tokenPrefix: string): boolean {
-  return login.length <= MAX_LOGIN && !login.startsWith(tokenPrefix);
+/**
+ * Labels are free text, short, without control characters (they end up in tables and logs) and
+ * without anything that could be a token (`tokenLike`: a label is stored in clear and listed).
+ */
+export function isValidLabel(label: unknown, tokenLike: (text: string) => boolean): label is string {
+  return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label) && !tokenLike(label);
 }
 
 function parseOverlap(overlap: string | number): number {
