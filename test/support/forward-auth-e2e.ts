@@ -187,6 +187,28 @@ export function describeForwardAuthThrough(suite: ProxySuite): void {
         // An encoded slash cannot be read without ambiguity: 400 through the proxy, not 500.
         const encoded = await curl('-H', bearer, `${proxy.url}/docs/..%2Finbox/`);
         assert.equal(statusOf(encoded.stdout), 400);
+        // The client's own original-request headers, to pass a write off as a read: the proxy sets
+        // one pair, the client's other pair disagrees with it, and the answer is a 400.
+        const disguised = ['GET', '/docs/readme.txt'];
+        const forged = [
+          ...['X-Original-Method', 'X-Forwarded-Method'].flatMap((name) => [
+            '-H',
+            `${name}: ${disguised[0]}`,
+          ]),
+          ...['X-Original-URI', 'X-Forwarded-Uri'].flatMap((name) => ['-H', `${name}: ${disguised[1]}`]),
+        ];
+        const put2 = await curl(
+          '-X',
+          'PUT',
+          '--data-binary',
+          'x',
+          '-H',
+          bearer,
+          ...forged,
+          `${proxy.url}/docs/new.txt`,
+        );
+        assert.equal(statusOf(put2.stdout), 400, put2.stdout);
+        assert.ok(!existsSync(join(webdav.dir, 'docs', 'new.txt')));
       } finally {
         rclone.dispose();
       }
