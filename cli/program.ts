@@ -25,6 +25,8 @@ import {
 } from './errors';
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
 import { describeIssued, formatDetails, formatJson, formatTable } from './output';
+import type { RedisConnectionOptions } from './redis';
+import { DEFAULT_LISTEN, parseServeAuthOptions, SERVE_AUTH_PATH, serveAuth } from './serve-auth';
 
 /** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
 export interface CliIo {
@@ -51,8 +53,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const state: RunState = { command: program };
   let exitCode = EXIT_OK;
 
-  const open = async (command: Command): Promise<OpenedTokens> => {
-    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd);
+  const open = async (command: Command, connection?: RedisConnectionOptions): Promise<OpenedTokens> => {
+    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd, connection);
     return state.opened;
   };
 
@@ -214,6 +216,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             : `keeps working until ${new Date(Date.now() + request.overlap).toISOString()}`;
         io.stderr(`The old token ${request.id} ${until}.\n${describeIssued(fresh)}`);
       }
+    });
+
+  program
+    .command('serve-auth')
+    .summary('answer the auth sub-requests of nginx, Caddy or Traefik (runs until SIGTERM)')
+    .description(
+      `Serve forward auth at ${SERVE_AUTH_PATH}: 200 with X-Auth-User, X-Auth-Token-Id and X-Auth-Scopes for ` +
+        'a valid token (Bearer, or the password of Basic), 401, 403 for a scope that does not cover the ' +
+        'request (resolveNode in the config maps a request to a node), 503 when the store is down.',
+    )
+    .usage('[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>]')
+    .option('--listen <host:port>', `where to listen (default: ${DEFAULT_LISTEN})`)
+    .option('--trust-proxy <addresses>', "Express' trust proxy, for client IPs (default: loopback)")
+    .option('--throttle <failures/window>', 'refuse an IP with 429 after this many failures, e.g. 10/15m')
+    .action(async (options, command: Command) => {
+      const request = parseServeAuthOptions(options);
+      const opened = await open(command, { reconnect: true });
+      await serveAuth(opened, request, io.stderr);
     });
 
   try {

@@ -34,6 +34,15 @@ export {
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
 export { type TokenJson, tokenToJson } from './token-json';
 
+// Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
+export {
+  type ForwardAuthOptions,
+  forwardAuth,
+  type IdentityHeaders,
+  type NodeAccess,
+  type ResolveNode,
+} from './forward-auth';
+
 // Audit events, and a ready sink for pino.
 export {
   type OnEvent,
