@@ -245,7 +245,7 @@ describe('example-app against hostile requests', () => {
     const page = '<script>document.title = "planted"</script>';
 
     test('POST is refused (405) before authentication, and writes nothing', async () => {
-      for (const headers of [{}, { Authorization: admin }]) {
+      for (const headers of [{}, { Authorization: admin }] as Record<string, string>[]) {
         const res = await send('POST', '/dav/docs/posted.html', headers, page);
         assert.equal(res.status, 405);
         assert.ok(!/POST/.test(String(res.headers.allow)), 'POST is not in Allow');
