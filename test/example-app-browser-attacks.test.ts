@@ -45,6 +45,15 @@ describe('example-app against browser attacks, in headless Chromium', () => {
     assert.equal(res.status, 200);
     return ((await res.json()) as { tokens: unknown[] }).tokens.length;
   };
+  /** What anyone with write access can do: upload the page into WebDAV. */
+  const plant = async (davPath: string) => {
+    const res = await fetch(`${app.davUrl}${davPath}`, {
+      method: 'PUT',
+      headers: { Authorization: davAuth() },
+      body: PLANTED_PAGE,
+    });
+    assert.equal(res.status, 201);
+  };
   /** Opens a URL as a victim would (a link, a bookmark); true if the browser made it a download. */
   const open = async (url: string): Promise<boolean> => {
     const download = page.waitForEvent('download', { timeout: 15_000 }).then(
@@ -85,12 +94,7 @@ describe('example-app against browser attacks, in headless Chromium', () => {
   });
 
   test('a planted HTML file opened by a signed-in user runs nothing and mints nothing', async () => {
-    const planted = await fetch(`${app.davUrl}docs/report.html`, {
-      method: 'PUT',
-      headers: { Authorization: davAuth() },
-      body: PLANTED_PAGE,
-    });
-    assert.equal(planted.status, 201);
+    await plant('docs/report.html');
     const propfind = await fetch(`${app.baseUrl}/api/nodes?path=/docs/report.html`, {
       headers: { Authorization: `Bearer ${app.demoToken}` },
     });
@@ -105,12 +109,7 @@ describe('example-app against browser attacks, in headless Chromium', () => {
   });
 
   test('a planted page named .txt is shown as text: its markup is not parsed, its script does not run', async () => {
-    const planted = await fetch(`${app.davUrl}docs/notes.txt`, {
-      method: 'PUT',
-      headers: { Authorization: davAuth() },
-      body: PLANTED_PAGE,
-    });
-    assert.equal(planted.status, 201);
+    await plant('docs/notes.txt');
     const before = await tokenCount();
     assert.equal(await open(`${app.davUrl}docs/notes.txt`), false, 'plain text is shown inline');
     assert.equal(await page.locator('h1').count(), 0, 'not parsed as HTML');

@@ -17,6 +17,40 @@ interface Answer {
 }
 
 const XML = '<?xml version="1.0" encoding="utf-8"?>';
+const ACTIVE_FILE_NAMES = [
+  'page.html',
+  'image.svg',
+  'feed.xml',
+  'script.js',
+  'PAGE.HTM',
+  'no-extension',
+  'x.html.',
+];
+
+/** One request with the path exactly as given, to a server of this process. */
+function rawRequest(
+  server: Server,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const { port } = server.address() as AddressInfo;
+    const sized = { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: sized }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+      );
+    });
+    // A guard, not a measurement: a request webdav-server never answers fails instead of hanging the run.
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${path} within 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('example-app against hostile requests', () => {
   let demo: InProcessApp;
@@ -25,21 +59,7 @@ describe('example-app against hostile requests', () => {
   let adminBearer: string;
 
   const send = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
-    new Promise<Answer>((resolve, reject) => {
-      const { port } = server.address() as AddressInfo;
-      const sized = { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
-      const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: sized }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString() }),
-        );
-      });
-      // A guard, not a measurement: a request webdav-server never answers fails instead of hanging the run.
-      req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${path} within 10 s`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    rawRequest(server, method, path, headers, body);
   const dav = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
     send(method, path, { Authorization: admin, ...headers }, body);
   const rootIsServed = async () => {
@@ -185,24 +205,8 @@ describe('example-app against hostile requests', () => {
           const app = createApp({ tokens: demo.tokens, nodes: demo.nodes });
           const envServer = app.listen(0, '127.0.0.1');
           await new Promise((resolve) => envServer.once('listening', resolve));
-          const { port } = envServer.address() as AddressInfo;
           const get = (path: string, authorization: string) =>
-            new Promise<Answer>((resolve, reject) => {
-              const headers = { Authorization: authorization };
-              httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
-                const chunks: Buffer[] = [];
-                res.on('data', (chunk: Buffer) => chunks.push(chunk));
-                res.on('end', () =>
-                  resolve({
-                    status: res.statusCode!,
-                    headers: res.headers,
-                    text: Buffer.concat(chunks).toString(),
-                  }),
-                );
-              })
-                .on('error', reject)
-                .end();
-            });
+            rawRequest(envServer, 'GET', path, { Authorization: authorization }, '');
           try {
             const notADirectory = await get('/api/nodes?path=/docs/readme.txt/x', adminBearer);
             assertShortJson(notADirectory, 404, 'not_found', `${env}: a path below a file`);
@@ -299,15 +303,7 @@ describe('example-app against hostile requests', () => {
     const planted = '<!DOCTYPE html><script>fetch("/settings/tokens")</script>';
 
     test('every file answer has a sandbox CSP and nosniff; active types are downloads', async () => {
-      for (const name of [
-        'page.html',
-        'image.svg',
-        'feed.xml',
-        'script.js',
-        'PAGE.HTM',
-        'no-extension',
-        'x.html.',
-      ]) {
+      for (const name of ACTIVE_FILE_NAMES) {
         assert.equal((await dav('PUT', `/dav/docs/${name}`, {}, planted)).status, 201, name);
       }
       const answers = async (name: string) => [
@@ -315,15 +311,7 @@ describe('example-app against hostile requests', () => {
         await dav('HEAD', `/dav/docs/${encodeURIComponent(name)}`),
         await send('GET', `/api/nodes/${demo.uuidOf(`/docs/${name}`)}`, { Authorization: adminBearer }),
       ];
-      for (const name of [
-        'page.html',
-        'image.svg',
-        'feed.xml',
-        'script.js',
-        'PAGE.HTM',
-        'no-extension',
-        'x.html.',
-      ]) {
+      for (const name of ACTIVE_FILE_NAMES) {
         for (const res of await answers(name)) {
           assert.equal(res.status, 200, name);
           assert.match(String(res.headers['content-security-policy']), /^sandbox(;|$)/, name);
