@@ -143,6 +143,15 @@ describe('example-app against hostile requests', () => {
       await rootIsServed();
     });
 
+    test('MOVE into a folder that does not exist, or below a file: 409 (a server error before)', async () => {
+      assert.equal((await dav('PUT', '/dav/docs/mover.txt', {}, 'x')).status, 201);
+      for (const destination of ['/dav/nowhere/mover.txt', '/dav/docs/readme.txt/mover.txt']) {
+        const res = await dav('MOVE', '/dav/docs/mover.txt', { Destination: destination });
+        assert.equal(res.status, 409, destination);
+      }
+      assert.ok(existsSync(demo.nodes.realPath('/docs/mover.txt')));
+    });
+
     test('an XML body over 1 MiB (webdav-server buffers it whole): 413', async () => {
       const body = `${XML}<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`.padEnd(1024 * 1024 + 1, ' ');
       assert.equal((await dav('PROPFIND', '/dav/docs/', {}, body)).status, 413);
