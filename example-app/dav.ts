@@ -90,8 +90,8 @@ export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandl
     strictMode: true, // refuse a body where none is expected (e.g. MKCOL with a body: RFC 4918 9.3)
   });
   refuseUnsafePropertyUpdates(server);
-  // webdav-server runs POST as PUT, and browsers send POST to any site (see refuseBrowserWrites): without it,
-  // no POST can write here even where that guard is missing, and OPTIONS no longer offers it.
+  // webdav-server runs POST as PUT, and browsers send POST to any site (see refuseBrowserWrites): removed, no
+  // POST writes here even where that guard is missing, and OPTIONS no longer offers it.
   delete server.methods.post;
   server.beforeRequest((ctx, next) => {
     applyDavServerWorkarounds(ctx);

@@ -3,7 +3,8 @@
 // WebDAV method on paths with NUL, `%`, `%ff`, encoded slashes and dots, overlong and unicode segments, with
 // random Destination, Depth, If, Overwrite, Lock-Token and Range headers and malformed XML bodies, and the
 // REST node API on the same paths. After every case: the process is up, the answer is not a 5xx, an error
-// answer holds no stack, no "Error:" and no path of the data folder, and the root is still there and served.
+// answer holds no stack, no "Error:" and no path of the data folder, and the root folder is still there; after
+// every case that can change the tree (not GET, HEAD, OPTIONS, PROPFIND), WebDAV still serves the root.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
