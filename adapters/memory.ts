@@ -1,13 +1,23 @@
-import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import {
+  type FailureCount,
+  type PageRequest,
+  type RevokedToken,
+  type StoredToken,
+  TOMBSTONE_LIFE,
+  type TokenPage,
+  type TokenStore,
+  type VerifyOptions,
+} from '../lib/store';
 import { hashesMatch } from '../lib/token-format';
+import { comparePositions, formatPageCursor, parsePageCursor } from '../lib/token-page';
 
 export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
   now?: () => number;
 }
 
-// As the Redis store: a revoked token's tombstone lives at most this long, or the token's remaining life.
-const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
+// The fewest entries at which a sweep runs: below it, one costs more than the memory it frees.
+const SWEEP_FLOOR = 1024;
 
 interface Tombstone extends RevokedToken {
   until: number;
@@ -22,8 +32,10 @@ export class MemoryTokenStore implements TokenStore {
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
   readonly #now: () => number;
-  // Expired entries are dropped when touched; this sweep keeps never-touched ones from piling up.
-  #sweepAt = 1024;
+  // Expired entries are dropped when touched; a sweep drops the others once the entries double, so
+  // that every entry is reclaimed and memory stays within twice what is live, at a constant cost
+  // per added entry.
+  #sweepAt = SWEEP_FLOOR;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -33,10 +45,15 @@ export class MemoryTokenStore implements TokenStore {
     return this.#now();
   }
 
+  /** How many entries (tokens, tombstones, failure counters) the store holds, expired or not. */
+  get size(): number {
+    return this.#tokens.size + this.#tombstones.size + this.#failures.size;
+  }
+
   async create(token: StoredToken): Promise<boolean> {
     if (this.#live(token.id) || this.#tombstone(token.id)) return false;
     this.#tokens.set(token.id, structuredClone(token));
-    if (this.#tokens.size + this.#tombstones.size + this.#failures.size >= this.#sweepAt) this.#sweep();
+    this.#reclaim();
     return true;
   }
 
@@ -60,7 +77,7 @@ export class MemoryTokenStore implements TokenStore {
       }
       if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval) {
         token.lastUsedAt = now;
-        if (options.ip) token.lastUsedIp = options.ip;
+        if (options.ip !== undefined) token.lastUsedIp = options.ip;
       }
     }
     return structuredClone(token);
@@ -71,13 +88,20 @@ export class MemoryTokenStore implements TokenStore {
     return token ? structuredClone(token) : null;
   }
 
-  async listByUser(user: string): Promise<StoredToken[]> {
+  async listPage(user: string, page: PageRequest): Promise<TokenPage> {
+    const after = page.cursor === null ? null : parsePageCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listPage: not a page cursor');
     const now = this.#now();
-    const tokens: StoredToken[] = [];
-    for (const token of this.#tokens.values()) {
-      if (token.user === user && token.expiresAt > now) tokens.push(structuredClone(token));
+    const found: StoredToken[] = [];
+    for (const [id, token] of this.#tokens) {
+      if (token.expiresAt <= now) this.#tokens.delete(id);
+      else if (token.user === user && (after === null || comparePositions(token, after) > 0))
+        found.push(token);
     }
-    return tokens.sort((a, b) => b.createdAt - a.createdAt);
+    found.sort(comparePositions);
+    const tokens = found.slice(0, page.limit).map((token) => structuredClone(token));
+    const last = tokens.at(-1);
+    return { tokens, cursor: found.length > page.limit && last ? formatPageCursor(last) : null };
   }
 
   async delete(id: string): Promise<StoredToken | null> {
@@ -91,13 +115,8 @@ export class MemoryTokenStore implements TokenStore {
       revokedAt: now,
       until: Math.min(token.expiresAt, now + TOMBSTONE_LIFE),
     });
+    this.#reclaim();
     return structuredClone(token);
-  }
-
-  async deleteByUser(user: string): Promise<string[]> {
-    const tokens = await this.listByUser(user);
-    for (const token of tokens) await this.delete(token.id);
-    return tokens.map((token) => token.id);
   }
 
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
@@ -116,6 +135,7 @@ export class MemoryTokenStore implements TokenStore {
         ? { count: current.count + 1, resetAt: current.resetAt }
         : { count: 1, resetAt: now + window };
     this.#failures.set(key, next);
+    this.#reclaim();
     return { ...next };
   }
 
@@ -137,11 +157,15 @@ export class MemoryTokenStore implements TokenStore {
     return tombstone;
   }
 
+  #reclaim(): void {
+    if (this.size >= this.#sweepAt) this.#sweep();
+  }
+
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
     for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);
     for (const [key, failure] of this.#failures) if (failure.resetAt <= now) this.#failures.delete(key);
-    this.#sweepAt = Math.max(1024, (this.#tokens.size + this.#tombstones.size + this.#failures.size) * 2);
+    this.#sweepAt = Math.max(SWEEP_FLOOR, this.size * 2);
   }
 }
