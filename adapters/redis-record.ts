@@ -16,11 +16,13 @@ import type { RevokedToken, StoredToken } from '../lib/store';
 // Which character each escape stands for; `%` first, so that the escapes themselves round-trip.
 const ESCAPES: Record<string, string> = { '%': '%25', '\t': '%09', '\n': '%0A', '\r': '%0D', ' ': '%20' };
 const UNESCAPES: Record<string, string> = Object.fromEntries(
-  Object.entries(ESCAPES).map(([char, escape]) => [escape, char]),
+  Object.entries(ESCAPES).map(([char, code]) => [code, char]),
 );
 const FIELD_SPECIALS = /[%\t\n\r]/g;
 const SCOPE_SPECIALS = /[%\t\n\r ]/g;
 const ESCAPED = /%(?:25|09|0A|0D|20)/g;
+// An empty text (as opposed to none): a lone `%`, which no escaped text can be.
+const EMPTY = '%';
 
 /** A text field as stored: no tab or line break left in it. */
 export function escapeField(text: string): string {
@@ -38,10 +40,9 @@ function escapeScope(text: string): string {
 }
 
 function unescapeField(text: string): string {
-  return text === EMPTY ? '' : text.replace(ESCAPED, (escape) => UNESCAPES[escape]!);
+  return text === EMPTY ? '' : text.replace(ESCAPED, (code) => UNESCAPES[code]!);
 }
 
-const EMPTY = '%';
 
 export function encodeToken(token: StoredToken): string {
   return [

@@ -92,7 +92,8 @@ return false
 
 /**
  * KEYS t, l, r · ARGV: now (ms), longest tombstone life (ms). Replaces the live record by a tombstone
- * that lives no longer than the token would have. Returns { value, pttl } of the record, or nil.
+ * that lives no longer than the token would have: renamed, the key keeps its expiry to the
+ * millisecond. Returns { value, pttl } of the record, or nil.
  */
 export const REVOKE = script(`
 ${SPLIT}
@@ -100,17 +101,17 @@ ${LIVE}
 local value, key = live()
 if not value then return false end
 local ttl = redis.call('PTTL', key)
-redis.call('DEL', key)
-local life = tonumber(ARGV[2])
-if ttl >= 0 and ttl < life then life = ttl end
-if life > 0 then redis.call('SET', KEYS[3], 'R\\t' .. split(value)[3] .. '\\t' .. ARGV[1], 'PX', life) end
+redis.call('RENAME', key, KEYS[3])
+redis.call('SET', KEYS[3], 'R\\t' .. split(value)[3] .. '\\t' .. ARGV[1], 'KEEPTTL')
+redis.call('PEXPIRE', KEYS[3], ARGV[2], 'LT')
 return { value, ttl }
 `);
 
 /**
  * KEYS t, l · ARGV: now (ms), new hard limit (ms). Brings the hard limit forward, never back, and
  * moves the record to `l:`, where a check with the token's text (which carries the old limit) does
- * not reach it; the key expires at the new limit at the latest. Returns 1, or 0 if there is no live token.
+ * not reach it; renamed, the key keeps its expiry, unless the new limit comes first. Returns 1, or 0
+ * if there is no live token.
  */
 export const LIMIT = script(`
 ${SPLIT}
@@ -121,13 +122,14 @@ local fields = split(value)
 local now, at = tonumber(ARGV[1]), tonumber(ARGV[2])
 local hard = tonumber(fields[6])
 if hard and hard < at then at = hard end
-local ttl = redis.call('PTTL', key)
-redis.call('DEL', KEYS[1], KEYS[2])
-if at - now < 1 then return 1 end
+if at - now < 1 then
+  redis.call('DEL', key)
+  return 1
+end
 fields[6] = tostring(at)
-redis.call('SET', KEYS[2], table.concat(fields, '\\t'), 'PXAT', at)
--- Whichever comes first, the new limit or the expiry it had (both read on Redis' clock here).
-if ttl >= 0 and redis.call('PTTL', KEYS[2]) > ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+if key ~= KEYS[2] then redis.call('RENAME', key, KEYS[2]) end
+redis.call('SET', KEYS[2], table.concat(fields, '\\t'), 'KEEPTTL')
+redis.call('PEXPIREAT', KEYS[2], at, 'LT')
 return 1
 `);
 
