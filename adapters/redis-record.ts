@@ -43,7 +43,6 @@ function unescapeField(text: string): string {
   return text === EMPTY ? '' : text.replace(ESCAPED, (code) => UNESCAPES[code]!);
 }
 
-
 export function encodeToken(token: StoredToken): string {
   return [
     'T',
