@@ -9,7 +9,8 @@ import {
   type VerifyOptions,
 } from '../lib/store';
 import { hashesMatch } from '../lib/token-format';
-import { comparePositions, formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { UserTokenIndex } from './memory-user-index';
 
 export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
@@ -31,6 +32,7 @@ export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
+  readonly #byUser = new Map<string, UserTokenIndex>();
   readonly #now: () => number;
   // Expired entries are dropped when touched; a sweep drops the others once the entries double, so
   // that every entry is reclaimed and memory stays within twice what is live, at a constant cost
@@ -52,7 +54,11 @@ export class MemoryTokenStore implements TokenStore {
 
   async create(token: StoredToken): Promise<boolean> {
     if (this.#live(token.id) || this.#tombstone(token.id)) return false;
-    this.#tokens.set(token.id, structuredClone(token));
+    const stored = structuredClone(token);
+    this.#tokens.set(token.id, stored);
+    let index = this.#byUser.get(token.user);
+    if (!index) this.#byUser.set(token.user, (index = new UserTokenIndex()));
+    index.add(stored);
     this.#reclaim();
     return true;
   }
@@ -91,18 +97,19 @@ export class MemoryTokenStore implements TokenStore {
   async listPage(user: string, page: PageRequest): Promise<TokenPage> {
     const after = page.cursor === null ? null : parsePageCursor(page.cursor);
     if (page.cursor !== null && after === null) throw new TypeError('listPage: not a page cursor');
-    const now = this.#now();
-    const found: StoredToken[] = [];
-    for (const [id, token] of this.#tokens) {
-      if (token.expiresAt <= now) this.#tokens.delete(id);
-      else if (token.user === user && (after === null || comparePositions(token, after) > 0))
-        found.push(token);
-    }
-    found.sort(comparePositions);
-    const tokens = found.slice(0, page.limit).map((token) => structuredClone(token));
-    const last = tokens.at(-1);
-    return { tokens, cursor: found.length > page.limit && last ? formatPageCursor(last) : null };
+    const index = this.#byUser.get(user);
+    if (!index) return { tokens: [], cursor: null };
+    const found = index.page(after, page.limit, this.#isLive);
+    const last = found.tokens.at(-1);
+    return {
+      tokens: found.tokens.map((token) => structuredClone(token)),
+      cursor: found.more && last ? formatPageCursor(last) : null,
+    };
   }
+
+  /** Whether an index entry is still the stored, live record (not revoked, expired or replaced). */
+  readonly #isLive = (token: StoredToken): boolean =>
+    this.#tokens.get(token.id) === token && token.expiresAt > this.#now();
 
   async delete(id: string): Promise<StoredToken | null> {
     const token = this.#live(id);
@@ -164,6 +171,10 @@ export class MemoryTokenStore implements TokenStore {
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
+    for (const [user, index] of this.#byUser) {
+      index.compact(this.#isLive);
+      if (index.size === 0) this.#byUser.delete(user);
+    }
     for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);
     for (const [key, failure] of this.#failures) if (failure.resetAt <= now) this.#failures.delete(key);
     this.#sweepAt = Math.max(SWEEP_FLOOR, this.size * 2);

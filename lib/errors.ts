@@ -86,15 +86,15 @@ export class InvalidPageError extends PersonalTokenError {
 }
 
 /**
- * `revokeAll()` stopped when the store failed: the first `revoked` tokens are revoked, the others
- * may not be. A store failure like any other (`ERR_STORE_UNAVAILABLE`, a 503): running it again
- * revokes the rest.
+ * `revokeAll()` stopped when the store failed: `revoked` tokens are known to be revoked, the others
+ * may not be (a call that missed its deadline may still complete). A store failure like any other
+ * (`ERR_STORE_UNAVAILABLE`, a 503): running it again revokes the rest.
  */
 export class RevokeAllIncompleteError extends StoreUnavailableError {
   readonly revoked: number;
   constructor(login: string, revoked: number, cause: StoreUnavailableError) {
     super(
-      `Revoked ${revoked} tokens of user "${login}", then the token store failed; the others may still be live: ${cause.message}`,
+      `Revoked ${revoked} tokens of user "${login}" before the token store failed; the others may still be live: ${cause.message}`,
       { cause },
     );
     this.revoked = revoked;

@@ -40,4 +40,4 @@ export function comparePositions(a: PagePosition, b: PagePosition): number {
  * Tokens per store call when the service walks all of a user's tokens (`list`, `revokeAll`): few
  * enough that each call ends well within its deadline on a loaded server.
  */
-export const BATCH_SIZE = 500;
+export const BATCH_SIZE = 250;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Request } from 'express';
-import { CallDeadlines } from './call-deadlines';
+import { CallDeadlines, storeFailure } from './call-deadlines';
 import { parseDuration } from './duration';
 import {
   BroaderThanCallerError,
@@ -459,15 +459,17 @@ export class TokenService {
     try {
       do {
         const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
-        const gone = await this.#call('revokeAll', () =>
-          Promise.all(page.tokens.map((token) => this.store.delete(token.id))),
+        const settled = await this.#call('revokeAll', () =>
+          Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
         );
         const time = new Date(this.#now());
-        for (const token of gone) {
-          if (token === null) continue;
+        for (const result of settled) {
+          if (result.status !== 'fulfilled' || result.value === null) continue;
           revoked++;
-          emit(this.onEvent, { type: 'revoked', time, tokenId: token.id, login: user });
+          emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
         }
+        const failed = settled.find((result) => result.status === 'rejected');
+        if (failed) throw storeFailure('revokeAll', failed.reason);
         cursor = page.cursor;
       } while (cursor !== null);
     } catch (error) {
