@@ -56,8 +56,8 @@ export class MemoryTokenStore implements TokenStore {
     if (this.#live(token.id) || this.#tombstone(token.id)) return false;
     const stored = structuredClone(token);
     this.#tokens.set(token.id, stored);
-    let index = this.#byUser.get(token.user);
-    if (!index) this.#byUser.set(token.user, (index = new UserTokenIndex()));
+    const index = this.#byUser.get(token.user) ?? new UserTokenIndex();
+    this.#byUser.set(token.user, index);
     index.add(stored);
     this.#reclaim();
     return true;
