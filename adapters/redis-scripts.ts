@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 /**
  * The Redis store's Lua scripts, kept in one place. None is on the success path of a check (one
  * native GET or GETEX): they are for what must be atomic off it, and for a check that found no live
- * record under the token's own key. Each touches the keys of one token (or one user's index), which
- * share a Cluster hash tag, so it runs on whichever node holds them; each is sent once and then
- * called by SHA.
+ * record under the token's own key, and the throttle's when it is on. Each touches the keys of one
+ * token, one user's index, or one client's failures, which share a Cluster hash tag, so it runs on
+ * whichever node holds them; each is sent once and then called by SHA.
  *
  * A token's keys (`{id}` the hash tag): `t:{id}` its record while its text's terms hold, `l:{id}` its
  * record once its hard limit was brought forward (`limit`), and `r:{id}` its tombstone once revoked.
@@ -170,13 +170,48 @@ end
 return redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
 `);
 
+// Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.
+const COUNT_FAILURE = `
+local function count_failure(key, window)
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, window)
+    ttl = tonumber(window)
+  end
+  return { n, ttl }
+end
+`;
+
 /** KEYS[1] failure counter · ARGV: window (ms). Fixed window from the first failure; returns { count, pttl }. */
 export const RECORD_FAILURE = script(`
-local n = redis.call('INCR', KEYS[1])
+${COUNT_FAILURE}
+return count_failure(KEYS[1], ARGV[1])
+`);
+
+/**
+ * KEYS[1] failure counter, KEYS[2] reserved attempts (a sorted set: attempt → when it lapses) ·
+ * ARGV: now (ms), limit, window (ms), attempt id. Reserves the attempt only while failures plus
+ * reserved attempts stay below the limit. Returns { 1 if reserved else 0, failures, reserved, pttl }.
+ */
+export const RESERVE_ATTEMPT = script(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+local reserved = redis.call('ZCARD', KEYS[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return { n, ttl }
+if failures + reserved >= tonumber(ARGV[2]) then return { 0, failures, reserved, ttl } end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return { 1, failures, reserved + 1, ttl }
+`);
+
+/**
+ * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, window (ms). Turns the
+ * reservation into a failure; returns { count, pttl } as RECORD_FAILURE.
+ */
+export const FAIL_ATTEMPT = script(`
+${COUNT_FAILURE}
+redis.call('ZREM', KEYS[2], ARGV[1])
+return count_failure(KEYS[1], ARGV[2])
 `);

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import {
+  type AttemptReservation,
   type FailureCount,
   type PageRequest,
   type RevokedToken,
@@ -15,11 +17,13 @@ import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
   CREATE,
+  FAIL_ATTEMPT,
   LIMIT,
   type LuaScript,
   PAGE,
   READ,
   RECORD_FAILURE,
+  RESERVE_ATTEMPT,
   REVOKE,
   TOUCH,
 } from './redis-scripts';
@@ -43,7 +47,8 @@ const PRUNE_SAMPLE = 16;
  * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>l:{<id>}` the
  * same once its hard limit was brought forward (rotation with an overlap), `<prefix>r:{<id>}` its
  * tombstone once revoked; `<prefix>u:{<login>}` a sorted set of the user's token ids by creation time,
- * for `list` and `revokeAll`, and `<prefix>f:{<ip>}` a failure counter for throttling. The braces are
+ * for `list` and `revokeAll`, and `<prefix>f:{<ip>}` a failure counter for throttling, with
+ * `<prefix>a:{<ip>}` the attempts that IP has in flight. The braces are
  * Cluster hash tags: every command or script touches the keys of one token, or one other key, so
  * each runs on whichever node holds them.
  *
@@ -302,6 +307,39 @@ export class RedisTokenStore implements TokenStore {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return this.client.eval(script.lua, keys.length, ...keys, ...args);
     }
+  }
+
+  /** A client's reserved attempts, in the slot of its failure counter (the same hash tag). */
+  attemptsKey(key: string): string {
+    return `${this.prefix}a:{${key}}`;
+  }
+
+  // Attempt ids: unique across app instances without a random number per request.
+  readonly #attemptPrefix = randomBytes(6).toString('hex');
+  #lastAttempt = 0;
+
+  async reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
+    const now = this.#now();
+    const attempt = `${this.#attemptPrefix}.${++this.#lastAttempt}`;
+    const [reserved, failures, pending, pttl] = (await this.#run(
+      RESERVE_ATTEMPT,
+      [this.failureKey(key), this.attemptsKey(key)],
+      [String(now), String(limit), String(window), attempt],
+    )) as [number, number, number, number];
+    return { attempt: reserved === 1 ? attempt : null, failures, pending, resetAt: now + Math.max(0, pttl) };
+  }
+
+  async releaseAttempt(key: string, attempt: string): Promise<void> {
+    await this.client.zrem(this.attemptsKey(key), attempt);
+  }
+
+  async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    const [count, pttl] = (await this.#run(
+      FAIL_ATTEMPT,
+      [this.failureKey(key), this.attemptsKey(key)],
+      [attempt, String(window)],
+    )) as [number, number];
+    return { count, resetAt: this.#now() + pttl };
   }
 }
 
