@@ -85,7 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token create -u admin -e 24h                 # hard limit\n' +
         '  personal-token create -u admin -a 10m                 # sliding window, refreshed on each use\n' +
         '  personal-token create -u admin -a 10m -e 30d -s node:3f2a:r -s node:77c1:rw -l "backup script" -q\n' +
-        '  personal-token list -u admin [--json]\n' +
+        '  personal-token list -u admin [--json] [--limit 100 [--cursor <cursor>]]\n' +
         '  personal-token inspect <id> [--json]                  # never refreshes a sliding token\n' +
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
@@ -140,16 +140,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description(
       "List a user's live tokens, newest first: id, label, scopes, expiry mode and times. Never secrets.",
     )
-    .usage('-u <login> [--json]')
+    .usage('-u <login> [--limit <n>] [--cursor <cursor>] [--json]')
     .option('-u, --user <login>', 'user login (mandatory)')
+    .option('--limit <n>', 'print one page of at most n tokens (default: every token, page by page)')
+    .option('--cursor <cursor>', 'print the page that starts there (printed on stderr after a page)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options, command: Command) => {
       const request = parseListOptions(options);
       const { tokens } = await open(command);
       const found = await listTokens(tokens, request);
-      if (options.json === true) io.stdout(formatJson(found.map(tokenToJson)));
-      else if (found.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
-      else io.stdout(formatTable(found));
+      if (options.json === true) io.stdout(formatJson(found.tokens.map(tokenToJson)));
+      else if (found.tokens.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
+      else io.stdout(formatTable(found.tokens));
+      if (found.next !== null) io.stderr(`next page: --cursor ${found.next}\n`);
     });
 
   program

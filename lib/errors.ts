@@ -101,3 +101,26 @@ export class TokenPolicyError extends PersonalTokenError {
     super(code, message);
   }
 }
+
+/** A page of a listing asked for with a cursor that no listing gave, or with a size out of range. */
+export class InvalidPageError extends PersonalTokenError {
+  constructor(message: string) {
+    super('ERR_INVALID_PAGE', message);
+  }
+}
+
+/**
+ * `revokeAll()` stopped when the store failed: `revoked` tokens are known to be revoked, the others
+ * may not be (a call that missed its deadline may still complete). A store failure like any other
+ * (`ERR_STORE_UNAVAILABLE`, a 503): running it again revokes the rest.
+ */
+export class RevokeAllIncompleteError extends StoreUnavailableError {
+  readonly revoked: number;
+  constructor(login: string, revoked: number, cause: StoreUnavailableError) {
+    super(
+      `Revoked ${revoked} tokens of user "${login}" before the token store failed; the others may still be live: ${cause.message}`,
+      { cause },
+    );
+    this.revoked = revoked;
+  }
+}

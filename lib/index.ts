@@ -23,9 +23,11 @@ export {
   type CanAccess,
   type IssuedToken,
   type IssueOptions,
+  type ListPageOptions,
   type ResolveUser,
   type RotateOptions,
   type TokenInfo,
+  type TokenInfoPage,
   TokenService,
   type TokenServiceOptions,
 } from './token-service';
@@ -70,16 +72,28 @@ export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
 export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
 
 // The store contract, for writing a store of one's own.
-export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
+export {
+  type FailureCount,
+  type PageRequest,
+  type RevokedToken,
+  type StoredToken,
+  TOMBSTONE_LIFE,
+  type TokenPage,
+  type TokenStore,
+  type VerifyOptions,
+} from './store';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 
 // Errors, each with a stable `code`.
 export {
   BroaderThanCallerError,
   type BroaderThanCallerCode,
   InvalidDurationError,
+  InvalidPageError,
   InvalidScopeError,
   InvalidTokenOptionsError,
   PersonalTokenError,
+  RevokeAllIncompleteError,
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,

@@ -1,17 +1,24 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
 import { parseDuration } from './duration';
-import { PersonalTokenError, StoreUnavailableError } from './errors';
+import { PersonalTokenError, RevokeAllIncompleteError, StoreUnavailableError } from './errors';
 import { quoteInput } from './quote-input';
 import { parseScope } from './scopes';
 import { tokenToJson } from './token-json';
-import { isValidLabel, MAX_LABEL, type TokenInfo, type TokenService } from './token-service';
+import { MAX_PAGE_SIZE } from './token-page';
+import {
+  isValidLabel,
+  type ListPageOptions,
+  MAX_LABEL,
+  type TokenInfo,
+  type TokenService,
+} from './token-service';
 
 /**
  * Self-service token management over HTTP, for the authenticated user only:
  *
  *   POST   /tokens              create (the response is the only time the token text is sent)
- *   GET    /tokens              list, newest first
+ *   GET    /tokens              list, newest first, a page at a time (`?limit=&cursor=`)
  *   GET    /tokens/:id          one token
  *   POST   /tokens/:id/rotate   replace it (optionally keeping the old one for an overlap)
  *   DELETE /tokens/:id          revoke it
@@ -36,7 +43,8 @@ export interface TokenRouterOptions {
 
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
-  error: { code: string; message: string; field?: string };
+  /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
+  error: { code: string; message: string; field?: string; revoked?: number };
 }
 
 const CREATE_FIELDS = ['label', 'expiresIn', 'autoRefresh', 'scopes'] as const;
@@ -49,6 +57,7 @@ class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    readonly revoked?: number,
   ) {
     super(message);
   }
@@ -100,6 +109,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     if (refusal.status === 503) res.set('Retry-After', retryAfter);
     const body: TokenRouterErrorBody = { error: { code: refusal.code, message: refusal.message } };
     if (refusal.field !== undefined) body.error.field = refusal.field;
+    if (refusal.revoked !== undefined) body.error.revoked = refusal.revoked;
     res.status(refusal.status).json(body);
   }
 
@@ -120,8 +130,14 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .route('/tokens')
     .get(
       handle(async (req, res, login) => {
-        const visible = await visibleTokens(req, login);
-        res.json({ now: new Date(tokens.now()).toISOString(), tokens: visible.map(tokenToJson) });
+        // One page per request, one store call under one deadline, however many tokens there are.
+        const page = await tokens.listPage(login, readPageQuery(req));
+        const visible = await visibleTokens(req, page.tokens);
+        res.json({
+          now: new Date(tokens.now()).toISOString(),
+          tokens: visible.map(tokenToJson),
+          next: page.cursor,
+        });
       }),
     )
     .post(
@@ -141,7 +157,8 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         if (callerIsNarrowed(req)) {
           // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those.
           let revoked = 0;
-          for (const token of await visibleTokens(req, login)) if (await tokens.revoke(token.id)) revoked++;
+          const all = await tokens.list(login);
+          for (const token of await visibleTokens(req, all)) if (await tokens.revoke(token.id)) revoked++;
           return void res.json({ revoked });
         }
         res.json({ revoked: await tokens.revokeAll(login) });
@@ -207,8 +224,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     sendError(bodyParserError(error) ?? error, res, next);
   });
 
-  async function visibleTokens(req: Request, login: string): Promise<TokenInfo[]> {
-    const all = await tokens.list(login);
+  async function visibleTokens(req: Request, all: TokenInfo[]): Promise<TokenInfo[]> {
     if (!callerIsNarrowed(req)) return all;
     const visible: TokenInfo[] = [];
     for (const token of all) if (await coveredByCaller(req, token)) visible.push(token);
@@ -238,6 +254,26 @@ async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean
   const caller = callerBounds(req);
   if (!caller || caller.tokenId === target.id) return true;
   return coversScopes(req, caller, target.scopes);
+}
+
+/** `?limit=&cursor=` of `GET /tokens`; the service checks the values, this only their form. */
+function readPageQuery(req: Request): ListPageOptions {
+  const { cursor, limit } = req.query;
+  if (cursor !== undefined && typeof cursor !== 'string') {
+    throw new HttpError(400, 'ERR_INVALID_PAGE', 'cursor must be the next of a previous page', 'cursor');
+  }
+  if (limit !== undefined && (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit))) {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_PAGE',
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`,
+      'limit',
+    );
+  }
+  return {
+    cursor: cursor === undefined || cursor === '' ? null : cursor,
+    limit: limit === undefined ? undefined : Number(limit),
+  };
 }
 
 /**
@@ -363,6 +399,10 @@ function fieldError<T>(field: string, parse: () => T): T {
 /** The library's errors as HTTP answers; anything else (a bug, the app's own errors) goes to `next`. */
 function toHttpError(error: unknown): HttpError | null {
   if (error instanceof HttpError) return error;
+  if (error instanceof RevokeAllIncompleteError) {
+    const message = `Revoked ${error.revoked} tokens, then the token store became unavailable; try again to revoke the rest`;
+    return new HttpError(503, error.code, message, undefined, error.revoked);
+  }
   if (error instanceof StoreUnavailableError) {
     return new HttpError(503, error.code, 'The token store is unavailable; try again shortly');
   }

@@ -1,11 +1,14 @@
+import { isIP } from 'node:net';
 import type { Request } from 'express';
-import { CallDeadlines } from './call-deadlines';
+import { CallDeadlines, storeFailure } from './call-deadlines';
 import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
+  InvalidPageError,
   InvalidTokenOptionsError,
+  RevokeAllIncompleteError,
   ScopeNotAllowedError,
-  type StoreUnavailableError,
+  StoreUnavailableError,
   TokenLimitError,
   UnknownUserError,
 } from './errors';
@@ -32,6 +35,7 @@ import {
   tokenLikeText,
 } from './token-format';
 import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
+import { BATCH_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parsePageCursor } from './token-page';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -114,6 +118,19 @@ export interface RotateOptions {
   overlap?: string | number;
 }
 
+export interface ListPageOptions {
+  /** Where the page starts: the `cursor` of the previous page. Default: the first page. */
+  cursor?: string | null;
+  /** How many tokens at most, 1 to `MAX_PAGE_SIZE` (1000). Default `DEFAULT_PAGE_SIZE` (100). */
+  limit?: number;
+}
+
+/** One page of a user's tokens; `cursor` is where the next starts, null after the last. */
+export interface TokenInfoPage {
+  tokens: TokenInfo[];
+  cursor: string | null;
+}
+
 /** Why a token was refused, for audit: never the token itself. */
 export interface Refusal {
   ok: false;
@@ -156,15 +173,7 @@ export class TokenService {
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
-    for (const method of [
-      'create',
-      'verify',
-      'get',
-      'listByUser',
-      'delete',
-      'deleteByUser',
-      'limit',
-    ] as const) {
+    for (const method of ['create', 'verify', 'get', 'listPage', 'delete', 'limit'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
       }
@@ -361,7 +370,8 @@ export class TokenService {
         this.store.verify(parsed.id, parsed.secretHash, {
           login,
           touchInterval: this.touchInterval,
-          ip: this.trackIp ? ip : undefined,
+          // Only an address is recorded: a proxy header can hold anything.
+          ip: this.trackIp ? (ip !== undefined && isIP(ip) !== 0 ? ip : null) : undefined,
           terms: parsed,
         }),
       (found) => done(this.#judge(found, parsed, login)),
@@ -395,10 +405,36 @@ export class TokenService {
     return stored ? toInfo(stored) : null;
   }
 
-  /** The user's live tokens, newest first. */
+  /**
+   * One page of the user's live tokens, newest first: one store call, under its own deadline. Pass
+   * the `cursor` of a page to get the next; tokens revoked or created meanwhile do not shift it.
+   */
+  async listPage(user: string, options: ListPageOptions = {}): Promise<TokenInfoPage> {
+    const cursor = options.cursor ?? null;
+    if (cursor !== null && parsePageCursor(cursor) === null) {
+      throw new InvalidPageError('cursor must be the cursor of a previous page, as returned');
+    }
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidPageError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit }));
+    return { tokens: page.tokens.map(toInfo), cursor: page.cursor };
+  }
+
+  /**
+   * All the user's live tokens, newest first, read page by page (each page its own store call,
+   * under its own deadline). For a user with very many tokens, `listPage` keeps memory bounded.
+   */
   async list(user: string): Promise<TokenInfo[]> {
-    const stored = await this.#call('list', () => this.store.listByUser(user));
-    return stored.map(toInfo);
+    const tokens: TokenInfo[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: TokenInfoPage = await this.listPage(user, { cursor, limit: BATCH_SIZE });
+      tokens.push(...page.tokens);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return tokens;
   }
 
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
@@ -410,12 +446,35 @@ export class TokenService {
     return revoked !== null;
   }
 
-  /** Revokes all of a user's tokens; returns how many. */
+  /**
+   * Revokes all of a user's tokens, in batches (each a listing and its revocations, under its own
+   * deadlines); returns how many. If the store fails midway, throws `RevokeAllIncompleteError`,
+   * which says how many were revoked; running it again revokes the rest.
+   */
   async revokeAll(user: string): Promise<number> {
-    const ids = await this.#call('revokeAll', () => this.store.deleteByUser(user));
-    const time = new Date(this.#now());
-    for (const tokenId of ids) emit(this.onEvent, { type: 'revoked', time, tokenId, login: user });
-    return ids.length;
+    let revoked = 0;
+    let cursor: string | null = null;
+    try {
+      do {
+        const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
+        const settled = await this.#call('revokeAll', () =>
+          Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
+        );
+        const time = new Date(this.#now());
+        for (const result of settled) {
+          if (result.status !== 'fulfilled' || result.value === null) continue;
+          revoked++;
+          emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
+        }
+        const failed = settled.find((result) => result.status === 'rejected');
+        if (failed) throw storeFailure('revokeAll', failed.reason);
+        cursor = page.cursor;
+      } while (cursor !== null);
+    } catch (error) {
+      if (revoked === 0 || !(error instanceof StoreUnavailableError)) throw error;
+      throw new RevokeAllIncompleteError(user, revoked, error);
+    }
+    return revoked;
   }
 
   /** Counts a failed authentication for `key` (a client IP) in the store, for throttling. */
@@ -450,10 +509,19 @@ export class TokenService {
 
   async #checkLimit(login: string): Promise<void> {
     if (this.maxTokensPerUser === undefined) return;
-    // Counts live tokens only: expired ones are gone from the list. Two issues racing at the limit
+    // Counts live tokens only (expired ones are dropped from pages), and no further than the limit:
+    // the cost follows the limit, not how many tokens the user has. Two issues racing at the limit
     // can both pass; the limit is a guard against accumulation, not a security boundary.
-    const live = await this.#call('list', () => this.store.listByUser(login));
-    if (live.length >= this.maxTokensPerUser) throw new TokenLimitError(login, this.maxTokensPerUser);
+    const max = this.maxTokensPerUser;
+    let live = 0;
+    let cursor: string | null = null;
+    do {
+      const limit = Math.min(max - live, MAX_PAGE_SIZE);
+      const page = await this.#call('list', () => this.store.listPage(login, { cursor, limit }));
+      live += page.tokens.length;
+      cursor = page.cursor;
+    } while (cursor !== null && live < max);
+    if (live >= max) throw new TokenLimitError(login, max);
   }
 
   /** Whether text could hold a token of this service's prefix or its secret (see `tokenLikeText`). */

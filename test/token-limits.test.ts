@@ -69,10 +69,10 @@ describe('policy options', () => {
     const { store, tokens } = service({ maxTokensPerUser: Number.POSITIVE_INFINITY });
     assert.equal(tokens.maxTokensPerUser, undefined);
     let listed = 0;
-    const listByUser = store.listByUser.bind(store);
-    store.listByUser = (login) => {
+    const listPage = store.listPage.bind(store);
+    store.listPage = (login, page) => {
       listed++;
-      return listByUser(login);
+      return listPage(login, page);
     };
     await tokens.issue({ user: 'al', expiresIn: '1h' });
     assert.equal(listed, 0);

@@ -6,9 +6,8 @@ export function unavailableStore(): TokenStore {
     create: async () => true,
     verify: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
     get: async () => null,
-    listByUser: async () => [],
+    listPage: async () => ({ tokens: [], cursor: null }),
     delete: async () => null,
-    deleteByUser: async () => [],
     limit: async () => false,
   };
 }
