@@ -1,4 +1,4 @@
-// No event, error message or HTTP answer ever holds a token's secret part (issue 13, item 10): real
+// No event, error message or HTTP answer ever holds a token's secret part: real
 // tokens (live, revoked, expired, another user's) are sent in every wrong place fast-check can make
 // (the Basic login field, both fields, padded, prefixed, wrong schemes, other headers, the query
 // string, the path, every field of the token router's bodies) through the real middleware, the
