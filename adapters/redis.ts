@@ -1,6 +1,6 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
+import type { RedisTokenStoreClient } from './redis-client';
 import { LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, TOUCH } from './redis-scripts';
 
 export interface RedisTokenStoreOptions {
@@ -9,6 +9,8 @@ export interface RedisTokenStoreOptions {
   /** The clock used for hard limits and TTLs (ms since the epoch). */
   now?: () => number;
 }
+
+export type { RedisTokenStoreClient } from './redis-client';
 
 export const DEFAULT_KEY_PREFIX = 'pat:';
 
@@ -33,12 +35,12 @@ const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
  * its cap binds.
  */
 export class RedisTokenStore implements TokenStore {
-  readonly client: Redis | Cluster;
+  readonly client: RedisTokenStoreClient;
   readonly prefix: string;
   readonly #now: () => number;
 
-  constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
-    if (!client || typeof (client as Redis).evalsha !== 'function') {
+  constructor(client: RedisTokenStoreClient, options: RedisTokenStoreOptions = {}) {
+    if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
     this.client = client;

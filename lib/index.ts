@@ -13,7 +13,7 @@ export {
   personalTokenAuth,
 } from './middleware';
 export { hasNodePermission, type NodePermissionOptions, requireNodePermission } from './node-permission';
-export type { PersonalTokenAuthInfo } from './auth-info';
+export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
 export type { ResolveAncestors } from './request-context';
 export type { ThrottleOptions } from './failure-throttle';
 
@@ -68,6 +68,7 @@ export {
   InvalidDurationError,
   InvalidScopeError,
   InvalidTokenOptionsError,
+  NotTokenAuthenticatedError,
   PersonalTokenError,
   ScopeNotAllowedError,
   StoreUnavailableError,
