@@ -12,7 +12,12 @@ export {
   type PersonalTokenAuthOptions,
   personalTokenAuth,
 } from './middleware';
-export { hasNodePermission, type NodePermissionOptions, requireNodePermission } from './node-permission';
+export {
+  hasNodePermission,
+  type NodeIdSource,
+  type NodePermissionOptions,
+  requireNodePermission,
+} from './node-permission';
 export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
 export type { ResolveAncestors } from './request-context';
 export type { ThrottleOptions } from './failure-throttle';
