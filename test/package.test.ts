@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { npm, packInto } from './support/packed-package';
 
 // The package as consumers get it: `npm pack`, installed into throw-away ESM and CommonJS
 // projects, loaded with `import` and `require`, and type-checked from both.
 const root = join(__dirname, '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 describe('the packed package', { timeout: 240_000 }, () => {
   let work: string;
   let consumer: string;
+  let tarball: string;
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'pta-pack-'));
-    // --ignore-scripts: dist/ was built before the run (scripts/run-tests.mjs); rebuilding here would
-    // empty it while other test files use it.
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
-    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack made a tarball');
+    tarball = packInto(work);
     consumer = join(work, 'consumer');
     execFileSync('mkdir', ['-p', consumer]);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
@@ -35,7 +29,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
         '--no-fund',
         '--silent',
         '--prefer-offline',
-        join(work, tarball),
+        tarball,
         'express@5',
         '@types/express@5',
         '@types/node@20',
@@ -179,10 +173,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
   });
 
   test('the tarball ships compiled code and no tests', () => {
-    const listing = execFileSync('tar', [
-      '-tzf',
-      join(work, readdirSync(work).find((n) => n.endsWith('.tgz'))!),
-    ]).toString();
+    const listing = execFileSync('tar', ['-tzf', tarball]).toString();
     assert.match(listing, /package\/dist\/lib\/index\.js/);
     assert.match(listing, /package\/dist\/esm\/index\.mjs/);
     assert.match(listing, /package\/dist\/lib\/index\.d\.ts/);

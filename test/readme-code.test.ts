@@ -20,9 +20,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { packInto } from './support/packed-package';
 
 const root = join(__dirname, '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 interface CodeBlock {
@@ -80,18 +80,10 @@ describe('the TypeScript in the README and docs/', { timeout: 240_000 }, () => {
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'pta-readme-'));
-    // The package as npm ships it. dist/ is built before the test run (scripts/run-tests.mjs).
-    if (!existsSync(join(root, 'dist/esm/index.d.mts'))) {
-      execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'pipe' });
-    }
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
-    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack made a tarball');
+    // The package as npm ships it, unpacked where a consumer's node_modules will point.
+    const tarball = packInto(work);
     packed = join(work, 'package');
-    execFileSync('tar', ['-xzf', join(work, tarball), '-C', work]);
+    execFileSync('tar', ['-xzf', tarball, '-C', work]);
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
