@@ -11,7 +11,7 @@ import { npm, packInto } from './support/packed-package';
 const root = join(__dirname, '..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
-describe('the packed package', { timeout: 240_000 }, () => {
+describe('the packed package', { timeout: 600_000 }, () => {
   let work: string;
   let consumer: string;
   let tarball: string;

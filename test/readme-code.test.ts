@@ -74,7 +74,7 @@ export function codeBlocks(file: string): CodeBlock[] {
 const blocks = markdownFiles().flatMap(codeBlocks);
 const compiled = blocks.filter((block) => block.info === 'ts');
 
-describe('the TypeScript in the README and docs/', { timeout: 240_000 }, () => {
+describe('the TypeScript in the README and docs/', { timeout: 600_000 }, () => {
   let work: string;
   let packed: string;
 
