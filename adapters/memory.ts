@@ -1,4 +1,11 @@
-import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import type {
+  AttemptReservation,
+  FailureCount,
+  RevokedToken,
+  StoredToken,
+  TokenStore,
+  VerifyOptions,
+} from '../lib/store';
 import { hashesMatch } from '../lib/token-format';
 
 export interface MemoryTokenStoreOptions {
@@ -143,5 +150,41 @@ export class MemoryTokenStore implements TokenStore {
     for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);
     for (const [key, failure] of this.#failures) if (failure.resetAt <= now) this.#failures.delete(key);
     this.#sweepAt = Math.max(1024, (this.#tokens.size + this.#tombstones.size + this.#failures.size) * 2);
+  }
+
+  // Attempts reserved and not yet released: key → attempt → when it lapses. A key's entry goes
+  // with its last attempt, so this holds no more than the requests in flight.
+  readonly #attempts = new Map<string, Map<string, number>>();
+  #lastAttempt = 0;
+
+  async reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
+    const now = this.#now();
+    const { count: failures, resetAt } = this.#failuresOf(key, now);
+    const reserved = this.#attempts.get(key) ?? new Map<string, number>();
+    for (const [attempt, lapsesAt] of reserved) if (lapsesAt <= now) reserved.delete(attempt);
+    if (failures + reserved.size >= limit) {
+      if (reserved.size === 0) this.#attempts.delete(key);
+      return { attempt: null, failures, pending: reserved.size, resetAt };
+    }
+    const attempt = String(++this.#lastAttempt);
+    reserved.set(attempt, now + window);
+    this.#attempts.set(key, reserved);
+    return { attempt, failures, pending: reserved.size, resetAt };
+  }
+
+  async releaseAttempt(key: string, attempt: string): Promise<void> {
+    const reserved = this.#attempts.get(key);
+    reserved?.delete(attempt);
+    if (reserved?.size === 0) this.#attempts.delete(key);
+  }
+
+  async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    await this.releaseAttempt(key, attempt);
+    return this.recordFailure(key, window);
+  }
+
+  #failuresOf(key: string, now: number): FailureCount {
+    const current = this.#failures.get(key);
+    return current && current.resetAt > now ? { ...current } : { count: 0, resetAt: now };
   }
 }

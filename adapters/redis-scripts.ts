@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Redis store's Lua scripts, kept in one place. None is on the request path (a check is one
- * native GET or GETEX): they are for what must be atomic off it. Each touches one key, so it runs
- * on any Cluster node; each is sent once and then called by SHA.
+ * native GET or GETEX) but the throttle's, when it is on: they are for what must be atomic. Each
+ * touches one key, or two that share a hash tag, so it runs on any Cluster node; each is sent once
+ * and then called by SHA.
  *
  * A token is one string, its fields separated by tabs (no field can hold one):
  *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label
@@ -92,13 +93,48 @@ redis.call('SET', KEYS[1], table.concat(fields, '\\t'), 'KEEPTTL')
 return 1
 `);
 
+// Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.
+const COUNT_FAILURE = `
+local function count_failure(key, window)
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, window)
+    ttl = tonumber(window)
+  end
+  return { n, ttl }
+end
+`;
+
 /** KEYS[1] failure counter · ARGV: window (ms). Fixed window from the first failure; returns { count, pttl }. */
 export const RECORD_FAILURE = script(`
-local n = redis.call('INCR', KEYS[1])
+${COUNT_FAILURE}
+return count_failure(KEYS[1], ARGV[1])
+`);
+
+/**
+ * KEYS[1] failure counter, KEYS[2] reserved attempts (a sorted set: attempt → when it lapses) ·
+ * ARGV: now (ms), limit, window (ms), attempt id. Reserves the attempt only while failures plus
+ * reserved attempts stay below the limit. Returns { 1 if reserved else 0, failures, reserved, pttl }.
+ */
+export const RESERVE_ATTEMPT = script(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+local reserved = redis.call('ZCARD', KEYS[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return { n, ttl }
+if failures + reserved >= tonumber(ARGV[2]) then return { 0, failures, reserved, ttl } end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return { 1, failures, reserved + 1, ttl }
+`);
+
+/**
+ * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, window (ms). Turns the
+ * reservation into a failure; returns { count, pttl } as RECORD_FAILURE.
+ */
+export const FAIL_ATTEMPT = script(`
+${COUNT_FAILURE}
+redis.call('ZREM', KEYS[2], ARGV[1])
+return count_failure(KEYS[1], ARGV[2])
 `);

@@ -1,7 +1,24 @@
-import type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from '../lib/store';
+import { randomBytes } from 'node:crypto';
+import type {
+  AttemptReservation,
+  FailureCount,
+  RevokedToken,
+  StoredToken,
+  TokenStore,
+  VerifyOptions,
+} from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import type { RedisTokenStoreClient } from './redis-client';
-import { LIMIT, type LuaScript, READ, RECORD_FAILURE, REVOKE, TOUCH } from './redis-scripts';
+import {
+  FAIL_ATTEMPT,
+  LIMIT,
+  type LuaScript,
+  READ,
+  RECORD_FAILURE,
+  RESERVE_ATTEMPT,
+  REVOKE,
+  TOUCH,
+} from './redis-scripts';
 
 export interface RedisTokenStoreOptions {
   /** Prefix of every key. Default `pat:`, the same as the CLI's and `personalTokenAuth()`'s. */
@@ -25,8 +42,9 @@ const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
  *
  * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>u:{<login>}` a
  * sorted set of the user's token ids by creation time, for `list` and `revokeAll`, and
- * `<prefix>f:{<ip>}` a failure counter for throttling. The braces are Cluster hash tags, and every
- * command or script touches a single key, so each runs on whichever node holds it.
+ * `<prefix>f:{<ip>}` a failure counter for throttling, with `<prefix>a:{<ip>}` the attempts that IP
+ * has in flight. The braces are Cluster hash tags, and every command or script touches a single
+ * key or keys of one tag, so each runs on whichever node holds it.
  *
  * A check is one native command: `GETEX … PX min(window, hard limit - now)` for a sliding token
  * (its terms come with the token), `GET` for one with only a hard limit. `lastUsedAt` costs a second
@@ -216,13 +234,47 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
-  async #run(script: LuaScript, key: string, args: string[]): Promise<unknown> {
+  async #run(script: LuaScript, key: string | string[], args: string[]): Promise<unknown> {
+    const keys = typeof key === 'string' ? [key] : key;
     try {
-      return await this.client.evalsha(script.sha, 1, key, ...args);
+      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.client.eval(script.lua, 1, key, ...args);
+      return this.client.eval(script.lua, keys.length, ...keys, ...args);
     }
+  }
+
+  /** A client's reserved attempts, in the slot of its failure counter (the same hash tag). */
+  attemptsKey(key: string): string {
+    return `${this.prefix}a:{${key}}`;
+  }
+
+  // Attempt ids: unique across app instances without a random number per request.
+  readonly #attemptPrefix = randomBytes(6).toString('hex');
+  #lastAttempt = 0;
+
+  async reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
+    const now = this.#now();
+    const attempt = `${this.#attemptPrefix}.${++this.#lastAttempt}`;
+    const [reserved, failures, pending, pttl] = (await this.#run(
+      RESERVE_ATTEMPT,
+      [this.failureKey(key), this.attemptsKey(key)],
+      [String(now), String(limit), String(window), attempt],
+    )) as [number, number, number, number];
+    return { attempt: reserved === 1 ? attempt : null, failures, pending, resetAt: now + Math.max(0, pttl) };
+  }
+
+  async releaseAttempt(key: string, attempt: string): Promise<void> {
+    await this.client.zrem(this.attemptsKey(key), attempt);
+  }
+
+  async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    const [count, pttl] = (await this.#run(
+      FAIL_ATTEMPT,
+      [this.failureKey(key), this.attemptsKey(key)],
+      [attempt, String(window)],
+    )) as [number, number];
+    return { count, resetAt: this.#now() + pttl };
   }
 }
 

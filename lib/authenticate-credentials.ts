@@ -49,18 +49,17 @@ export function checkCredentials(
   done: (outcome: CredentialsOutcome) => void,
   fail: (error: unknown) => void,
 ): void {
-  const scheme = credentials.scheme;
-  if (scheme === 'none' || scheme === 'malformed') {
-    const attempted = scheme === 'malformed' && schemes.includes(credentials.attempted);
-    done(attempted ? { kind: 'malformed', scheme: credentials.attempted } : ABSENT);
-    return;
-  }
-  if (!schemes.includes(scheme)) {
+  const scheme = attemptedScheme(credentials, schemes);
+  if (scheme === undefined || credentials.scheme === 'none') {
     done(ABSENT);
     return;
   }
-  const login = scheme === 'basic' ? credentials.login : undefined;
-  const token = scheme === 'basic' ? credentials.password : credentials.token;
+  if (credentials.scheme === 'malformed') {
+    done({ kind: 'malformed', scheme });
+    return;
+  }
+  const login = credentials.scheme === 'basic' ? credentials.login : undefined;
+  const token = credentials.scheme === 'basic' ? credentials.password : credentials.token;
   tokens.check(
     token,
     login,
@@ -95,6 +94,12 @@ export function checkCredentials(
 }
 
 const ABSENT: CredentialsOutcome = { kind: 'absent' };
+
+/** The enabled scheme that credentials try, well-formed or not; undefined if they try none (absent). */
+export function attemptedScheme(credentials: Credentials, schemes: readonly Scheme[]): Scheme | undefined {
+  const scheme = credentials.scheme === 'malformed' ? credentials.attempted : credentials.scheme;
+  return scheme !== 'none' && schemes.includes(scheme) ? scheme : undefined;
+}
 
 function resolvedOutcome(scheme: Scheme, record: StoredToken, user: unknown): CredentialsOutcome {
   if (user === null || user === undefined) {

@@ -8,17 +8,25 @@ export interface ThrottleOptions {
   window: string | number;
 }
 
+/** What the throttle decides for one attempt: go ahead (and release `attempt` after), or wait. */
+export type Admission = { attempt: string } | { retryAfter: number };
+
 // Bound on the blocked-IP cache, so a flood of spoofed addresses cannot grow it without limit.
 const MAX_BLOCKED = 100_000;
 
 /**
- * Failed-authentication throttling per client IP. Failures are counted in the token store (one
- * key per IP with a TTL, shared by every instance of the app); once an IP reaches `maxFailures`
- * within the window, this instance refuses it with 429 *without any lookup* until the window ends.
- * Successful requests cost nothing: only failures touch the counter. Requests are never delayed.
+ * Failed-authentication throttling per client IP, exact under any concurrency and across every
+ * instance of the app that shares the store: at most `maxFailures` token lookups of one IP can fail
+ * in a window. Counting failures after the lookup cannot promise that (every request in flight
+ * has already passed the check), so each attempt first reserves a place in the store, which grants
+ * it only while the IP's failures in the window plus its attempts in flight stay below
+ * `maxFailures`. A check that succeeds gives its place back; one that fails keeps it as a failure.
+ * The window is fixed and starts with the first failure. A reservation that is never given back
+ * (the store failed to answer) lapses by itself a window after it was made, counting until then.
  *
- * Each instance learns of a block at the latest when that IP's next failure reaches it, so a
- * guesser gets at most one more try per instance, never more than `maxFailures` in total.
+ * The price: an IP has at most `maxFailures` attempts in flight at once (more are refused with
+ * `Retry-After: 1`), and a checked request costs two store calls (reserve, release). Once the store
+ * reports `maxFailures` failures, this instance refuses the IP by itself until the window ends.
  */
 export class FailureThrottle {
   readonly maxFailures: number;
@@ -30,9 +38,11 @@ export class FailureThrottle {
     if (!Number.isSafeInteger(options?.maxFailures) || options.maxFailures < 1) {
       throw new TypeError('throttle.maxFailures must be a whole number of at least 1');
     }
-    if (typeof tokens.store.recordFailure !== 'function') {
+    const store = tokens.store;
+    const methods = ['reserveAttempt', 'releaseAttempt', 'failAttempt'] as const;
+    if (methods.some((method) => typeof store[method] !== 'function')) {
       throw new TypeError(
-        'throttle needs a token store with recordFailure() (the Redis and memory stores have it)',
+        `throttle needs a token store with ${methods.map((m) => `${m}()`).join(', ')} (the Redis and memory stores have them)`,
       );
     }
     this.maxFailures = options.maxFailures;
@@ -40,7 +50,7 @@ export class FailureThrottle {
     this.#tokens = tokens;
   }
 
-  /** Seconds until the IP may try again, or 0 if it is not blocked. */
+  /** Seconds until the IP may try again, as far as this instance knows without asking the store, or 0. */
   retryAfter(ip: string): number {
     const until = this.#blockedUntil.get(ip);
     if (until === undefined) return 0;
@@ -50,12 +60,32 @@ export class FailureThrottle {
     return 0;
   }
 
-  /** Counts a failure; blocks the IP here once the shared count reaches the limit. */
-  async fail(ip: string): Promise<void> {
-    const { count, resetAt } = await this.#tokens.recordFailure(ip, this.window);
-    if (count < this.maxFailures) return;
+  /** Reserves an attempt for the IP before its lookup, or says how long it must wait. */
+  async admit(ip: string): Promise<Admission> {
+    const reservation = await this.#tokens.reserveAttempt(ip, this.maxFailures, this.window);
+    if (reservation.attempt !== null) return { attempt: reservation.attempt };
+    if (reservation.failures < this.maxFailures) {
+      // Refused only for its attempts in flight, which end in moments: no block to remember.
+      return { retryAfter: 1 };
+    }
+    this.#block(ip, reservation.resetAt);
+    return { retryAfter: Math.max(1, this.retryAfter(ip)) };
+  }
+
+  /** Ends an admitted attempt whose check passed (or could not be made): it counts for nothing. */
+  release(ip: string, attempt: string): Promise<void> {
+    return this.#tokens.releaseAttempt(ip, attempt);
+  }
+
+  /** Ends an admitted attempt as a failure; this instance blocks the IP once the count reaches the limit. */
+  async fail(ip: string, attempt: string): Promise<void> {
+    const { count, resetAt } = await this.#tokens.failAttempt(ip, attempt, this.window);
+    if (count >= this.maxFailures) this.#block(ip, resetAt);
+  }
+
+  #block(ip: string, until: number): void {
     this.#blockedUntil.delete(ip);
-    this.#blockedUntil.set(ip, resetAt);
+    this.#blockedUntil.set(ip, until);
     if (this.#blockedUntil.size > MAX_BLOCKED) {
       const oldest = this.#blockedUntil.keys().next().value;
       if (oldest !== undefined) this.#blockedUntil.delete(oldest);

@@ -1,7 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { type CredentialsOutcome, checkCredentials, type Scheme } from './authenticate-credentials';
+import {
+  attemptedScheme,
+  type CredentialsOutcome,
+  checkCredentials,
+  type Scheme,
+} from './authenticate-credentials';
 import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
-import { readCredentials } from './credentials';
+import { type Credentials, readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
 import { emit, type OnEvent } from './events';
@@ -31,6 +36,12 @@ export interface PersonalTokenAuthOptions {
   onEvent?: OnEvent;
   /** Failed-authentication throttling per client IP (`req.ip`, so `trust proxy` applies). Off by default. */
   throttle?: ThrottleOptions;
+}
+
+/** An attempt the throttle admitted, to release once its check is done. */
+interface Attempt {
+  ip: string;
+  id: string;
 }
 
 function clientIp(req: Request): string {
@@ -93,10 +104,15 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
   }
 
-  async function refuseAndCount(req: Request, respond: () => void): Promise<void> {
-    // Count before answering, so the client's next request already sees the block.
-    if (throttle) await throttle.fail(clientIp(req)).catch(() => {});
+  // A failed attempt is counted before the answer, so that the client's next request already sees it.
+  async function refuseAndCount(attempt: Attempt | undefined, respond: () => void): Promise<void> {
+    if (attempt) await throttle?.fail(attempt.ip, attempt.id).catch(() => {});
     respond();
+  }
+
+  function tooManyRequests(res: Response, ip: string, wait: number): void {
+    if (onEvent) emit(onEvent, { type: 'throttled', time: new Date(tokens.now()), ip, retryAfter: wait });
+    res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
   }
 
   // Events are built only when someone listens: the success path runs on every request.
@@ -116,22 +132,21 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     });
   }
 
-  const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (throttle) {
-      const wait = throttle.retryAfter(clientIp(req));
-      if (wait > 0) {
-        if (onEvent)
-          emit(onEvent, {
-            type: 'throttled',
-            time: new Date(tokens.now()),
-            ip: clientIp(req),
-            retryAfter: wait,
-          });
-        res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
-        return;
-      }
-    }
-    const credentials = readCredentials(req.headers.authorization);
+  function failed(res: Response, next: NextFunction) {
+    return (error: unknown) => {
+      // Fail closed: a store that cannot answer never lets a request through.
+      if (error instanceof StoreUnavailableError) return unavailable(res);
+      next(error);
+    };
+  }
+
+  function check(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    credentials: Credentials,
+    attempt: Attempt | undefined,
+  ): void {
     // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
     const ip = tokens.trackIp ? req.ip : undefined;
     checkCredentials(
@@ -143,6 +158,9 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
       (outcome) => {
         switch (outcome.kind) {
           case 'success':
+            // Not awaited: the request need not wait for it, and the store runs it before this
+            // client's next call on the same connection.
+            if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
             req.user = outcome.user as Express.User;
             req.authInfo = outcome.info;
             if (contextNeeded) setRequestContext(req, context);
@@ -162,18 +180,44 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
             return refuse(res, 401, 'unauthorized');
           case 'malformed':
             reportRejection(req, outcome);
-            return refuseAndCount(req, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
+            return refuseAndCount(attempt, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
           case 'rejected':
             reportRejection(req, outcome);
-            return refuseAndCount(req, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
+            return refuseAndCount(attempt, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
         }
       },
       (error: unknown) => {
-        // Fail closed: a store that cannot answer never lets a request through.
-        if (error instanceof StoreUnavailableError) return unavailable(res);
-        next(error);
+        // The store or resolveUser failed, not the client: its attempt is no failure.
+        if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
+        failed(res, next)(error);
       },
     );
+  }
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const credentials = readCredentials(req.headers.authorization);
+    // Only attempts are throttled: a request without credentials costs no lookup and never counts.
+    if (!throttle || attemptedScheme(credentials, schemes) === undefined) {
+      check(req, res, next, credentials, undefined);
+      return;
+    }
+    const ip = clientIp(req);
+    const wait = throttle.retryAfter(ip);
+    if (wait > 0) {
+      tooManyRequests(res, ip, wait);
+      return;
+    }
+    throttle
+      .admit(ip)
+      .then(
+        (admission) => {
+          if ('retryAfter' in admission) return tooManyRequests(res, ip, admission.retryAfter);
+          check(req, res, next, credentials, { ip, id: admission.attempt });
+        },
+        failed(res, next),
+      )
+      // Whatever throws above goes to Express, never to an unhandled rejection.
+      .catch(next);
   };
   return Object.assign(middleware, { tokens });
 }

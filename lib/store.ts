@@ -51,6 +51,20 @@ export interface FailureCount {
   resetAt: number;
 }
 
+/**
+ * What `reserveAttempt` answers: the reserved attempt's id, or null if the client is over the limit
+ * (its failures and the attempts it has in flight already make `limit`), and the counts it saw.
+ */
+export interface AttemptReservation {
+  attempt: string | null;
+  /** Failures counted in the current window. */
+  failures: number;
+  /** Attempts reserved and not yet released (this one among them, if granted). */
+  pending: number;
+  /** When the failure window ends (ms since the epoch); meaningful only while `failures` > 0. */
+  resetAt: number;
+}
+
 export interface VerifyOptions {
   /**
    * For Basic auth: the login that came with the token. A store may skip the refresh when it is not
@@ -114,4 +128,23 @@ export interface TokenStore {
 
   /** The store's clock (ms). The token service uses it too, so that both agree on what "now" is. */
   now?(): number;
+
+  /**
+   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`):
+   * reserves one authentication attempt for `key` before its token lookup. Atomic across app
+   * instances: the attempt is granted only while the failures counted in the window (as
+   * `recordFailure` counts them) plus the attempts still reserved stay below `limit`; a refusal
+   * changes nothing. A reservation lapses by itself `window` ms after it was made, should it never
+   * be released.
+   */
+  reserveAttempt?(key: string, limit: number, window: number): Promise<AttemptReservation>;
+
+  /** Optional, with `reserveAttempt`: drops a reservation, counting nothing (the check passed). */
+  releaseAttempt?(key: string, attempt: string): Promise<void>;
+
+  /**
+   * Optional, with `reserveAttempt`: turns a reservation into a failure, counted as `recordFailure`
+   * counts one (also when the reservation has lapsed). Returns the failure count after.
+   */
+  failAttempt?(key: string, attempt: string, window: number): Promise<FailureCount>;
 }

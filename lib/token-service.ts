@@ -12,7 +12,14 @@ import {
 import { emit, type OnEvent, type RejectReason } from './events';
 import { getRequestContext } from './request-context';
 import { normaliseScopes, type Permission, parseScope, type Scope, scopesAllow } from './scopes';
-import { isRevoked, type RevokedToken, type StoredToken, type TokenStore } from './store';
+import {
+  type AttemptReservation,
+  type FailureCount,
+  isRevoked,
+  type RevokedToken,
+  type StoredToken,
+  type TokenStore,
+} from './store';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -426,6 +433,24 @@ export class TokenService {
     if (!store.recordFailure)
       throw new TypeError('This token store cannot count failures (no recordFailure method)');
     return this.#call('recordFailure', () => store.recordFailure!(key, window));
+  }
+
+  /**
+   * Reserves an authentication attempt for `key` (a client IP) before its lookup, for throttling
+   * (`TokenStore.reserveAttempt`; the throttle checks that the store has it). @internal
+   */
+  reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
+    return this.#call('reserveAttempt', () => this.store.reserveAttempt!(key, limit, window));
+  }
+
+  /** Drops a reservation of `reserveAttempt`: the check passed. @internal */
+  releaseAttempt(key: string, attempt: string): Promise<void> {
+    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt));
+  }
+
+  /** Turns a reservation of `reserveAttempt` into a failure. @internal */
+  failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
+    return this.#call('failAttempt', () => this.store.failAttempt!(key, attempt, window));
   }
 
   async close(): Promise<void> {

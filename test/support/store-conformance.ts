@@ -273,6 +273,41 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       assert.equal((await record(key, 1000)).count, 1, 'a new window');
     });
 
+    test('reserveAttempt grants only below the limit; releaseAttempt frees, failAttempt counts; reservations lapse', async () => {
+      // Optional in the contract, as recordFailure: both stores here have them.
+      for (const method of ['reserveAttempt', 'releaseAttempt', 'failAttempt'] as const) {
+        assert.equal(typeof store[method], 'function', method);
+      }
+      const reserve = store.reserveAttempt!.bind(store);
+      const key = `198.51.100.${Math.floor(Math.random() * 250)}-${randomBytes(2).toString('hex')}`;
+      const [first, second] = await Promise.all([reserve(key, 2, 1000), reserve(key, 2, 1000)]);
+      assert.ok(first.attempt !== null && second.attempt !== null && first.attempt !== second.attempt);
+      const refused = await reserve(key, 2, 1000);
+      assert.deepEqual([refused.attempt, refused.failures, refused.pending], [null, 0, 2]);
+      assert.equal((await reserve(key, 2, 1000)).pending, 2, 'a refusal reserves nothing');
+      await store.releaseAttempt!(key, first.attempt);
+      const third = await reserve(key, 2, 1000);
+      assert.ok(third.attempt !== null, 'the released place is free again');
+      assert.equal(third.failures, 0, 'a release counts nothing');
+      const failed = await store.failAttempt!(key, third.attempt, 1000);
+      assert.equal(failed.count, 1);
+      assert.ok(failed.resetAt > now() && failed.resetAt <= now() + 1000 + 50);
+      const full = await reserve(key, 2, 1000);
+      assert.deepEqual(
+        [full.attempt, full.failures, full.pending],
+        [null, 1, 1],
+        'a failure and one in flight',
+      );
+      assert.ok(Math.abs(full.resetAt - failed.resetAt) < 100);
+      // The second attempt is never released: it lapses with its window, as the failure does.
+      await h.advance(1300);
+      const fresh = await reserve(key, 2, 1000);
+      assert.ok(fresh.attempt !== null);
+      assert.deepEqual([fresh.failures, fresh.pending], [0, 1]);
+      await store.releaseAttempt!(key, fresh.attempt);
+      assert.equal((await reserve(key, 1, 1000)).pending, 1, 'nothing left but the new reservation');
+    });
+
     test('concurrent verifies of one sliding token leave the full window', async () => {
       const token = record({ hardExpiresAt: null, autoRefresh: 30 * SECOND, expiresAt: now() + SECOND });
       await store.create(token);
