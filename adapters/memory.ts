@@ -1,20 +1,25 @@
-import type {
-  AttemptReservation,
-  FailureCount,
-  RevokedToken,
-  StoredToken,
-  TokenStore,
-  VerifyOptions,
+import {
+  type AttemptReservation,
+  type FailureCount,
+  type PageRequest,
+  type RevokedToken,
+  type StoredToken,
+  TOMBSTONE_LIFE,
+  type TokenPage,
+  type TokenStore,
+  type VerifyOptions,
 } from '../lib/store';
 import { hashesMatch } from '../lib/token-format';
+import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { UserTokenIndex } from './memory-user-index';
 
 export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
   now?: () => number;
 }
 
-// As the Redis store: a revoked token's tombstone lives at most this long, or the token's remaining life.
-const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
+// The fewest entries at which a sweep runs: below it, one costs more than the memory it frees.
+const SWEEP_FLOOR = 1024;
 
 interface Tombstone extends RevokedToken {
   until: number;
@@ -28,9 +33,12 @@ export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
+  readonly #byUser = new Map<string, UserTokenIndex>();
   readonly #now: () => number;
-  // Expired entries are dropped when touched; this sweep keeps never-touched ones from piling up.
-  #sweepAt = 1024;
+  // Expired entries are dropped when touched; a sweep drops the others once the entries double, so
+  // that every entry is reclaimed and memory stays within twice what is live, at a constant cost
+  // per added entry.
+  #sweepAt = SWEEP_FLOOR;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -40,10 +48,19 @@ export class MemoryTokenStore implements TokenStore {
     return this.#now();
   }
 
+  /** How many entries (tokens, tombstones, failure counters) the store holds, expired or not. */
+  get size(): number {
+    return this.#tokens.size + this.#tombstones.size + this.#failures.size;
+  }
+
   async create(token: StoredToken): Promise<boolean> {
     if (this.#live(token.id) || this.#tombstone(token.id)) return false;
-    this.#tokens.set(token.id, structuredClone(token));
-    if (this.#tokens.size + this.#tombstones.size + this.#failures.size >= this.#sweepAt) this.#sweep();
+    const stored = structuredClone(token);
+    this.#tokens.set(token.id, stored);
+    const index = this.#byUser.get(token.user) ?? new UserTokenIndex();
+    this.#byUser.set(token.user, index);
+    index.add(stored);
+    this.#reclaim();
     return true;
   }
 
@@ -67,7 +84,7 @@ export class MemoryTokenStore implements TokenStore {
       }
       if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval) {
         token.lastUsedAt = now;
-        if (options.ip) token.lastUsedIp = options.ip;
+        if (options.ip !== undefined) token.lastUsedIp = options.ip;
       }
     }
     return structuredClone(token);
@@ -78,14 +95,22 @@ export class MemoryTokenStore implements TokenStore {
     return token ? structuredClone(token) : null;
   }
 
-  async listByUser(user: string): Promise<StoredToken[]> {
-    const now = this.#now();
-    const tokens: StoredToken[] = [];
-    for (const token of this.#tokens.values()) {
-      if (token.user === user && token.expiresAt > now) tokens.push(structuredClone(token));
-    }
-    return tokens.sort((a, b) => b.createdAt - a.createdAt);
+  async listPage(user: string, page: PageRequest): Promise<TokenPage> {
+    const after = page.cursor === null ? null : parsePageCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listPage: not a page cursor');
+    const index = this.#byUser.get(user);
+    if (!index) return { tokens: [], cursor: null };
+    const found = index.page(after, page.limit, this.#isLive);
+    const last = found.tokens.at(-1);
+    return {
+      tokens: found.tokens.map((token) => structuredClone(token)),
+      cursor: found.more && last ? formatPageCursor(last) : null,
+    };
   }
+
+  /** Whether an index entry is still the stored, live record (not revoked, expired or replaced). */
+  readonly #isLive = (token: StoredToken): boolean =>
+    this.#tokens.get(token.id) === token && token.expiresAt > this.#now();
 
   async delete(id: string): Promise<StoredToken | null> {
     const token = this.#live(id);
@@ -98,13 +123,8 @@ export class MemoryTokenStore implements TokenStore {
       revokedAt: now,
       until: Math.min(token.expiresAt, now + TOMBSTONE_LIFE),
     });
+    this.#reclaim();
     return structuredClone(token);
-  }
-
-  async deleteByUser(user: string): Promise<string[]> {
-    const tokens = await this.listByUser(user);
-    for (const token of tokens) await this.delete(token.id);
-    return tokens.map((token) => token.id);
   }
 
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
@@ -123,6 +143,7 @@ export class MemoryTokenStore implements TokenStore {
         ? { count: current.count + 1, resetAt: current.resetAt }
         : { count: 1, resetAt: now + window };
     this.#failures.set(key, next);
+    this.#reclaim();
     return { ...next };
   }
 
@@ -144,12 +165,20 @@ export class MemoryTokenStore implements TokenStore {
     return tombstone;
   }
 
+  #reclaim(): void {
+    if (this.size >= this.#sweepAt) this.#sweep();
+  }
+
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
+    for (const [user, index] of this.#byUser) {
+      index.compact(this.#isLive);
+      if (index.size === 0) this.#byUser.delete(user);
+    }
     for (const [id, tombstone] of this.#tombstones) if (tombstone.until <= now) this.#tombstones.delete(id);
     for (const [key, failure] of this.#failures) if (failure.resetAt <= now) this.#failures.delete(key);
-    this.#sweepAt = Math.max(1024, (this.#tokens.size + this.#tombstones.size + this.#failures.size) * 2);
+    this.#sweepAt = Math.max(SWEEP_FLOOR, this.size * 2);
   }
 
   // Attempts reserved and not yet released: key → attempt → when it lapses. A key's entry goes

@@ -1,14 +1,21 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The Redis store's Lua scripts, kept in one place. None is on the request path (a check is one
- * native GET or GETEX) but the throttle's, when it is on: they are for what must be atomic. Each
- * touches one key, or two that share a hash tag, so it runs on any Cluster node; each is sent once
- * and then called by SHA.
+ * The Redis store's Lua scripts, kept in one place. None is on the success path of a check (one
+ * native GET or GETEX): they are for what must be atomic off it, and for a check that found no live
+ * record under the token's own key, and the throttle's when it is on. Each touches the keys of one
+ * token, one user's index, or one client's failures, which share a Cluster hash tag, so it runs on
+ * whichever node holds them; each is sent once and then called by SHA.
  *
- * A token is one string, its fields separated by tabs (no field can hold one):
- *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label
- * and its TTL is its expiry. A revoked token's tombstone is `R · user · revoked at`.
+ * A token's keys (`{id}` the hash tag): `t:{id}` its record while its text's terms hold, `l:{id}` its
+ * record once its hard limit was brought forward (`limit`), and `r:{id}` its tombstone once revoked.
+ * A check refreshes `t:{id}` with the terms the token text carries; once those terms no longer hold,
+ * the record is elsewhere and that refresh finds nothing to extend. Values: see redis-record.ts
+ * (fields separated by tabs; no field holds one).
+ *
+ * Times: a sliding window is a duration, set relative to Redis' own clock (PX), and a hard limit an
+ * absolute time from the app's clock (PXAT, PEXPIREAT): a key then never outlives its hard limit,
+ * however long the command took to arrive, and a window is a window whatever the clocks' skew.
  */
 export interface LuaScript {
   lua: string;
@@ -28,58 +35,109 @@ local function split(text)
 end
 `;
 
-/** KEYS[1] token · returns { value, pttl }, or nil. */
+// Lua: the live record of a token, from `t:` or else `l:` (KEYS[1], KEYS[2]), and the key it is under.
+const LIVE = `
+local function live()
+  local value = redis.call('GET', KEYS[1])
+  if value then return value, KEYS[1] end
+  value = redis.call('GET', KEYS[2])
+  if value then return value, KEYS[2] end
+  return nil, nil
+end
+`;
+
+/**
+ * KEYS t, l, r · ARGV: value, 'PX' or 'PXAT', its expiry (see `expiryOf`). Stores a new token unless
+ * its id was ever used; returns 1, or 0.
+ */
+export const CREATE = script(`
+if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return 1
+`);
+
+/** KEYS t, l · returns { value, pttl } of the live record, or nil. */
 export const READ = script(`
-local value = redis.call('GET', KEYS[1])
+${LIVE}
+local value, key = live()
 if not value then return false end
-return { value, redis.call('PTTL', KEYS[1]) }
+return { value, redis.call('PTTL', key) }
 `);
 
 /**
- * KEYS[1] token · ARGV: now (ms), longest tombstone life (ms). Replaces a live token by a tombstone
- * that lives no longer than the token would have. Returns { value, pttl } of the token, or nil.
+ * KEYS l, r · ARGV: secret hash, now (ms). What a check that found nothing under `t:` finds instead:
+ * `{ 'L', value, pttl }` for a record whose hard limit was brought forward, which the secret's holder
+ * refreshes here, as a check of `t:` would, within the new limit and only before it; `{ 'R', value }`
+ * for a tombstone, left as it is; or nil.
+ */
+export const CHECK_ELSEWHERE = script(`
+${SPLIT}
+local value = redis.call('GET', KEYS[1])
+if value then
+  local fields = split(value)
+  local now, hard, window = tonumber(ARGV[2]), tonumber(fields[6]), tonumber(fields[7])
+  if fields[2] == ARGV[1] and window and hard and hard > now then
+    if now + window < hard then
+      redis.call('PEXPIRE', KEYS[1], window)
+    else
+      redis.call('PEXPIREAT', KEYS[1], hard)
+    end
+  end
+  return { 'L', value, redis.call('PTTL', KEYS[1]) }
+end
+value = redis.call('GET', KEYS[2])
+if value then return { 'R', value } end
+return false
+`);
+
+/**
+ * KEYS t, l, r · ARGV: now (ms), longest tombstone life (ms). Replaces the live record by a tombstone
+ * that lives no longer than the token would have: renamed, the key keeps its expiry to the
+ * millisecond. Returns { value, pttl } of the record, or nil.
  */
 export const REVOKE = script(`
 ${SPLIT}
-local value = redis.call('GET', KEYS[1])
-if not value or value:sub(1, 1) ~= 'T' then return false end
-local ttl = redis.call('PTTL', KEYS[1])
-local user = split(value)[3]
-redis.call('DEL', KEYS[1])
-local life = ttl
-if life > tonumber(ARGV[2]) then life = tonumber(ARGV[2]) end
-if life > 0 then redis.call('SET', KEYS[1], 'R\\t' .. user .. '\\t' .. ARGV[1], 'PX', life) end
+${LIVE}
+local value, key = live()
+if not value then return false end
+local ttl = redis.call('PTTL', key)
+redis.call('RENAME', key, KEYS[3])
+redis.call('SET', KEYS[3], 'R\\t' .. split(value)[3] .. '\\t' .. ARGV[1], 'KEEPTTL')
+redis.call('PEXPIRE', KEYS[3], ARGV[2], 'LT')
 return { value, ttl }
 `);
 
 /**
- * KEYS[1] token · ARGV: now (ms), new hard limit (ms). Brings the hard limit forward, never back;
- * the TTL follows. Returns 1, or 0 if there is no live token.
+ * KEYS t, l · ARGV: now (ms), new hard limit (ms). Brings the hard limit forward, never back, and
+ * moves the record to `l:`, where a check with the token's text (which carries the old limit) does
+ * not reach it; renamed, the key keeps its expiry, unless the new limit comes first. Returns 1, or 0
+ * if there is no live token.
  */
 export const LIMIT = script(`
 ${SPLIT}
-local value = redis.call('GET', KEYS[1])
-if not value or value:sub(1, 1) ~= 'T' then return 0 end
+${LIVE}
+local value, key = live()
+if not value then return 0 end
 local fields = split(value)
-local at = tonumber(ARGV[2])
+local now, at = tonumber(ARGV[1]), tonumber(ARGV[2])
 local hard = tonumber(fields[6])
 if hard and hard < at then at = hard end
-local left = at - tonumber(ARGV[1])
-if left < 1 then
-  redis.call('DEL', KEYS[1])
+if at - now < 1 then
+  redis.call('DEL', key)
   return 1
 end
 fields[6] = tostring(at)
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 or ttl > left then ttl = left end
-redis.call('SET', KEYS[1], table.concat(fields, '\\t'), 'PX', ttl)
+if key ~= KEYS[2] then redis.call('RENAME', key, KEYS[2]) end
+redis.call('SET', KEYS[2], table.concat(fields, '\\t'), 'KEEPTTL')
+redis.call('PEXPIREAT', KEYS[2], at, 'LT')
 return 1
 `);
 
 /**
- * KEYS[1] token · ARGV: secret hash, now (ms), ip ('' = keep). Records a use (last used, and the
- * client IP) on a live token whose hash matches, keeping its TTL. At most once per touch interval,
- * and for sliding tokens only the first time, so it is rarely called.
+ * KEYS[1] the key a check found the record under · ARGV: secret hash, now (ms), 'set' or 'keep' the
+ * IP, the IP (escaped, '' for none). Records a use (last used, and the client IP) on a live token whose
+ * hash matches, keeping its TTL. At most once per touch interval, and for sliding tokens only the
+ * first time, so it is rarely called.
  */
 export const TOUCH = script(`
 ${SPLIT}
@@ -88,9 +146,28 @@ if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)
 if fields[2] ~= ARGV[1] then return 0 end
 fields[8] = ARGV[2]
-if ARGV[3] ~= '' then fields[9] = ARGV[3] end
+if ARGV[3] == 'set' then fields[9] = ARGV[4] end
 redis.call('SET', KEYS[1], table.concat(fields, '\\t'), 'KEEPTTL')
 return 1
+`);
+
+/**
+ * KEYS[1] a user's index · ARGV: created at and id of the cursor ('' for none: from the start), page
+ * size. A page of the index, newest first, after the cursor: { id, score, id, score... }. A cursor's
+ * id that has left the index since is put back for the time of the lookup, so that its rank says
+ * where the page starts, and taken out again: nobody sees it.
+ */
+export const PAGE = script(`
+local start = 0
+if ARGV[2] ~= '' then
+  local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+  start = redis.call('ZREVRANK', KEYS[1], ARGV[2]) + 1
+  if added == 1 then
+    redis.call('ZREM', KEYS[1], ARGV[2])
+    start = start - 1
+  end
+end
+return redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
 `);
 
 // Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.

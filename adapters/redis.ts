@@ -1,18 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  AttemptReservation,
-  FailureCount,
-  RevokedToken,
-  StoredToken,
-  TokenStore,
-  VerifyOptions,
+import {
+  type AttemptReservation,
+  type FailureCount,
+  type PageRequest,
+  type RevokedToken,
+  type StoredToken,
+  TOMBSTONE_LIFE,
+  type TokenPage,
+  type TokenStore,
+  type VerifyOptions,
 } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
+import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
+import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
+  CHECK_ELSEWHERE,
+  CREATE,
   FAIL_ATTEMPT,
   LIMIT,
   type LuaScript,
+  PAGE,
   READ,
   RECORD_FAILURE,
   RESERVE_ATTEMPT,
@@ -33,31 +41,37 @@ export const DEFAULT_KEY_PREFIX = 'pat:';
 
 // How many of a user's oldest index entries each issue checks for expiry.
 const PRUNE_SAMPLE = 16;
-// How long a revoked token's tombstone may stay (less if the token would have expired sooner).
-const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
 
 /**
  * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
  * the timeouts and reconnection it wants); the store never opens connections itself.
  *
- * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>u:{<login>}` a
- * sorted set of the user's token ids by creation time, for `list` and `revokeAll`, and
- * `<prefix>f:{<ip>}` a failure counter for throttling, with `<prefix>a:{<ip>}` the attempts that IP
- * has in flight. The braces are Cluster hash tags, and every command or script touches a single
- * key or keys of one tag, so each runs on whichever node holds it.
+ * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>l:{<id>}` the
+ * same once its hard limit was brought forward (rotation with an overlap), `<prefix>r:{<id>}` its
+ * tombstone once revoked; `<prefix>u:{<login>}` a sorted set of the user's token ids by creation time,
+ * for `list` and `revokeAll`, and `<prefix>f:{<ip>}` a failure counter for throttling, with
+ * `<prefix>a:{<ip>}` the attempts that IP has in flight. The braces are
+ * Cluster hash tags: every command or script touches the keys of one token, or one other key, so
+ * each runs on whichever node holds them.
  *
- * A check is one native command: `GETEX … PX min(window, hard limit - now)` for a sliding token
- * (its terms come with the token), `GET` for one with only a hard limit. `lastUsedAt` costs a second
- * command only when it must be written: at most once per touch interval for a token with only a
- * hard limit; for a sliding one, whose uses follow from its TTL, only in its first seconds or while
- * its cap binds.
+ * A check is one native command: `GETEX t:{id} PXAT min(now + window, hard limit)` for a sliding
+ * token (its terms come with the token), `GET t:{id}` for one with only a hard limit. The terms a
+ * token's text carries hold for as long as its record is under `t:`: revoking or limiting it moves
+ * the record away, so that no use of the text extends a tombstone or a limited token. Only a check
+ * that finds nothing under `t:` (a revoked, limited, expired token) pays a second round trip, one
+ * small script that reads the other two keys. `lastUsedAt` costs a second command only when it must
+ * be written: at most once per touch interval for a token with only a hard limit; for a sliding one,
+ * whose uses follow from its TTL, only in its first seconds or while its cap binds.
  */
-export class RedisTokenStore implements TokenStore {
-  readonly client: RedisTokenStoreClient;
+export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
+  implements TokenStore
+{
+  /** The client given, with its own type (an ioredis `Redis` stays a `Redis`). */
+  readonly client: Client;
   readonly prefix: string;
   readonly #now: () => number;
 
-  constructor(client: RedisTokenStoreClient, options: RedisTokenStoreOptions = {}) {
+  constructor(client: Client, options: RedisTokenStoreOptions = {}) {
     if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
@@ -78,14 +92,24 @@ export class RedisTokenStore implements TokenStore {
     return `${this.prefix}u:{${user}}`;
   }
 
+  /** The record of a token whose hard limit was brought forward. */
+  limitedKey(id: string): string {
+    return `${this.prefix}l:{${id}}`;
+  }
+
+  tombstoneKey(id: string): string {
+    return `${this.prefix}r:{${id}}`;
+  }
+
   failureKey(key: string): string {
     return `${this.prefix}f:{${key}}`;
   }
 
   async create(token: StoredToken): Promise<boolean> {
-    const ttl = Math.max(1, token.expiresAt - this.#now());
-    const created = await this.client.set(this.tokenKey(token.id), encode(token), 'PX', ttl, 'NX');
-    if (created !== 'OK') return false;
+    const keys = [this.tokenKey(token.id), this.limitedKey(token.id), this.tombstoneKey(token.id)];
+    const expiry = expiryOf(this.#now(), token.expiresAt, token.hardExpiresAt);
+    const created = await this.#run(CREATE, keys, [encodeToken(token), ...expiry]);
+    if (created !== 1) return false;
     // The index lives in the user's slot, not the token's, so it cannot share a command: a crash
     // between the two leaves a token missing from `list` until it expires, never the reverse.
     await this.client.zadd(this.userKey(token.user), String(token.createdAt), token.id);
@@ -103,15 +127,46 @@ export class RedisTokenStore implements TokenStore {
     // Not async, and one `then`: this is every request's path, and each promise layer costs.
     if (terms?.autoRefresh) {
       const hard = terms.hardExpiresAt ?? Number.POSITIVE_INFINITY;
+      // Past its hard limit: refused, and nothing extended.
       if (hard <= now) return Promise.resolve(null);
-      const ttl = Math.min(terms.autoRefresh, hard - now);
-      return this.client
-        .getex(key, 'PX', ttl)
-        .then((value) => this.#checked(id, key, secretHash, value, now, now + ttl, options));
+      const until = Math.min(now + terms.autoRefresh, hard);
+      const refresh =
+        until < hard ? this.client.getex(key, 'PX', terms.autoRefresh) : this.client.getex(key, 'PXAT', hard);
+      return refresh.then((value) =>
+        value === null
+          ? this.#checkElsewhere(id, secretHash, now, options)
+          : this.#checked(id, key, secretHash, value, now, until, options),
+      );
     }
     return this.client
       .get(key)
-      .then((value) => this.#checked(id, key, secretHash, value, now, null, options));
+      .then((value) =>
+        value === null
+          ? this.#checkElsewhere(id, secretHash, now, options)
+          : this.#checked(id, key, secretHash, value, now, null, options),
+      );
+  }
+
+  /** The second step of a check that found nothing under `t:`: a limited record, a tombstone, or nothing. */
+  async #checkElsewhere(
+    id: string,
+    secretHash: string,
+    now: number,
+    options: VerifyOptions,
+  ): Promise<StoredToken | RevokedToken | null> {
+    const key = this.limitedKey(id);
+    const reply = (await this.#run(
+      CHECK_ELSEWHERE,
+      [key, this.tombstoneKey(id)],
+      [secretHash, String(now)],
+    )) as ['L', string, number] | ['R', string] | null;
+    if (reply === null) return null;
+    if (reply[0] === 'R') return decodeToken(id, reply[1], now);
+    const found = decodeToken(id, reply[1], reply[2] > 0 ? now + reply[2] : now);
+    if (found === null || 'revokedAt' in found) return null;
+    if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
+    if (!hashesMatch(found.secretHash, secretHash)) return found;
+    return this.#recordUse(found, key, secretHash, now, options);
   }
 
   /**
@@ -128,22 +183,26 @@ export class RedisTokenStore implements TokenStore {
     refreshedTo: number | null,
     options: VerifyOptions,
   ): StoredToken | RevokedToken | null | Promise<StoredToken> {
-    const found = decode(id, value, refreshedTo ?? now);
-    if (found === null || 'revokedAt' in found) return found;
+    const found = decodeToken(id, value, refreshedTo ?? now);
+    // Under `t:` there is only ever a record; anything else is not this store's.
+    if (found === null || 'revokedAt' in found) return null;
     if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
     if (found.autoRefresh === null) {
       // Only a hard limit: the key expires exactly then.
       found.expiresAt = found.hardExpiresAt ?? now;
       return this.#recordUse(found, key, secretHash, now, options);
     }
-    // The terms in the token were right unless the hard limit was brought forward since (rotation
-    // with an overlap), or the caller gave none: then set the TTL here, a second command.
-    const ttl = Math.min(found.autoRefresh, (found.hardExpiresAt ?? Number.POSITIVE_INFINITY) - now);
-    if (refreshedTo === null || now + ttl < refreshedTo) {
+    // The terms in the token are the record's (the id is a hash of them, and a record whose limit
+    // was brought forward is no longer here), unless the caller gave none: then set the expiry
+    // here, a second command.
+    const until = Math.min(now + found.autoRefresh, found.hardExpiresAt ?? Number.POSITIVE_INFINITY);
+    if (refreshedTo === null || until < refreshedTo) {
       // Only for the secret's holder. (The caller compares the hashes too: it decides.)
       if (!hashesMatch(found.secretHash, secretHash)) return found;
-      return this.client.pexpire(key, Math.max(1, ttl)).then(() => {
-        found.expiresAt = now + ttl;
+      const [mode, at] = expiryOf(now, until, found.hardExpiresAt);
+      const refresh = mode === 'PX' ? this.client.pexpire(key, at) : this.client.pexpireat(key, at);
+      return refresh.then(() => {
+        found.expiresAt = until;
         return this.#recordUse(found, key, secretHash, now, options);
       });
     }
@@ -165,56 +224,66 @@ export class RedisTokenStore implements TokenStore {
     }
     if (!hashesMatch(found.secretHash, secretHash)) return found;
     const ip = options.ip;
-    return this.#run(TOUCH, key, [found.secretHash, String(now), ip ?? '']).then(() => {
+    const ipArgs = ip === undefined ? ['keep', ''] : ['set', escapeOptional(ip)];
+    return this.#run(TOUCH, [key], [found.secretHash, String(now), ...ipArgs]).then(() => {
       found.lastUsedAt = now;
-      if (ip) found.lastUsedIp = ip;
+      if (ip !== undefined) found.lastUsedIp = ip;
       return found;
     });
   }
 
   async get(id: string): Promise<StoredToken | null> {
     const now = this.#now();
-    const reply = (await this.#run(READ, this.tokenKey(id), [])) as [string, number] | null;
+    const reply = (await this.#run(READ, [this.tokenKey(id), this.limitedKey(id)], [])) as
+      | [string, number]
+      | null;
     if (!reply) return null;
     const [value, pttl] = reply;
-    const found = decode(id, value, pttl > 0 ? now + pttl : now);
-    if (!found || 'revokedAt' in found) return null;
+    const found = decodeToken(id, value, pttl > 0 ? now + pttl : now);
+    if (!found || 'revokedAt' in found || found.expiresAt <= now) return null;
     return sliding(found) ? { ...found, lastUsedAt: lastUseOf(found) } : found;
   }
 
-  async listByUser(user: string): Promise<StoredToken[]> {
-    const ids = await this.client.zrevrange(this.userKey(user), '0', '-1');
-    const tokens = await Promise.all(ids.map((id) => this.get(id)));
-    const gone = ids.filter((_, i) => tokens[i] === null);
-    if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);
-    return tokens.filter((token): token is StoredToken => token !== null && token.user === user);
+  async listPage(user: string, page: PageRequest): Promise<TokenPage> {
+    const index = this.userKey(user);
+    const after = page.cursor === null ? null : parsePageCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listPage: not a page cursor');
+    const from = after === null ? ['', ''] : [String(after.createdAt), after.id];
+    const entries = (await this.#run(PAGE, [index], [...from, String(page.limit)])) as string[];
+    const ids = entries.filter((_, i) => i % 2 === 0);
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => found[i] === null || found[i]!.user !== user);
+    if (gone.length > 0) await this.client.zrem(index, ...gone);
+    const last = ids.length;
+    return {
+      tokens: found.filter((token): token is StoredToken => token !== null && token.user === user),
+      cursor:
+        last < page.limit
+          ? null
+          : formatPageCursor({ createdAt: Number(entries[2 * last - 1]), id: ids[last - 1]! }),
+    };
   }
 
   async delete(id: string): Promise<StoredToken | null> {
     const now = this.#now();
-    const reply = (await this.#run(REVOKE, this.tokenKey(id), [String(now), String(TOMBSTONE_LIFE)])) as
+    const keys = [this.tokenKey(id), this.limitedKey(id), this.tombstoneKey(id)];
+    const reply = (await this.#run(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
       | [string, number]
       | null;
     if (!reply) return null;
-    const found = decode(id, reply[0], now + Math.max(0, reply[1]));
+    const found = decodeToken(id, reply[0], now + Math.max(0, reply[1]));
     if (!found || 'revokedAt' in found) return null;
     await this.client.zrem(this.userKey(found.user), id);
     return found;
   }
 
-  async deleteByUser(user: string): Promise<string[]> {
-    const ids = await this.client.zrange(this.userKey(user), '0', '-1');
-    // One script per token: the keys are in different Cluster slots.
-    const revoked = await Promise.all(ids.map((id) => this.delete(id)));
-    return revoked.filter((token) => token !== null && token.user === user).map((token) => token!.id);
-  }
-
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
-    return (await this.#run(LIMIT, this.tokenKey(id), [String(this.#now()), String(hardExpiresAt)])) === 1;
+    const keys = [this.tokenKey(id), this.limitedKey(id)];
+    return (await this.#run(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
   }
 
   async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const [count, pttl] = (await this.#run(RECORD_FAILURE, this.failureKey(key), [String(window)])) as [
+    const [count, pttl] = (await this.#run(RECORD_FAILURE, [this.failureKey(key)], [String(window)])) as [
       number,
       number,
     ];
@@ -224,18 +293,19 @@ export class RedisTokenStore implements TokenStore {
   /**
    * Drops ids of expired tokens from the user's index, so it cannot grow without bound. Only the
    * oldest few are checked on each issue (expired tokens are mostly old ones): the cost stays
-   * constant however many tokens the user has; `listByUser` checks them all.
+   * constant however many tokens the user has; `listPage` checks those of each page.
    */
   async #prune(user: string): Promise<void> {
     const ids = await this.client.zrange(this.userKey(user), '0', String(PRUNE_SAMPLE - 1));
-    const exists = await Promise.all(ids.map((id) => this.client.exists(this.tokenKey(id))));
+    const exists = await Promise.all(
+      ids.map((id) => this.client.exists(this.tokenKey(id), this.limitedKey(id))),
+    );
     const gone = ids.filter((_, i) => exists[i] === 0);
     if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
-  async #run(script: LuaScript, key: string | string[], args: string[]): Promise<unknown> {
-    const keys = typeof key === 'string' ? [key] : key;
+  async #run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -279,6 +349,15 @@ export class RedisTokenStore implements TokenStore {
 }
 
 /**
+ * How a key's expiry `until` is set: while a sliding window binds, as a duration (PX), which Redis
+ * counts on its own clock whatever the skew; once the hard limit binds, as that time (PXAT), so that
+ * the key never outlives it however long the command took to arrive.
+ */
+function expiryOf(now: number, until: number, hard: number | null): ['PX' | 'PXAT', string] {
+  return hard !== null && until >= hard ? ['PXAT', String(hard)] : ['PX', String(Math.max(1, until - now))];
+}
+
+/**
  * How soon after its creation a sliding token's use cannot be read off its TTL. Creation and a first
  * use then set nearly the same expiry: they differ only by the time between them, which the latency
  * to Redis and the clock differences between app servers blur.
@@ -294,7 +373,7 @@ function mustRecordUse(token: StoredToken, now: number, options: VerifyOptions):
   const readable =
     sliding(token) &&
     token.expiresAt === now + token.autoRefresh! &&
-    !options.ip &&
+    options.ip === undefined &&
     now - token.createdAt >= TTL_RESOLUTION;
   if (readable) return false;
   return token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval;
@@ -310,44 +389,4 @@ function lastUseOf(token: StoredToken): number | null {
   const read = token.expiresAt - token.autoRefresh!;
   if (!slidingExpiry || read < token.createdAt + TTL_RESOLUTION) return token.lastUsedAt;
   return token.lastUsedAt === null ? read : Math.max(token.lastUsedAt, read);
-}
-
-function encode(token: StoredToken): string {
-  return [
-    'T',
-    token.secretHash,
-    token.user,
-    token.scopes.join(' '),
-    token.createdAt,
-    token.hardExpiresAt ?? '',
-    token.autoRefresh ?? '',
-    token.lastUsedAt ?? '',
-    token.lastUsedIp ?? '',
-    token.label ?? '',
-  ].join('\t');
-}
-
-const optionalNumber = (text: string | undefined) => (text ? Number(text) : null);
-
-/** Reads a stored value; `expiresAt` is what the caller knows of the key's expiry. */
-function decode(id: string, value: string | null, expiresAt: number): StoredToken | RevokedToken | null {
-  if (value === null) return null;
-  const fields = value.split('\t');
-  if (fields[0] === 'R') return { id, user: fields[1]!, revokedAt: Number(fields[2]) };
-  if (fields[0] !== 'T' || fields.length !== 10) return null;
-  const hardExpiresAt = optionalNumber(fields[5]);
-  return {
-    id,
-    secretHash: fields[1]!,
-    user: fields[2]!,
-    scopes: fields[3] ? fields[3].split(' ') : [],
-    createdAt: Number(fields[4]),
-    // Never past the hard limit, whatever the clocks say.
-    expiresAt: Math.min(expiresAt, hardExpiresAt ?? Number.POSITIVE_INFINITY),
-    hardExpiresAt,
-    autoRefresh: optionalNumber(fields[6]),
-    lastUsedAt: optionalNumber(fields[7]),
-    lastUsedIp: fields[8] || null,
-    label: fields[9] || null,
-  };
 }

@@ -7,7 +7,9 @@ import {
   type TokenInfo,
   type TokenService,
 } from '../lib/index';
+import { quoteInput } from '../lib/quote-input';
 import { isTokenId } from '../lib/token-format';
+import { MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
 import { CommandFailure, errorCode, UsageError } from './errors';
 
 /**
@@ -66,15 +68,44 @@ export function createToken(tokens: TokenService, request: CreateRequest): Promi
 
 export interface ListOptions {
   user?: string;
+  limit?: string;
+  cursor?: string;
 }
 
-export function parseListOptions(options: ListOptions): { user: string } {
-  return { user: requireUser(options.user) };
+/** Every token of the user, or (with `page`) one page of them. */
+export interface ListRequest {
+  user: string;
+  page?: { limit?: number; cursor: string | null };
 }
 
-/** The user's live tokens, newest first. TokenInfo never holds secret material. */
-export function listTokens(tokens: TokenService, request: { user: string }): Promise<TokenInfo[]> {
-  return tokens.list(request.user);
+export function parseListOptions(options: ListOptions): ListRequest {
+  const user = requireUser(options.user);
+  if (options.limit === undefined && options.cursor === undefined) return { user };
+  let limit: number | undefined;
+  if (options.limit !== undefined) {
+    limit = /^\d{1,4}$/.test(options.limit) ? Number(options.limit) : 0;
+    if (limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new UsageError(`invalid --limit: expected a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+  }
+  const cursor = options.cursor ?? null;
+  if (cursor !== null && parsePageCursor(cursor) === null) {
+    throw new UsageError('invalid --cursor: expected the cursor printed after a previous page');
+  }
+  return { user, page: { limit, cursor } };
+}
+
+/**
+ * The user's live tokens, newest first: all of them (read page by page), or the one page asked
+ * for, with the cursor of the next. TokenInfo never holds secret material.
+ */
+export async function listTokens(
+  tokens: TokenService,
+  request: ListRequest,
+): Promise<{ tokens: TokenInfo[]; next: string | null }> {
+  if (request.page === undefined) return { tokens: await tokens.list(request.user), next: null };
+  const page = await tokens.listPage(request.user, request.page);
+  return { tokens: page.tokens, next: page.cursor };
 }
 
 export function parseTokenId(text: string): string {
@@ -167,9 +198,7 @@ function parseDurationOption(text: string, flag: string): number {
     return parseDuration(text);
   } catch (error) {
     if (errorCode(error) !== 'ERR_INVALID_DURATION') throw error;
-    throw new UsageError(
-      `invalid duration ${JSON.stringify(text)} for ${flag}: expected ${ACCEPTED_DURATION}`,
-    );
+    throw new UsageError(`invalid duration ${quoteInput(text)} for ${flag}: expected ${ACCEPTED_DURATION}`);
   }
 }
 
@@ -181,7 +210,7 @@ function parseScopeOptions(values: readonly string[]): string[] {
       return formatScope(parseScope(text));
     } catch (error) {
       if (errorCode(error) !== 'ERR_INVALID_SCOPE') throw error;
-      throw new UsageError(`invalid scope ${JSON.stringify(text)} for -s, --scope: expected ${SCOPE_FORM}`);
+      throw new UsageError(`invalid scope ${quoteInput(text)} for -s, --scope: expected ${SCOPE_FORM}`);
     }
   });
   return [...new Set(normalised)];

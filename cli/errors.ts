@@ -34,6 +34,21 @@ export function isLibraryUsageError(error: unknown): boolean {
   return USAGE_CODES.has(errorCode(error) ?? '');
 }
 
+/**
+ * The app's policy refused the token asked for (too many live tokens, scopes, too long an expiry or
+ * window): the command line cannot work as it is, though its syntax is right.
+ */
+const POLICY_CODES = new Set([
+  'ERR_TOKEN_LIMIT',
+  'ERR_TOO_MANY_SCOPES',
+  'ERR_EXPIRY_TOO_LONG',
+  'ERR_WINDOW_TOO_LONG',
+]);
+
+export function isPolicyRefusal(error: unknown): boolean {
+  return POLICY_CODES.has(errorCode(error) ?? '');
+}
+
 export function isStoreUnavailable(error: unknown): boolean {
   return errorCode(error) === 'ERR_STORE_UNAVAILABLE';
 }

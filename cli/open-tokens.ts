@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, TokenService, type TokenStore } from '../lib/index';
-import { loadConfig } from './config';
+import { type CliConfig, loadConfig } from './config';
 import { CommandFailure, messageOf, UsageError } from './errors';
-import { assertRedisUrl, openRedis, redactUrl } from './redis';
+import { assertRedisUrl, openRedis, type RedisConnectionOptions, redactUrl } from './redis';
 
 /** The global options, as typed on the command line (undefined = not given). */
 export interface GlobalOptions {
@@ -16,6 +16,8 @@ export interface OpenedTokens {
   tokens: TokenService;
   /** Names the store in messages, e.g. `Redis at redis://127.0.0.1:6379`; never contains a password. */
   where: string;
+  /** What the config file exports (empty without one), for commands that need more than the service. */
+  config: CliConfig;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function openTokens(
   globals: GlobalOptions,
   env: Record<string, string | undefined>,
   cwd: string,
+  connection: RedisConnectionOptions = {},
 ): Promise<OpenedTokens> {
   const { path, config } = await loadConfig(globals.config, cwd);
   const { store: configStore, redisUrl, keyPrefix, ...serviceOptions } = config;
@@ -55,7 +58,7 @@ export async function openTokens(
     const prefix = globals.prefix ?? keyPrefix ?? DEFAULT_KEY_PREFIX;
     if (prefix === '') throw new UsageError('--prefix must not be empty (default pat:)');
     where = `Redis at ${redactUrl(url)}`;
-    client = openRedis(url);
+    client = openRedis(url, connection);
     await connectWithin(client, CONNECT_WITHIN_MS, where);
     store = new RedisTokenStore(client, { prefix });
   }
@@ -69,6 +72,7 @@ export async function openTokens(
   return {
     tokens,
     where,
+    config,
     async close() {
       await tokens.close();
       // disconnect, not quit: quit waits for an answer a hung server never sends.

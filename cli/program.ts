@@ -16,8 +16,8 @@ import {
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
-  errorCode,
   isLibraryUsageError,
+  isPolicyRefusal,
   isStoreUnavailable,
   messageOf,
   oneLine,
@@ -25,6 +25,8 @@ import {
 } from './errors';
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
 import { describeIssued, formatDetails, formatJson, formatTable } from './output';
+import type { RedisConnectionOptions } from './redis';
+import { DEFAULT_LISTEN, parseServeAuthOptions, SERVE_AUTH_PATH, serveAuth } from './serve-auth';
 
 /** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
 export interface CliIo {
@@ -52,8 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const state: RunState = { command: program };
   let exitCode = EXIT_OK;
 
-  const open = async (command: Command): Promise<OpenedTokens> => {
-    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd);
+  const open = async (command: Command, connection?: RedisConnectionOptions): Promise<OpenedTokens> => {
+    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd, connection);
     return state.opened;
   };
 
@@ -84,7 +86,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token create -u admin -e 24h                 # hard limit\n' +
         '  personal-token create -u admin -a 10m                 # sliding window, refreshed on each use\n' +
         '  personal-token create -u admin -a 10m -e 30d -s node:3f2a:r -s node:77c1:rw -l "backup script" -q\n' +
-        '  personal-token list -u admin [--json]\n' +
+        '  personal-token list -u admin [--json] [--limit 100 [--cursor <cursor>]]\n' +
         '  personal-token inspect <id> [--json]                  # never refreshes a sliding token\n' +
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
@@ -139,16 +141,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description(
       "List a user's live tokens, newest first: id, label, scopes, expiry mode and times. Never secrets.",
     )
-    .usage('-u <login> [--json]')
+    .usage('-u <login> [--limit <n>] [--cursor <cursor>] [--json]')
     .option('-u, --user <login>', 'user login (mandatory)')
+    .option('--limit <n>', 'print one page of at most n tokens (default: every token, page by page)')
+    .option('--cursor <cursor>', 'print the page that starts there (printed on stderr after a page)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options, command: Command) => {
       const request = parseListOptions(options);
       const { tokens } = await open(command);
       const found = await listTokens(tokens, request);
-      if (options.json === true) io.stdout(formatJson(found.map(tokenToJson)));
-      else if (found.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
-      else io.stdout(formatTable(found));
+      if (options.json === true) io.stdout(formatJson(found.tokens.map(tokenToJson)));
+      else if (found.tokens.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
+      else io.stdout(formatTable(found.tokens));
+      if (found.next !== null) io.stderr(`next page: --cursor ${found.next}\n`);
     });
 
   program
@@ -217,6 +222,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
     });
 
+  program
+    .command('serve-auth')
+    .summary('answer the auth sub-requests of nginx, Caddy or Traefik (runs until SIGTERM)')
+    .description(
+      `Serve forward auth at ${SERVE_AUTH_PATH}: 200 with X-Auth-User, X-Auth-Token-Id and X-Auth-Scopes for ` +
+        'a valid token (Bearer, or the password of Basic), 401, 403 for a scope that does not cover the ' +
+        'request (resolveNode in the config maps a request to a node), 503 when the store is down.',
+    )
+    .usage('[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>]')
+    .option('--listen <host:port>', `where to listen (default: ${DEFAULT_LISTEN})`)
+    .option('--trust-proxy <addresses>', "Express' trust proxy, for client IPs (default: loopback)")
+    .option('--throttle <failures/window>', 'refuse an IP with 429 after this many failures, e.g. 10/15m')
+    .action(async (options, command: Command) => {
+      const request = parseServeAuthOptions(options);
+      const opened = await open(command, { reconnect: true });
+      await serveAuth(opened, request, io.stderr);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -256,9 +279,9 @@ function report(error: unknown, state: RunState, io: CliIo): number {
     return usage(error.message.replace(/^error: /, ''));
   }
   if (error instanceof UsageError || isLibraryUsageError(error)) return usage(messageOf(error));
-  // Over the per-user limit: the command line cannot work as it is (issue 6 asks for exit 2), but it
-  // is not a syntax problem, so no usage form.
-  if (errorCode(error) === 'ERR_TOKEN_LIMIT') {
+  // Outside the app's policy (the per-user limit, too many scopes, too long an expiry or window): the
+  // command line cannot work as it is, but it is not a syntax problem, so no usage form.
+  if (isPolicyRefusal(error)) {
     line(`${PROGRAM_NAME}: ${messageOf(error)}`);
     return EXIT_USAGE;
   }

@@ -23,13 +23,18 @@ export function assertRedisUrl(url: string, origin: string): void {
   }
 }
 
-export function openRedis(url: string): Redis {
+export interface RedisConnectionOptions {
+  /** Reconnect after a lost connection (a server that runs for days), still failing each command fast meanwhile. */
+  reconnect?: boolean;
+}
+
+export function openRedis(url: string, options: RedisConnectionOptions = {}): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: TIMEOUT_MS,
     commandTimeout: TIMEOUT_MS,
     maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
+    retryStrategy: options.reconnect ? (attempt) => Math.min(attempt * 100, 2_000) : () => null,
     reconnectOnError: () => false,
   });
   // The failure is reported once, by the command that needed Redis; without a listener ioredis would

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
   hasNodePermission,
   personalTokenAuth,
@@ -8,9 +8,11 @@ import {
   tokenRouter,
 } from 'personal-token-auth';
 import { createDavHandler } from './dav';
+import { refuseBrowserWrites } from './dav-browser-guard';
 import { InvalidNodePathError, type NodeTree } from './node-tree';
 import { SessionStore } from './sessions';
 import { settingsRoutes } from './settings-routes';
+import { setUserContentHeaders } from './user-content-headers';
 import { UserDirectory } from './users';
 
 export const DAV_MOUNT_PATH = '/dav';
@@ -69,6 +71,7 @@ export function createApp({
     const node = nodes.nodeById(uuidParam(req));
     if (!node) return void res.status(404).json({ error: 'not_found' });
     if (node.type === 'folder') return void res.json({ ...node, children: nodes.children(node) });
+    setUserContentHeaders(res, node.path);
     res.sendFile(nodes.realPath(node.path), { dotfiles: 'allow' });
   });
 
@@ -99,7 +102,9 @@ export function createApp({
   // Sign-in, /settings/tokens and the JSON API behind it (session cookie + CSRF token).
   app.use(settingsRoutes({ tokens, users, nodes, sessions }));
 
-  // WebDAV clients only speak Basic: login as user name, token as password.
+  // WebDAV clients only speak Basic: login as user name, token as password. Browsers remember Basic
+  // credentials too, so their writes from other sites are refused first.
+  app.use(DAV_MOUNT_PATH, refuseBrowserWrites);
   app.use(
     DAV_MOUNT_PATH,
     personalTokenAuth({
@@ -118,6 +123,20 @@ export function createApp({
       .send(
         'personal-token-auth example app: REST under /api, WebDAV under /dav/, manage tokens at /settings/tokens\n',
       );
+  });
+
+  app.use((_req, res) => void res.status(404).json({ error: 'not_found' }));
+
+  // Last: whatever went wrong, the client gets a status and a short code, never a stack or a file path.
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error); // Express then closes the connection
+    const status = (error as { status?: unknown }).status;
+    // Errors of Express and body-parser that describe the request (400 for a bad escape, 413 for a big body).
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return void res.status(status).json({ error: 'bad_request' });
+    }
+    console.error('request failed:', error);
+    res.status(500).json({ error: 'internal_error' });
   });
   return app;
 }

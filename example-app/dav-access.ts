@@ -1,5 +1,5 @@
 import type { Permission } from 'personal-token-auth';
-import { v2 as webdav } from 'webdav-server';
+import { davPathBelowMount } from './dav-paths';
 import { isSameOrBelow, parentPath } from './node-tree';
 
 /** One thing a WebDAV request must be allowed to do: `permission` on the node at (or nearest above) `path`. */
@@ -36,10 +36,12 @@ export function davAccessChecks(
 }
 
 /**
- * Requests that webdav-server would carry out by destroying data, refused whatever the token (403). A DELETE
- * of the share's root removes the served folder itself (the app then has nowhere to put files). A MOVE or
- * COPY onto the source's own folder, or any folder above it (the root included), deletes that destination
- * first when `Overwrite: T`, and the source with it. Returns the error code, or null if the request is fine.
+ * Requests refused whatever the token (403): those webdav-server would carry out by destroying data, and one
+ * it would answer with a 502. A DELETE of the share's root removes the served folder itself (the app then has
+ * nowhere to put files). A MOVE or COPY onto the source's own folder, or any folder above it (the root
+ * included), deletes that destination first when `Overwrite: T`, and the source with it. A MOVE or COPY of a
+ * folder into itself cannot be done. Paths are canonical (see davPathBelowMount), so no encoding of the root
+ * escapes these tests. Returns the error code, or null if the request is fine.
  */
 export function destructiveDavRequest(
   method: string,
@@ -48,15 +50,16 @@ export function destructiveDavRequest(
 ): string | null {
   if (method.toUpperCase() === 'DELETE' && target === '/') return 'root_is_protected';
   if (destination !== null && isSameOrBelow(target, destination)) return 'destination_contains_source';
+  if (destination !== null && isSameOrBelow(destination, target)) return 'destination_inside_source';
   return null;
 }
 
 export type DestinationResult = { path: string } | { error: 'missing' | 'foreign' | 'invalid' };
 
 /**
- * The DAV path a COPY/MOVE Destination header points at, computed exactly as webdav-server's Copy/Move
- * commands do (so the scope check and the operation agree on the node), except that a destination outside
- * this server's mount point is refused instead of being reinterpreted as a path inside it.
+ * The node path a COPY/MOVE Destination header points at (an absolute URL or a path), decoded and normalised
+ * as the request's own path is (see davPathBelowMount); a destination outside this server's mount point is
+ * refused instead of being reinterpreted as a path inside it, as webdav-server would.
  */
 export function davDestinationPath(header: string | undefined, mountPath: string): DestinationResult {
   if (!header) return { error: 'missing' };
@@ -68,14 +71,5 @@ export function davDestinationPath(header: string | undefined, mountPath: string
     if (pathStart === -1) return { error: 'foreign' };
     destination = destination.substring(pathStart);
   }
-  const mount = mountPath.replace(/\/+$/, '');
-  if (destination !== mount && !destination.startsWith(mount + '/')) return { error: 'foreign' };
-  try {
-    const path = new webdav.Path(destination.substring(mount.length));
-    path.decode();
-    if (path.resolve()) return { error: 'invalid' };
-    return { path: path.toString() };
-  } catch {
-    return { error: 'invalid' }; // malformed percent-encoding
-  }
+  return davPathBelowMount(destination, mountPath);
 }

@@ -3,6 +3,15 @@ import { v2 as webdav } from 'webdav-server';
 import type { NodeTree } from './node-tree';
 
 /**
+ * PhysicalFileSystem hands the rename's own error on when the destination's folder is missing (or is a file),
+ * which webdav-server answers with a 500; RFC 4918 9.9.4 says 409.
+ */
+function missingFolderAsConflict(error: Error | undefined): Error | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' ? webdav.Errors.IntermediateResourceMissing : error;
+}
+
+/**
  * webdav-server's own disk-backed file system, told to report moves and deletes to the node tree so that
  * node UUIDs follow renamed and moved nodes and die with deleted ones. Creates need no hook: a new path
  * gets its UUID the first time the tree sees it.
@@ -35,7 +44,7 @@ export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
         this.nodes.moved(from, to);
         this.moveResources(from, to);
       }
-      callback(error, overwritten);
+      callback(missingFolderAsConflict(error), overwritten);
     });
   }
 

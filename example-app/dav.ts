@@ -1,10 +1,14 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { hasNodePermission } from 'personal-token-auth';
 import { v2 as webdav } from 'webdav-server';
 import { davAccessChecks, davDestinationPath, destructiveDavRequest } from './dav-access';
 import { NodeTrackingFileSystem } from './dav-file-system';
+import { davUrlPath } from './dav-paths';
+import { refuseUnsafePropertyUpdates } from './dav-property-update';
+import { canonicalDavRequest } from './dav-request-checks';
 import { applyDavServerWorkarounds } from './dav-server-workarounds';
 import { InvalidNodePathError, type NodeTree } from './node-tree';
+import { setUserContentHeaders } from './user-content-headers';
 
 // webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
 const NO_ERROR = null as unknown as Error;
@@ -47,11 +51,12 @@ async function checkScopes(
   if (method === 'COPY' || method === 'MOVE') {
     const result = davDestinationPath(ctx.headers.find('Destination') ?? undefined, mountPath);
     if ('error' in result) {
-      return result.error === 'foreign'
-        ? [502, 'destination_not_on_this_server']
-        : [400, 'invalid_destination'];
+      // RFC 4918 allows 502 for a foreign destination; a 4xx says the request, not the server, is at fault.
+      return [400, result.error === 'foreign' ? 'destination_not_on_this_server' : 'invalid_destination'];
     }
     destination = result.path;
+    // webdav-server parses the header again when the command runs: give it the path checked here.
+    ctx.request.headers.destination = davUrlPath(destination, mountPath);
   }
   const target = ctx.requested.path.toString();
   const destructive = destructiveDavRequest(method, target, destination);
@@ -84,6 +89,10 @@ export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandl
     respondWithPaths: true, // hrefs as /dav/... paths: right behind a proxy or TLS terminator too
     strictMode: true, // refuse a body where none is expected (e.g. MKCOL with a body: RFC 4918 9.3)
   });
+  refuseUnsafePropertyUpdates(server);
+  // webdav-server runs POST as PUT, and browsers send POST to any site (see refuseBrowserWrites): removed, no
+  // POST writes here even where that guard is missing, and OPTIONS no longer offers it.
+  delete server.methods.post;
   server.beforeRequest((ctx, next) => {
     applyDavServerWorkarounds(ctx);
     checkScopes(ctx, nodes, mountPath).then(
@@ -95,5 +104,14 @@ export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandl
       },
     );
   });
-  return webdav.extensions.express(mountPath, server);
+  const serve = webdav.extensions.express(mountPath, server);
+  const mountPrefix = mountPath.replace(/\/+$/, '') + '/';
+  return (req, res, next) => {
+    // The same test as webdav-server's own Express glue: what it would not serve goes on untouched.
+    if (!(req.url.endsWith('/') ? req.url : `${req.url}/`).startsWith(mountPrefix)) return next();
+    const refusal = canonicalDavRequest(req, mountPath);
+    if (refusal) return void (res as Response).status(refusal[0]).json({ error: refusal[1] });
+    if (req.method === 'GET' || req.method === 'HEAD') setUserContentHeaders(res, req.url);
+    serve(req, res, next);
+  };
 }

@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  type Stats,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -31,11 +32,26 @@ export class InvalidNodePathError extends Error {
   }
 }
 
-/** Splits a slash-separated path into segments; rejects `.`, `..`, NUL and backslashes instead of resolving them. */
+// Linux refuses longer names (ENAMETOOLONG); refusing them here makes them a 400, not a file system error.
+const MAX_SEGMENT_BYTES = 255;
+// Well under PATH_MAX (4096) once joined to the data folder's own path.
+const MAX_PATH_BYTES = 2048;
+
+/**
+ * Splits a slash-separated path into segments; rejects `.`, `..`, NUL, backslashes and names too long for the
+ * disk instead of resolving or passing them on. Empty segments (`//`) are dropped.
+ */
 export function pathSegments(path: string): string[] {
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new InvalidNodePathError(path);
   const segments = path.split('/').filter((segment) => segment !== '');
   for (const segment of segments) {
-    if (segment === '.' || segment === '..' || segment.includes('\0') || segment.includes('\\')) {
+    if (
+      segment === '.' ||
+      segment === '..' ||
+      segment.includes('\0') ||
+      segment.includes('\\') ||
+      Buffer.byteLength(segment) > MAX_SEGMENT_BYTES
+    ) {
       throw new InvalidNodePathError(path);
     }
   }
@@ -54,6 +70,16 @@ export function parentPath(path: string): string | null {
 /** Whether canonical `path` is `folder` or inside it. */
 export function isSameOrBelow(path: string, folder: string): boolean {
   return path === folder || folder === '/' || path.startsWith(folder + '/');
+}
+
+/** The file system entry at realPath, or undefined if there is none (a file where a folder was expected included). */
+function statIfThere(realPath: string): Stats | undefined {
+  try {
+    return statSync(realPath, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -87,7 +113,9 @@ export class NodeTree {
       const index = JSON.parse(readFileSync(tree.indexFile, 'utf8')) as { nodes?: Record<string, string> };
       for (const [uuid, path] of Object.entries(index.nodes ?? {})) tree.remember(uuid, path);
     }
-    if (tree.prune('/')) tree.save();
+    tree.prune('/');
+    for (const path of [...tree.uuidByPath.keys()]) tree.rememberAncestors(path);
+    tree.save();
     tree.nodeAt('/'); // the root has a UUID too, so a scope can name it
     return tree;
   }
@@ -99,7 +127,7 @@ export class NodeTree {
   /** The node at a path, or null if nothing is there. Throws InvalidNodePathError for `..` and the like. */
   nodeAt(path: string): NodeInfo | null {
     const canonical = canonicalPath(path);
-    const stat = statSync(this.realPath(canonical), { throwIfNoEntry: false });
+    const stat = statIfThere(this.realPath(canonical));
     if (!stat || !(stat.isFile() || stat.isDirectory())) {
       if (this.forget(canonical)) this.save();
       return null;
@@ -108,6 +136,7 @@ export class NodeTree {
     if (uuid === undefined) {
       uuid = randomUUID();
       this.remember(uuid, canonical);
+      this.rememberAncestors(canonical);
       this.save();
     }
     const type: NodeType = stat.isDirectory() ? 'folder' : 'file';
@@ -132,14 +161,18 @@ export class NodeTree {
     throw new Error(`data folder ${this.filesDir} is missing`);
   }
 
-  /** UUIDs of the folders above a node, nearest first; [] for the root or an unknown UUID. */
+  /**
+   * UUIDs of the folders above a node, nearest first; [] for the root or an unknown UUID. From the in-memory
+   * index alone (kept in step by `moved` and `deleted`), in O(depth): the token router calls it for every
+   * scope of every token it lists, so a disk access per call would stall every other request.
+   */
   ancestorsOf(uuid: string): string[] {
-    const node = this.nodeById(uuid);
-    if (!node) return [];
+    const path = this.pathByUuid.get(uuid);
+    if (path === undefined) return [];
     const ancestors: string[] = [];
-    for (let path = parentPath(node.path); path !== null; path = parentPath(path)) {
-      const ancestor = this.nodeAt(path);
-      if (ancestor) ancestors.push(ancestor.uuid);
+    for (let parent = parentPath(path); parent !== null; parent = parentPath(parent)) {
+      const ancestor = this.uuidByPath.get(parent);
+      if (ancestor !== undefined) ancestors.push(ancestor);
     }
     return ancestors;
   }
@@ -161,6 +194,7 @@ export class NodeTree {
     const moving = [...this.uuidByPath].filter(([path]) => isSameOrBelow(path, source));
     for (const [path] of moving) this.forget(path);
     for (const [path, uuid] of moving) this.remember(uuid, destination + path.slice(source.length));
+    this.rememberAncestors(destination);
     this.save();
   }
 
@@ -172,6 +206,16 @@ export class NodeTree {
   private remember(uuid: string, path: string): void {
     this.uuidByPath.set(path, uuid);
     this.pathByUuid.set(uuid, path);
+  }
+
+  /**
+   * Gives the folders above path a UUID where they have none (they exist: path does), so that every known
+   * node's ancestors are known too and ancestorsOf can answer from memory alone.
+   */
+  private rememberAncestors(path: string): void {
+    for (let parent = parentPath(path); parent !== null; parent = parentPath(parent)) {
+      if (!this.uuidByPath.has(parent)) this.remember(randomUUID(), parent);
+    }
   }
 
   /** Drops the UUIDs at and below path; true if there were any. */

@@ -33,6 +33,16 @@ async function main(): Promise<void> {
   const port = portFromEnv();
   const host = process.env.HOST ?? '127.0.0.1';
   const temporaryDataDir = process.env.DATA_DIR ? null : mkdtempSync(join(tmpdir(), 'pat-example-'));
+  try {
+    await serve(port, host, temporaryDataDir);
+  } catch (error) {
+    // A failed start (the port is taken, Redis is unreachable...) must not leave the demo tree behind.
+    if (temporaryDataDir) rmSync(temporaryDataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function serve(port: number, host: string, temporaryDataDir: string | null): Promise<void> {
   const dataDir = temporaryDataDir ?? process.env.DATA_DIR!;
   seedDemoTree(dataDir);
   const nodes = NodeTree.open(dataDir);

@@ -9,6 +9,8 @@ export interface PersonalTokenAuthInfo {
   scopes: string[];
   /** When the token expires if not used again. */
   expiresAt: Date;
+  /** The hard limit, or null for a token with only a sliding window. */
+  hardExpiresAt: Date | null;
   /** Sliding window in ms, or null for a token with only a hard limit. */
   autoRefresh: number | null;
   /** How the token came: as a Bearer token or as a Basic password. */

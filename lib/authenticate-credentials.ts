@@ -117,6 +117,7 @@ function success(scheme: Scheme, record: StoredToken, user: unknown): Credential
       login: record.user,
       scopes: record.scopes,
       expiresAt: new Date(record.expiresAt),
+      hardExpiresAt: record.hardExpiresAt === null ? null : new Date(record.hardExpiresAt),
       autoRefresh: record.autoRefresh,
       scheme,
     },

@@ -1,4 +1,5 @@
 import { InvalidDurationError } from './errors';
+import { quoteInput } from './quote-input';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 type Unit = keyof typeof UNIT_MS;
@@ -21,7 +22,7 @@ export function parseDuration(input: string | number): number {
   const match = typeof input === 'string' ? DURATION.exec(input) : null;
   if (!match) {
     throw new InvalidDurationError(
-      `Invalid duration ${JSON.stringify(input)}: expected ${ACCEPTED_DURATION}`,
+      `Invalid duration ${quoteInput(input)}: expected ${ACCEPTED_DURATION}`,
     );
   }
   const unit = match[2];

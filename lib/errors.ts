@@ -62,19 +62,66 @@ export class TokenLimitError extends PersonalTokenError {
   constructor(login: string, limit: number) {
     super(
       'ERR_TOKEN_LIMIT',
-      `User "${login}" already has ${limit} live tokens, the most allowed; revoke one first`,
+      `User "${login}" already has ${limit} live tokens, the most allowed (maxTokensPerUser); revoke one first`,
     );
   }
 }
 
+/** Why a token may not make another one (see `BroaderThanCallerError`). */
+export type BroaderThanCallerCode =
+  | 'ERR_SCOPE_BROADER_THAN_CALLER'
+  | 'ERR_EXPIRY_LATER_THAN_CALLER'
+  | 'ERR_WINDOW_LONGER_THAN_CALLER'
+  | 'ERR_CALLER_UNKNOWN';
+
 /**
- * `issueFor()` was asked for a token broader than the one making the request: a scope the caller's
- * token does not cover (`ERR_SCOPE_BROADER_THAN_CALLER`) or a hard limit after the caller's
- * (`ERR_EXPIRY_LATER_THAN_CALLER`). A token can only hand on what it has.
+ * A token asked for a token that would outreach it (`issueFor()`, or rotation through the router): a
+ * scope the caller's token does not cover (`ERR_SCOPE_BROADER_THAN_CALLER`), a hard limit after the
+ * caller's or a caller already expired (`ERR_EXPIRY_LATER_THAN_CALLER`), a longer idle life than a
+ * sliding caller's (`ERR_WINDOW_LONGER_THAN_CALLER`), or a request whose token's limits are not
+ * known (`ERR_CALLER_UNKNOWN`: `req.authInfo` not set by this library). A token can only hand on
+ * what it has.
  */
 export class BroaderThanCallerError extends PersonalTokenError {
-  constructor(code: 'ERR_SCOPE_BROADER_THAN_CALLER' | 'ERR_EXPIRY_LATER_THAN_CALLER', message: string) {
+  constructor(code: BroaderThanCallerCode, message: string) {
     super(code, message);
+  }
+}
+
+/** Which policy limit a token request broke (see `TokenPolicyError`). */
+export type TokenPolicyCode = 'ERR_TOO_MANY_SCOPES' | 'ERR_EXPIRY_TOO_LONG' | 'ERR_WINDOW_TOO_LONG';
+
+/**
+ * A token request outside the app's policy (`TokenService` options `maxScopesPerToken`,
+ * `maxExpiresIn`, `maxAutoRefresh`); the message names the limit. Too many live tokens is
+ * `TokenLimitError`.
+ */
+export class TokenPolicyError extends PersonalTokenError {
+  constructor(code: TokenPolicyCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A page of a listing asked for with a cursor that no listing gave, or with a size out of range. */
+export class InvalidPageError extends PersonalTokenError {
+  constructor(message: string) {
+    super('ERR_INVALID_PAGE', message);
+  }
+}
+
+/**
+ * `revokeAll()` stopped when the store failed: `revoked` tokens are known to be revoked, the others
+ * may not be (a call that missed its deadline may still complete). A store failure like any other
+ * (`ERR_STORE_UNAVAILABLE`, a 503): running it again revokes the rest.
+ */
+export class RevokeAllIncompleteError extends StoreUnavailableError {
+  readonly revoked: number;
+  constructor(login: string, revoked: number, cause: StoreUnavailableError) {
+    super(
+      `Revoked ${revoked} tokens of user "${login}" before the token store failed; the others may still be live: ${cause.message}`,
+      { cause },
+    );
+    this.revoked = revoked;
   }
 }
 

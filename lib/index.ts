@@ -28,9 +28,11 @@ export {
   type CanAccess,
   type IssuedToken,
   type IssueOptions,
+  type ListPageOptions,
   type ResolveUser,
   type RotateOptions,
   type TokenInfo,
+  type TokenInfoPage,
   TokenService,
   type TokenServiceOptions,
 } from './token-service';
@@ -38,6 +40,15 @@ export {
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
 export { type TokenJson, tokenToJson } from './token-json';
+
+// Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
+export {
+  type ForwardAuthOptions,
+  forwardAuth,
+  type IdentityHeaders,
+  type NodeAccess,
+  type ResolveNode,
+} from './forward-auth';
 
 // Audit events, and a ready sink for pino.
 export {
@@ -61,22 +72,38 @@ export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-stra
 export { formatDuration, parseDuration } from './duration';
 export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
+export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
 export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
 export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
 
 // The store contract, for writing a store of one's own.
-export type { FailureCount, RevokedToken, StoredToken, TokenStore, VerifyOptions } from './store';
+export {
+  type FailureCount,
+  type PageRequest,
+  type RevokedToken,
+  type StoredToken,
+  TOMBSTONE_LIFE,
+  type TokenPage,
+  type TokenStore,
+  type VerifyOptions,
+} from './store';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 
 // Errors, each with a stable `code`.
 export {
   BroaderThanCallerError,
+  type BroaderThanCallerCode,
   InvalidDurationError,
+  InvalidPageError,
   InvalidScopeError,
   InvalidTokenOptionsError,
   NotTokenAuthenticatedError,
   PersonalTokenError,
+  RevokeAllIncompleteError,
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,
+  TokenPolicyError,
+  type TokenPolicyCode,
   UnknownUserError,
 } from './errors';

@@ -1,4 +1,5 @@
 import { InvalidScopeError } from './errors';
+import { quoteInput } from './quote-input';
 
 /** `r` read, `w` write, `rw` both. `w` does not imply `r`: an upload-only token is a real use. */
 export type Permission = 'r' | 'w' | 'rw';
@@ -20,7 +21,7 @@ export function parseScope(text: string): Scope {
   const match = typeof text === 'string' ? SCOPE.exec(text) : null;
   const permission = match ? PERMISSIONS[match[2]!] : undefined;
   if (!match || !permission) {
-    throw new InvalidScopeError(`Invalid scope ${JSON.stringify(text)}: expected ${GRAMMAR}`);
+    throw new InvalidScopeError(`Invalid scope ${quoteInput(text)}: expected ${GRAMMAR}`);
   }
   return { nodeId: match[1]!, permission };
 }
@@ -38,8 +39,19 @@ export function normaliseScopes(scopes: readonly (string | Scope)[]): string[] {
   return [...new Set(texts)];
 }
 
-function grants(granted: Permission, wanted: Permission): boolean {
-  return granted === 'rw' || granted === wanted;
+/** What a list of scopes grants on each node it names, parsed once to check many nodes against. */
+export type ScopeGrants = ReadonlyMap<string, { read: boolean; write: boolean }>;
+
+export function scopeGrants(scopes: readonly string[]): ScopeGrants {
+  const grants = new Map<string, { read: boolean; write: boolean }>();
+  for (const text of scopes) {
+    const { nodeId, permission } = parseScope(text);
+    const grant = grants.get(nodeId) ?? { read: false, write: false };
+    grant.read ||= permission !== 'w';
+    grant.write ||= permission !== 'r';
+    grants.set(nodeId, grant);
+  }
+  return grants;
 }
 
 /**
@@ -54,15 +66,22 @@ export function scopesAllow(
   ancestors: readonly string[],
   permission: Permission,
 ): boolean {
-  if (scopes.length === 0) return true;
-  const reach = new Set([nodeId, ...ancestors]);
+  return scopes.length === 0 || grantsAllow(scopeGrants(scopes), nodeId, ancestors, permission);
+}
+
+/** `scopesAllow` for scopes already parsed with `scopeGrants` (which must not be empty). */
+export function grantsAllow(
+  grants: ScopeGrants,
+  nodeId: string,
+  ancestors: readonly string[],
+  permission: Permission,
+): boolean {
   let read = false;
   let write = false;
-  for (const text of scopes) {
-    const scope = parseScope(text);
-    if (!reach.has(scope.nodeId)) continue;
-    read ||= grants(scope.permission, 'r');
-    write ||= grants(scope.permission, 'w');
+  for (const node of [nodeId, ...ancestors]) {
+    const grant = grants.get(node);
+    read ||= grant?.read ?? false;
+    write ||= grant?.write ?? false;
   }
   if (permission === 'r') return read;
   if (permission === 'w') return write;

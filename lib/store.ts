@@ -51,6 +51,21 @@ export interface FailureCount {
   resetAt: number;
 }
 
+/** Where a page of `listPage` starts, and how many tokens it holds at most. */
+export interface PageRequest {
+  cursor: string | null;
+  limit: number;
+}
+
+export interface TokenPage {
+  tokens: StoredToken[];
+  /** Where the next page starts, or null if this was the last. */
+  cursor: string | null;
+}
+
+/** How long a revoked token's tombstone may stay at most (less if the token would have expired sooner). */
+export const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
+
 /**
  * What `reserveAttempt` answers: the reserved attempt's id, or null if the client is over the limit
  * (its failures and the attempts it has in flight already make `limit`), and the counts it saw.
@@ -73,8 +88,11 @@ export interface VerifyOptions {
   login?: string;
   /** Write `lastUsedAt` only if the stored one is older than this (ms): no write per request. */
   touchInterval: number;
-  /** Client IP to record with `lastUsedAt`, if the service records IPs. */
-  ip?: string;
+  /**
+   * Client IP to record with `lastUsedAt`, if the service records IPs (`trackIp`): an address that
+   * `net.isIP` accepts, or null when the request's is not one (then none is recorded with this use).
+   */
+  ip?: string | null;
   /**
    * The expiry terms the token itself carries (its sliding window and hard limit), when it was
    * read from a token: lets a store refresh in the same step as the read, without a script.
@@ -102,21 +120,28 @@ export interface TokenStore {
   /** The record without touching it, or null (also for a revoked one). */
   get(id: string): Promise<StoredToken | null>;
 
-  /** The user's live tokens, newest first. Drops ids of expired tokens from any index it keeps. */
-  listByUser(user: string): Promise<StoredToken[]>;
+  /**
+   * One page of the user's live tokens, newest first (by `createdAt`, then by id): at most
+   * `page.limit` of them, after the position `page.cursor` (null = from the start). `cursor` in the
+   * answer is where the next page starts, null when there is none; a page may hold fewer than `limit`
+   * tokens (expired ones are dropped, and their ids removed from any index the store keeps) and still
+   * have a next one. A cursor stays valid when tokens are created or revoked between pages: tokens are
+   * neither skipped nor repeated, except those created after the listing started. Cursors are
+   * `<createdAt>:<id>` (see `parsePageCursor`), so that every store reads the others'.
+   */
+  listPage(user: string, page: PageRequest): Promise<TokenPage>;
 
   /**
-   * Revokes a token, leaving a tombstone for at most the token's remaining lifetime; returns the
-   * revoked record, or null if there was no live token. Once this resolves, `verify` never accepts it.
+   * Revokes a token, leaving a tombstone for at most the token's remaining lifetime and at most
+   * `TOMBSTONE_LIFE`; returns the revoked record, or null if there was no live token. Once this
+   * resolves, `verify` never accepts it. Nothing may extend a tombstone's life.
    */
   delete(id: string): Promise<StoredToken | null>;
 
-  /** Revokes all the user's tokens; returns their ids. */
-  deleteByUser(user: string): Promise<string[]>;
-
   /**
    * Brings a token's hard limit forward to `hardExpiresAt` (never later than it was), for rotation
-   * with an overlap. Returns false if there is no live token.
+   * with an overlap. Returns false if there is no live token. From then on, no use of the token's
+   * text (which still carries the old limit) may keep it, or its key, past the new limit.
    */
   limit(id: string, hardExpiresAt: number): Promise<boolean>;
 

@@ -63,6 +63,22 @@ export function assertTokenPrefix(prefix: string): void {
   }
 }
 
+// As long a run of base64 or base64url characters as a secret: it could be one (or hold one).
+const SECRET_SIZED_RUN = new RegExp(`[A-Za-z0-9+/_-]{${SECRET_LENGTH},}`);
+
+/**
+ * For text that is not meant to be a token (a claimed login, a label, an option value): whether it
+ * could hold a token of this prefix or its secret. That is the prefix followed by an id, in any case
+ * and anywhere (`" pat_…"`, `"Bearer pat_…"`), or a run of base64 characters as long as a secret.
+ * Such text is refused, and never stored, reported or echoed, wherever it was pasted.
+ */
+export function tokenLikeText(prefix: string): (text: string) => boolean {
+  assertTokenPrefix(prefix);
+  // The prefix is letters, digits, `_` and `-`: nothing in it needs escaping in a pattern.
+  const prefixAndId = new RegExp(`${prefix}[0-9a-f]{${ID_LENGTH}}`, 'i');
+  return (text) => SECRET_SIZED_RUN.test(text) || prefixAndId.test(text);
+}
+
 export function isTokenId(id: string): boolean {
   return typeof id === 'string' && ID.test(id);
 }

@@ -1,16 +1,24 @@
 import type { NextFunction, Request, Response, Router } from 'express';
+import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
 import { parseDuration } from './duration';
-import { BroaderThanCallerError, PersonalTokenError, StoreUnavailableError } from './errors';
-import { getRequestContext } from './request-context';
-import { parseScope, scopesAllow } from './scopes';
+import { PersonalTokenError, RevokeAllIncompleteError, StoreUnavailableError } from './errors';
+import { quoteInput } from './quote-input';
+import { parseScope } from './scopes';
 import { tokenToJson } from './token-json';
-import { isValidLabel, MAX_LABEL, type TokenInfo, type TokenService } from './token-service';
+import { MAX_PAGE_SIZE } from './token-page';
+import {
+  isValidLabel,
+  type ListPageOptions,
+  MAX_LABEL,
+  type TokenInfo,
+  type TokenService,
+} from './token-service';
 
 /**
  * Self-service token management over HTTP, for the authenticated user only:
  *
  *   POST   /tokens              create (the response is the only time the token text is sent)
- *   GET    /tokens              list, newest first
+ *   GET    /tokens              list, newest first, a page at a time (`?limit=&cursor=`)
  *   GET    /tokens/:id          one token
  *   POST   /tokens/:id/rotate   replace it (optionally keeping the old one for an overlap)
  *   DELETE /tokens/:id          revoke it
@@ -35,7 +43,8 @@ export interface TokenRouterOptions {
 
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
-  error: { code: string; message: string; field?: string };
+  /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
+  error: { code: string; message: string; field?: string; revoked?: number };
 }
 
 const CREATE_FIELDS = ['label', 'expiresIn', 'autoRefresh', 'scopes'] as const;
@@ -48,6 +57,7 @@ class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    readonly revoked?: number,
   ) {
     super(message);
   }
@@ -99,6 +109,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     if (refusal.status === 503) res.set('Retry-After', retryAfter);
     const body: TokenRouterErrorBody = { error: { code: refusal.code, message: refusal.message } };
     if (refusal.field !== undefined) body.error.field = refusal.field;
+    if (refusal.revoked !== undefined) body.error.revoked = refusal.revoked;
     res.status(refusal.status).json(body);
   }
 
@@ -119,8 +130,14 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .route('/tokens')
     .get(
       handle(async (req, res, login) => {
-        const visible = await visibleTokens(req, login);
-        res.json({ now: new Date(tokens.now()).toISOString(), tokens: visible.map(tokenToJson) });
+        // One page per request, one store call under one deadline, however many tokens there are.
+        const page = await tokens.listPage(login, readPageQuery(req));
+        const visible = await visibleTokens(req, page.tokens);
+        res.json({
+          now: new Date(tokens.now()).toISOString(),
+          tokens: visible.map(tokenToJson),
+          next: page.cursor,
+        });
       }),
     )
     .post(
@@ -128,7 +145,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
       json,
       handle(async (req, res, login) => {
         const body = readBody(req, CREATE_FIELDS);
-        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body) });
+        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body, tokens) });
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${issued.id}`)
@@ -140,7 +157,8 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         if (callerIsNarrowed(req)) {
           // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those.
           let revoked = 0;
-          for (const token of await visibleTokens(req, login)) if (await tokens.revoke(token.id)) revoked++;
+          const all = await tokens.list(login);
+          for (const token of await visibleTokens(req, all)) if (await tokens.revoke(token.id)) revoked++;
           return void res.json({ revoked });
         }
         res.json({ revoked: await tokens.revokeAll(login) });
@@ -173,7 +191,16 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         const body = readBody(req, ROTATE_FIELDS);
         const overlap = validateOverlap(body.overlap);
         const old = await ownToken(req, login);
-        await assertNoLaterThanCaller(req, old);
+        // The replacement has the old token's terms: a token may rotate only what it could have made.
+        const caller = callerBounds(req);
+        if (caller && caller.tokenId !== old.id) {
+          const terms = {
+            scopes: old.scopes,
+            hardExpiresAt: old.hardExpiresAt?.getTime() ?? null,
+            autoRefresh: old.autoRefresh,
+          };
+          await assertWithinCaller(req, caller, terms, tokens.now());
+        }
         const fresh = await tokens.rotate(old.id, { overlap });
         if (!fresh) throw notFound();
         const previousExpiresAt =
@@ -197,29 +224,11 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     sendError(bodyParserError(error) ?? error, res, next);
   });
 
-  async function visibleTokens(req: Request, login: string): Promise<TokenInfo[]> {
-    const all = await tokens.list(login);
+  async function visibleTokens(req: Request, all: TokenInfo[]): Promise<TokenInfo[]> {
     if (!callerIsNarrowed(req)) return all;
     const visible: TokenInfo[] = [];
     for (const token of all) if (await coveredByCaller(req, token)) visible.push(token);
     return visible;
-  }
-
-  /**
-   * A token can only hand on what it has (`issueFor`), so rotating a token with a later hard limit
-   * than the caller's would let the caller mint itself a longer-lived credential.
-   */
-  async function assertNoLaterThanCaller(req: Request, target: TokenInfo): Promise<void> {
-    const caller = callerToken(req);
-    if (!caller || caller.tokenId === target.id) return;
-    const callerLimit = (await tokens.inspect(caller.tokenId))?.hardExpiresAt?.getTime() ?? null;
-    const targetLimit = target.hardExpiresAt?.getTime() ?? null;
-    if (callerLimit !== null && (targetLimit === null || targetLimit > callerLimit)) {
-      throw new BroaderThanCallerError(
-        'ERR_EXPIRY_LATER_THAN_CALLER',
-        'This token lives longer than the token making the request, so that token cannot rotate it',
-      );
-    }
   }
 
   return router;
@@ -231,15 +240,9 @@ function defaultLogin(req: Request): string | undefined {
   return typeof login === 'string' ? login : undefined;
 }
 
-/** The personal token that authenticated the request, if one did (`personalTokenAuth`). */
-function callerToken(req: Request): { tokenId: string; scopes: string[] } | undefined {
-  const info = req.authInfo;
-  if (typeof info?.tokenId !== 'string') return undefined;
-  return { tokenId: info.tokenId, scopes: info.scopes ?? [] };
-}
-
+/** Whether the request came with a scoped personal token (`personalTokenAuth`). */
 function callerIsNarrowed(req: Request): boolean {
-  return (callerToken(req)?.scopes.length ?? 0) > 0;
+  return (callerBounds(req)?.scopes.length ?? 0) > 0;
 }
 
 /**
@@ -248,16 +251,29 @@ function callerIsNarrowed(req: Request): boolean {
  * A narrow token that leaked must not be able to list, revoke or rotate (and so obtain) broader ones.
  */
 async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean> {
-  const caller = callerToken(req);
-  if (!caller || caller.scopes.length === 0 || caller.tokenId === target.id) return true;
-  if (target.scopes.length === 0) return false;
-  const resolveAncestors = getRequestContext(req)?.resolveAncestors;
-  for (const text of target.scopes) {
-    const { nodeId, permission } = parseScope(text);
-    const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
-    if (!scopesAllow(caller.scopes, nodeId, ancestors, permission)) return false;
+  const caller = callerBounds(req);
+  if (!caller || caller.tokenId === target.id) return true;
+  return coversScopes(req, caller, target.scopes);
+}
+
+/** `?limit=&cursor=` of `GET /tokens`; the service checks the values, this only their form. */
+function readPageQuery(req: Request): ListPageOptions {
+  const { cursor, limit } = req.query;
+  if (cursor !== undefined && typeof cursor !== 'string') {
+    throw new HttpError(400, 'ERR_INVALID_PAGE', 'cursor must be the next of a previous page', 'cursor');
   }
-  return true;
+  if (limit !== undefined && (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit))) {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_PAGE',
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`,
+      'limit',
+    );
+  }
+  return {
+    cursor: cursor === undefined || cursor === '' ? null : cursor,
+    limit: limit === undefined ? undefined : Number(limit),
+  };
 }
 
 /**
@@ -297,29 +313,35 @@ function readBody<Field extends string>(
     if (!(fields as readonly string[]).includes(key)) {
       // A typo such as `scope` for `scopes` must not quietly issue a token with the user's full access.
       const hint = key === 'user' ? ': tokens are always for the authenticated user' : '';
+      const shown = quoteInput(key);
+      // A name that could be a token (pasted as a key) is neither repeated nor named as the field.
+      const field = shown === JSON.stringify(key) ? key : undefined;
       throw new HttpError(
         400,
         'ERR_UNKNOWN_FIELD',
-        `Unknown field "${key}"${hint}; expected ${fields.join(', ')}`,
-        key,
+        `Unknown field ${shown}${hint}; expected ${fields.join(', ')}`,
+        field,
       );
     }
   }
   return body as Partial<Record<Field, unknown>>;
 }
 
-function validateCreate(body: Partial<Record<(typeof CREATE_FIELDS)[number], unknown>>): {
+function validateCreate(
+  body: Partial<Record<(typeof CREATE_FIELDS)[number], unknown>>,
+  tokens: TokenService,
+): {
   label?: string;
   expiresIn?: string | number;
   autoRefresh?: string | number;
   scopes?: string[];
 } {
   const label = body.label ?? undefined;
-  if (label !== undefined && !isValidLabel(label)) {
+  if (label !== undefined && !isValidLabel(label, (text) => tokens.isTokenLike(text))) {
     throw new HttpError(
       400,
       'ERR_INVALID_TOKEN_OPTIONS',
-      `label must be text of at most ${MAX_LABEL} characters, without control characters`,
+      `label must be text of at most ${MAX_LABEL} characters, without control characters or a token`,
       'label',
     );
   }
@@ -377,6 +399,10 @@ function fieldError<T>(field: string, parse: () => T): T {
 /** The library's errors as HTTP answers; anything else (a bug, the app's own errors) goes to `next`. */
 function toHttpError(error: unknown): HttpError | null {
   if (error instanceof HttpError) return error;
+  if (error instanceof RevokeAllIncompleteError) {
+    const message = `Revoked ${error.revoked} tokens, then the token store became unavailable; try again to revoke the rest`;
+    return new HttpError(503, error.code, message, undefined, error.revoked);
+  }
   if (error instanceof StoreUnavailableError) {
     return new HttpError(503, error.code, 'The token store is unavailable; try again shortly');
   }
@@ -387,6 +413,15 @@ function toHttpError(error: unknown): HttpError | null {
       return new HttpError(403, error.code, error.message, 'scopes');
     case 'ERR_EXPIRY_LATER_THAN_CALLER':
       return new HttpError(403, error.code, error.message, 'expiresIn');
+    case 'ERR_WINDOW_LONGER_THAN_CALLER':
+      return new HttpError(403, error.code, error.message, 'autoRefresh');
+    case 'ERR_TOO_MANY_SCOPES':
+      return new HttpError(400, error.code, error.message, 'scopes');
+    case 'ERR_EXPIRY_TOO_LONG':
+      return new HttpError(400, error.code, error.message, 'expiresIn');
+    case 'ERR_WINDOW_TOO_LONG':
+      return new HttpError(400, error.code, error.message, 'autoRefresh');
+    case 'ERR_CALLER_UNKNOWN':
     case 'ERR_UNKNOWN_USER':
       return new HttpError(403, error.code, error.message);
     case 'ERR_TOKEN_LIMIT':

@@ -1,17 +1,19 @@
+import { isIP } from 'node:net';
 import type { Request } from 'express';
-import { CallDeadlines } from './call-deadlines';
+import { CallDeadlines, storeFailure } from './call-deadlines';
+import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
-  BroaderThanCallerError,
+  InvalidPageError,
   InvalidTokenOptionsError,
+  RevokeAllIncompleteError,
   ScopeNotAllowedError,
-  type StoreUnavailableError,
+  StoreUnavailableError,
   TokenLimitError,
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
-import { getRequestContext } from './request-context';
-import { normaliseScopes, type Permission, parseScope, type Scope, scopesAllow } from './scopes';
+import { normaliseScopes, type Permission, parseScope, type Scope } from './scopes';
 import {
   type AttemptReservation,
   type FailureCount,
@@ -30,7 +32,10 @@ import {
   MAX_WINDOW,
   type ParsedToken,
   parseToken,
+  tokenLikeText,
 } from './token-format';
+import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
+import { BATCH_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parsePageCursor } from './token-page';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -53,8 +58,20 @@ export interface TokenServiceOptions {
   canAccess?: CanAccess;
   /** Record the client IP with `lastUsedAt` (personal data in some jurisdictions, hence opt-in). */
   trackIp?: boolean;
-  /** The most live tokens one user may have; issuing past it throws `TokenLimitError`. */
+  /**
+   * The most live tokens one user may have; issuing past it throws `TokenLimitError`. Default 100.
+   * Each limit below is lifted with `Infinity`.
+   */
   maxTokensPerUser?: number;
+  /** The most scopes one token may carry (`TokenPolicyError` `ERR_TOO_MANY_SCOPES`). Default 50. */
+  maxScopesPerToken?: number;
+  /** The longest hard limit, `'366d'` or ms (`TokenPolicyError` `ERR_EXPIRY_TOO_LONG`). Default 366 days. */
+  maxExpiresIn?: string | number;
+  /**
+   * The longest sliding window, `'30d'` or ms (`TokenPolicyError` `ERR_WINDOW_TOO_LONG`): how long a
+   * token may lie unused. Default 30 days.
+   */
+  maxAutoRefresh?: string | number;
   /** Audit events: issued, revoked, rotated (and, through the middleware, authenticated, rejected, throttled). */
   onEvent?: OnEvent;
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
@@ -101,6 +118,19 @@ export interface RotateOptions {
   overlap?: string | number;
 }
 
+export interface ListPageOptions {
+  /** Where the page starts: the `cursor` of the previous page. Default: the first page. */
+  cursor?: string | null;
+  /** How many tokens at most, 1 to `MAX_PAGE_SIZE` (1000). Default `DEFAULT_PAGE_SIZE` (100). */
+  limit?: number;
+}
+
+/** One page of a user's tokens; `cursor` is where the next starts, null after the last. */
+export interface TokenInfoPage {
+  tokens: TokenInfo[];
+  cursor: string | null;
+}
+
 /** Why a token was refused, for audit: never the token itself. */
 export interface Refusal {
   ok: false;
@@ -131,23 +161,19 @@ export class TokenService {
   readonly resolveUser: ResolveUser | undefined;
   readonly canAccess: CanAccess | undefined;
   readonly trackIp: boolean;
+  /** `limits.maxTokensPerUser`, or undefined when lifted (`Infinity`): then no issue counts tokens. */
   readonly maxTokensPerUser: number | undefined;
+  /** The policy every new token must fit, rotated ones included (see `TokenLimits`). */
+  readonly limits: Readonly<TokenLimits>;
   readonly onEvent: OnEvent | undefined;
   readonly #now: () => number;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #deadlines: CallDeadlines;
+  readonly #tokenLike: (text: string) => boolean;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
-    for (const method of [
-      'create',
-      'verify',
-      'get',
-      'listByUser',
-      'delete',
-      'deleteByUser',
-      'limit',
-    ] as const) {
+    for (const method of ['create', 'verify', 'get', 'listPage', 'delete', 'limit'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
       }
@@ -155,16 +181,16 @@ export class TokenService {
     this.store = store;
     this.tokenPrefix = options.tokenPrefix ?? DEFAULT_TOKEN_PREFIX;
     assertTokenPrefix(this.tokenPrefix);
+    this.#tokenLike = tokenLikeText(this.tokenPrefix);
     this.timeout = positive('timeout', options.timeout ?? 1000);
     this.#deadlines = new CallDeadlines(this.timeout);
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
-    this.maxTokensPerUser =
-      options.maxTokensPerUser === undefined
-        ? undefined
-        : positive('maxTokensPerUser', options.maxTokensPerUser);
+    this.limits = Object.freeze(parseTokenLimits(options));
+    const maxTokens = this.limits.maxTokensPerUser;
+    this.maxTokensPerUser = maxTokens === Number.POSITIVE_INFINITY ? undefined : maxTokens;
     this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;
@@ -175,72 +201,42 @@ export class TokenService {
   }
 
   async issue(options: IssueOptions): Promise<IssuedToken> {
-    const { user, label, hardLimit, window, scopes } = validateIssue(options);
+    const { user, label, hardLimit, window, scopes } = validateIssue(options, this.#tokenLike);
+    const now = this.#now();
+    const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
+    this.#assertPolicy(now, terms);
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
-    const now = this.#now();
-    return this.#create(now, {
-      user,
-      label,
-      scopes,
-      hardExpiresAt: hardLimit === null ? null : now + hardLimit,
-      autoRefresh: window,
-    });
+    return this.#create(now, { user, label, ...terms });
   }
 
   /**
    * Issues a token for the request's authenticated user (`options.user` overrides). When the request
-   * itself came with a scoped personal token, the new token can be no broader: each scope must be
-   * covered by the caller's (same node or below it, no permission the caller lacks) and its hard
-   * limit no later than the caller's. An unscoped caller may issue any scope.
+   * itself came with a personal token, the new token can outreach it in nothing (see
+   * `BroaderThanCallerError`): each scope covered by the caller's (an unscoped caller may issue any
+   * scope), a hard limit no later than the caller's (so a caller with one must ask for one), and no
+   * longer idle life than a sliding caller's. The caller's limits are those its check found for this request.
    */
   async issueFor(
     req: Request,
     options: Omit<IssueOptions, 'user'> & { user?: string },
   ): Promise<IssuedToken> {
-    const caller = req.authInfo?.tokenId === undefined ? undefined : req.authInfo;
+    const caller = callerBounds(req);
     const userObject = req.user as { login?: unknown } | undefined;
     const user =
-      options.user ?? caller?.login ?? (typeof userObject?.login === 'string' ? userObject.login : undefined);
+      options.user ??
+      (caller ? req.authInfo?.login : undefined) ??
+      (typeof userObject?.login === 'string' ? userObject.login : undefined);
     if (user === undefined)
       throw new InvalidTokenOptionsError('issueFor needs an authenticated request (req.user.login)');
-    const { label, hardLimit, window, scopes } = validateIssue({ ...options, user });
+    const { label, hardLimit, window, scopes } = validateIssue({ ...options, user }, this.#tokenLike);
     const now = this.#now();
-    let hardExpiresAt = hardLimit === null ? null : now + hardLimit;
-    if (caller) {
-      const callerToken = await this.inspect(caller.tokenId!);
-      const callerScopes = callerToken?.scopes ?? caller.scopes ?? [];
-      if (callerScopes.length > 0) {
-        if (scopes.length === 0) {
-          throw new BroaderThanCallerError(
-            'ERR_SCOPE_BROADER_THAN_CALLER',
-            'A scoped token can only issue scoped tokens: give at least one scope it covers',
-          );
-        }
-        const resolveAncestors = getRequestContext(req)?.resolveAncestors;
-        for (const text of scopes) {
-          const { nodeId, permission } = parseScope(text);
-          const ancestors = resolveAncestors ? await resolveAncestors(nodeId) : [];
-          if (!scopesAllow(callerScopes, nodeId, ancestors, permission)) {
-            throw new BroaderThanCallerError(
-              'ERR_SCOPE_BROADER_THAN_CALLER',
-              `Scope ${text} is broader than the scopes of the token making the request`,
-            );
-          }
-        }
-      }
-      const callerLimit = callerToken?.hardExpiresAt?.getTime() ?? null;
-      if (callerLimit !== null && (hardExpiresAt === null || hardExpiresAt > callerLimit)) {
-        throw new BroaderThanCallerError(
-          'ERR_EXPIRY_LATER_THAN_CALLER',
-          `The new token must expire no later than the token making the request (${new Date(callerLimit).toISOString()})`,
-        );
-      }
-      hardExpiresAt ??= callerLimit;
-    }
+    const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
+    this.#assertPolicy(now, terms);
+    if (caller) await assertWithinCaller(req, caller, terms, now);
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
-    return this.#create(now, { user, label, scopes, hardExpiresAt, autoRefresh: window });
+    return this.#create(now, { user, label, ...terms });
   }
 
   /**
@@ -253,17 +249,11 @@ export class TokenService {
     if (!isTokenId(id)) return null;
     const old = await this.#call('get', () => this.store.get(id));
     if (!old) return null;
-    const fresh = await this.#create(
-      this.#now(),
-      {
-        user: old.user,
-        label: old.label,
-        scopes: old.scopes,
-        hardExpiresAt: old.hardExpiresAt,
-        autoRefresh: old.autoRefresh,
-      },
-      false,
-    );
+    const now = this.#now();
+    const terms = { scopes: old.scopes, hardExpiresAt: old.hardExpiresAt, autoRefresh: old.autoRefresh };
+    // A policy tightened since the old token was made applies to its replacement.
+    this.#assertPolicy(now, terms);
+    const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0) await this.#call('revoke', () => this.store.delete(id));
     else await this.#call('limit', () => this.store.limit(id, this.#now() + overlap));
     emit(this.onEvent, {
@@ -275,6 +265,15 @@ export class TokenService {
       overlap,
     });
     return fresh;
+  }
+
+  /** Throws `TokenPolicyError` for a token made at `now` on these terms that the policy forbids. */
+  #assertPolicy(now: number, terms: TokenTermsRequest): void {
+    assertWithinLimits(this.limits, {
+      scopes: terms.scopes,
+      hardLimit: terms.hardExpiresAt === null ? null : terms.hardExpiresAt - now,
+      window: terms.autoRefresh,
+    });
   }
 
   /** Stores a new token created at `now` (the same instant its hard limit was computed from). */
@@ -352,9 +351,10 @@ export class TokenService {
     done: (result: Check) => void,
     fail: (error: StoreUnavailableError) => void,
   ): void {
-    // A token pasted into the user-name field is a mistake to refuse here, before it can reach the
-    // store or an audit event: the claimed login is logged, and this one would be a secret.
-    if (login !== undefined && !plausibleLogin(login, this.tokenPrefix)) {
+    // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
+    // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
+    // logged, and this one could hold a secret.
+    if (login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login))) {
       done({ ok: false, reason: 'user_mismatch' });
       return;
     }
@@ -370,7 +370,8 @@ export class TokenService {
         this.store.verify(parsed.id, parsed.secretHash, {
           login,
           touchInterval: this.touchInterval,
-          ip: this.trackIp ? ip : undefined,
+          // Only an address is recorded: a proxy header can hold anything.
+          ip: this.trackIp ? (ip !== undefined && isIP(ip) !== 0 ? ip : null) : undefined,
           terms: parsed,
         }),
       (found) => done(this.#judge(found, parsed, login)),
@@ -404,10 +405,36 @@ export class TokenService {
     return stored ? toInfo(stored) : null;
   }
 
-  /** The user's live tokens, newest first. */
+  /**
+   * One page of the user's live tokens, newest first: one store call, under its own deadline. Pass
+   * the `cursor` of a page to get the next; tokens revoked or created meanwhile do not shift it.
+   */
+  async listPage(user: string, options: ListPageOptions = {}): Promise<TokenInfoPage> {
+    const cursor = options.cursor ?? null;
+    if (cursor !== null && parsePageCursor(cursor) === null) {
+      throw new InvalidPageError('cursor must be the cursor of a previous page, as returned');
+    }
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidPageError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit }));
+    return { tokens: page.tokens.map(toInfo), cursor: page.cursor };
+  }
+
+  /**
+   * All the user's live tokens, newest first, read page by page (each page its own store call,
+   * under its own deadline). For a user with very many tokens, `listPage` keeps memory bounded.
+   */
   async list(user: string): Promise<TokenInfo[]> {
-    const stored = await this.#call('list', () => this.store.listByUser(user));
-    return stored.map(toInfo);
+    const tokens: TokenInfo[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: TokenInfoPage = await this.listPage(user, { cursor, limit: BATCH_SIZE });
+      tokens.push(...page.tokens);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return tokens;
   }
 
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
@@ -419,12 +446,35 @@ export class TokenService {
     return revoked !== null;
   }
 
-  /** Revokes all of a user's tokens; returns how many. */
+  /**
+   * Revokes all of a user's tokens, in batches (each a listing and its revocations, under its own
+   * deadlines); returns how many. If the store fails midway, throws `RevokeAllIncompleteError`,
+   * which says how many were revoked; running it again revokes the rest.
+   */
   async revokeAll(user: string): Promise<number> {
-    const ids = await this.#call('revokeAll', () => this.store.deleteByUser(user));
-    const time = new Date(this.#now());
-    for (const tokenId of ids) emit(this.onEvent, { type: 'revoked', time, tokenId, login: user });
-    return ids.length;
+    let revoked = 0;
+    let cursor: string | null = null;
+    try {
+      do {
+        const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
+        const settled = await this.#call('revokeAll', () =>
+          Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
+        );
+        const time = new Date(this.#now());
+        for (const result of settled) {
+          if (result.status !== 'fulfilled' || result.value === null) continue;
+          revoked++;
+          emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
+        }
+        const failed = settled.find((result) => result.status === 'rejected');
+        if (failed) throw storeFailure('revokeAll', failed.reason);
+        cursor = page.cursor;
+      } while (cursor !== null);
+    } catch (error) {
+      if (revoked === 0 || !(error instanceof StoreUnavailableError)) throw error;
+      throw new RevokeAllIncompleteError(user, revoked, error);
+    }
+    return revoked;
   }
 
   /** Counts a failed authentication for `key` (a client IP) in the store, for throttling. */
@@ -459,10 +509,24 @@ export class TokenService {
 
   async #checkLimit(login: string): Promise<void> {
     if (this.maxTokensPerUser === undefined) return;
-    // Counts live tokens only: expired ones are gone from the list. Two issues racing at the limit
+    // Counts live tokens only (expired ones are dropped from pages), and no further than the limit:
+    // the cost follows the limit, not how many tokens the user has. Two issues racing at the limit
     // can both pass; the limit is a guard against accumulation, not a security boundary.
-    const live = await this.#call('list', () => this.store.listByUser(login));
-    if (live.length >= this.maxTokensPerUser) throw new TokenLimitError(login, this.maxTokensPerUser);
+    const max = this.maxTokensPerUser;
+    let live = 0;
+    let cursor: string | null = null;
+    do {
+      const limit = Math.min(max - live, MAX_PAGE_SIZE);
+      const page = await this.#call('list', () => this.store.listPage(login, { cursor, limit }));
+      live += page.tokens.length;
+      cursor = page.cursor;
+    } while (cursor !== null && live < max);
+    if (live >= max) throw new TokenLimitError(login, max);
+  }
+
+  /** Whether text could hold a token of this service's prefix or its secret (see `tokenLikeText`). */
+  isTokenLike(text: string): boolean {
+    return this.#tokenLike(text);
   }
 
   async #checkUser(login: string, scopes: string[]): Promise<void> {
@@ -500,7 +564,10 @@ function toInfo(token: StoredToken): TokenInfo {
   };
 }
 
-function validateIssue(options: IssueOptions): {
+function validateIssue(
+  options: IssueOptions,
+  tokenLike: (text: string) => boolean,
+): {
   user: string;
   label: string | null;
   hardLimit: number | null;
@@ -512,8 +579,10 @@ function validateIssue(options: IssueOptions): {
     throw new InvalidTokenOptionsError('user must be a non-empty login without control characters');
   }
   const label = options.label ?? null;
-  if (label !== null && !isValidLabel(label)) {
-    throw new InvalidTokenOptionsError(`label must be text of at most ${MAX_LABEL} characters`);
+  if (label !== null && !isValidLabel(label, tokenLike)) {
+    throw new InvalidTokenOptionsError(
+      `label must be text of at most ${MAX_LABEL} characters, without control characters or a token`,
+    );
   }
   if (options.expiresIn === undefined && options.autoRefresh === undefined) {
     throw new InvalidTokenOptionsError(
@@ -529,13 +598,12 @@ function validateIssue(options: IssueOptions): {
   };
 }
 
-/** Labels are free text, short, and without control characters (they end up in tables and logs). */
-export function isValidLabel(label: unknown): label is string {
-  return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label);
-}
-
-function plausibleLogin(login: string, tokenPrefix: string): boolean {
-  return login.length <= MAX_LOGIN && !login.startsWith(tokenPrefix);
+/**
+ * Labels are free text, short, without control characters (they end up in tables and logs) and
+ * without anything that could be a token (`tokenLike`: a label is stored in clear and listed).
+ */
+export function isValidLabel(label: unknown, tokenLike: (text: string) => boolean): label is string {
+  return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label) && !tokenLike(label);
 }
 
 function parseOverlap(overlap: string | number): number {

@@ -241,7 +241,10 @@ describe('personal-token --help', () => {
     ];
     for (const flag of flags) assert.ok(create!.stdout.includes(flag), flag);
     assert.match(create!.stdout, /personal-token create -u admin -a 10m -e 30d -s node:3f2a:r/);
-    assert.match(list.stdout, /^Usage: personal-token list -u <login> \[--json\]/);
+    assert.match(
+      list.stdout,
+      /^Usage: personal-token list -u <login> \[--limit <n>\] \[--cursor <cursor>\] \[--json\]/,
+    );
     assert.match(inspect.stdout, /sliding token is not\s+refreshed/);
     assert.match(revoke.stdout, /^Usage: personal-token revoke <id>\.\.\. \| --user <login> --all/);
   });

@@ -1,25 +1,14 @@
-// The settings page end to end, in headless Chromium from Debian's `chromium` package driven by
-// playwright-core (never a downloaded browser), against the example app started as `npm start` does. A
-// missing Chromium fails the test with how to install it: CI installs it (.ci/run), nothing skips.
+// The settings page end to end, in headless Chromium (see support/chromium.ts), against the example app
+// started as `npm start` does.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSWORD } from '../example-app/users';
+import { launchChromium } from './support/chromium';
 import { type SpawnedApp, spawnExampleApp } from './support/example-app';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
 
 describe('example-app settings page in headless Chromium', () => {
@@ -36,13 +25,8 @@ describe('example-app settings page in headless Chromium', () => {
   const row = (id: string) => page.locator(`#token-${id}`);
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed (${CHROMIUM}); install it with: apt-get install -y chromium`,
-      );
-    }
+    browser = await launchChromium();
     app = await spawnExampleApp({ REDIS_URL: undefined, DATA_DIR: undefined });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
     context.setDefaultTimeout(15_000);

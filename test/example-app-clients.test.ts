@@ -16,7 +16,7 @@ import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './su
 const REQUIRED_LITMUS_SUITES = ['basic', 'copymove'];
 const REPORTED_LITMUS_SUITES = ['props', 'locks', 'http'];
 
-describe('example-app with real clients (curl, rclone, litmus)', () => {
+describe('example-app with real clients (curl, rclone, cadaver, litmus)', () => {
   let app: SpawnedApp;
   let redis: Redis;
   let tokens: TokenService;
@@ -70,6 +70,7 @@ describe('example-app with real clients (curl, rclone, litmus)', () => {
     requireClient('curl');
     requireClient('rclone');
     requireClient('litmus');
+    requireClient('cadaver');
     redis = connectTestRedis();
     prefix = uniquePrefix('example-app');
     tokens = new TokenService({ store: new RedisTokenStore(redis, { prefix }) });
@@ -236,6 +237,51 @@ describe('example-app with real clients (curl, rclone, litmus)', () => {
       `${app.baseUrl}/dav/`,
     ]);
     assert.equal(curl.stdout, '401');
+  });
+
+  test('cadaver: ls, put, mkcol, copy, move, get, lock, unlock, delete, rmcol', async () => {
+    // cadaver reads its credentials from ~/.netrc: a HOME of its own, deleted with the scratch folder.
+    const home = join(scratch, 'cadaver-home');
+    mkdirSync(home);
+    writeFileSync(
+      join(home, '.netrc'),
+      `machine ${new URL(app.baseUrl).hostname}\nlogin admin\npassword ${admin}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    writeFileSync(join(home, 'up.txt'), 'sent by cadaver\n');
+    const commands = [
+      'cd docs',
+      'put up.txt',
+      'mkcol by-cadaver',
+      'copy up.txt by-cadaver/copy.txt',
+      'move up.txt moved.txt',
+      'get moved.txt down.txt',
+      'lock moved.txt',
+      'unlock moved.txt',
+      'delete moved.txt',
+      'ls by-cadaver',
+    ];
+    const result = await run('cadaver', [app.davUrl], {
+      cwd: home,
+      env: { ...process.env, HOME: home },
+      input: `${commands.join('\n')}\nquit\n`,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const steps = result.stdout.split(/^dav:\S+> /m).slice(1);
+    assert.equal(steps.length, commands.length + 1, result.stdout);
+    for (const [index, command] of commands.entries()) {
+      if (command.startsWith('cd ')) continue;
+      assert.match(steps[index]!, /succeeded\./, `cadaver ${command}:\n${steps[index]}`);
+    }
+    assert.match(steps[commands.length - 1]!, /copy\.txt/);
+    assert.equal(readFileSync(join(home, 'down.txt'), 'utf8'), 'sent by cadaver\n');
+    assert.equal(
+      readFileSync(join(dataDir, 'files', 'docs', 'by-cadaver', 'copy.txt'), 'utf8'),
+      'sent by cadaver\n',
+    );
+    assert.equal(existsSync(join(dataDir, 'files', 'docs', 'moved.txt')), false);
   });
 
   test('litmus: basic and copymove pass with a token as the password; props, locks and http reported', async (t) => {

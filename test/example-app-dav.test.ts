@@ -210,17 +210,18 @@ describe('example-app WebDAV (webdav-server behind personalTokenAuth)', () => {
       assert.ok(existsSync(demo.nodes.realPath('/private/notes.txt')));
       assert.ok(!existsSync(demo.nodes.realPath('/docs/notes.txt')));
       assert.ok(!existsSync(demo.nodes.realPath('/private/readme.txt')));
-      // A destination on another server, or another path of this one, is refused outright.
+      // A destination on another server, or another path of this one, is refused outright (a 4xx: the
+      // request is at fault, not the server).
       await dav()
         .copy('/dav/docs/readme.txt')
         .set('Destination', 'http://elsewhere.example/x')
         .set('Authorization', admin)
-        .expect(502);
+        .expect(400);
       await dav()
         .copy('/dav/docs/readme.txt')
         .set('Destination', '/api/x')
         .set('Authorization', admin)
-        .expect(502);
+        .expect(400);
     });
 
     test('a write-only token uploads into its folder but cannot read or list it', async () => {

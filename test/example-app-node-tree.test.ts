@@ -111,6 +111,40 @@ describe('example-app node tree', () => {
     assert.deepEqual(tree.ancestorsOf('00000000-0000-4000-8000-000000000000'), []);
   });
 
+  test('ancestors come from memory: no disk access per call, and they follow moves', () => {
+    const { tree } = open();
+    const file = tree.nodeAt('/docs/reports/q1.txt')!.uuid; // first sight of it: its folders get UUIDs too
+    const expected = [tree.nodeAt('/docs/reports')!.uuid, tree.nodeAt('/docs')!.uuid, tree.nodeAt('/')!.uuid];
+    // With the files out of reach, an answer can only come from the in-memory index.
+    const away = `${tree.filesDir}.away`;
+    renameSync(tree.filesDir, away);
+    try {
+      assert.deepEqual(tree.ancestorsOf(file), expected);
+    } finally {
+      renameSync(away, tree.filesDir);
+    }
+    mkdirSync(tree.realPath('/archive/2030'), { recursive: true });
+    renameSync(tree.realPath('/docs/reports'), tree.realPath('/archive/2030/reports'));
+    tree.moved('/docs/reports', '/archive/2030/reports');
+    const archive = tree.nodeAt('/archive')!.uuid;
+    assert.deepEqual(tree.ancestorsOf(file), [
+      expected[0],
+      tree.nodeAt('/archive/2030')!.uuid,
+      archive,
+      expected[2],
+    ]);
+  });
+
+  test('a path below a file is no node (not an error); names too long for the disk are invalid', () => {
+    const { tree } = open();
+    assert.equal(tree.nodeAt('/docs/readme.txt/x'), null);
+    assert.equal(tree.nearestNode('/docs/readme.txt/x/y').path, '/docs/readme.txt');
+    assert.throws(() => tree.nodeAt(`/docs/${'a'.repeat(256)}`), InvalidNodePathError);
+    assert.throws(() => tree.nodeAt(`/docs/${'é'.repeat(128)}`), InvalidNodePathError, '256 bytes in UTF-8');
+    assert.throws(() => tree.nodeAt('/a'.repeat(1100)), InvalidNodePathError, 'a path over 2 KiB');
+    assert.equal(tree.nodeAt(`/docs/${'a'.repeat(255)}`), null, 'the longest name the disk takes');
+  });
+
   test('nearestNode climbs to the closest existing folder; children lists a folder', () => {
     const { tree } = open();
     assert.equal(tree.nearestNode('/docs/nope/deeper.txt').path, '/docs');

@@ -1,7 +1,10 @@
 // What a newcomer gets from `npm start` with no configuration: the in-memory store, a fresh demo tree, a
 // token printed once and commands that work when pasted into a shell, exactly as printed.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requireClient, run, type SpawnedApp, spawnExampleApp } from './support/example-app';
 
@@ -57,5 +60,34 @@ describe('example-app started as `npm start` does (no REDIS_URL, no DATA_DIR)', 
   test('SIGTERM stops it cleanly and removes the temporary tree', async () => {
     assert.equal(await app.stop(), 0);
     assert.equal(existsSync(filesDir), false);
+  });
+});
+
+describe('example-app that cannot start', () => {
+  test('its port is taken: it exits with 1 and leaves no temporary data folder behind', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const port = (taken.address() as { port: number }).port;
+    // Its own TMPDIR, so that the only folders there are what this start left.
+    const temporaryRoot = mkdtempSync(join(tmpdir(), 'pat-example-start-'));
+    try {
+      await assert.rejects(
+        spawnExampleApp({
+          PORT: String(port),
+          TMPDIR: temporaryRoot,
+          REDIS_URL: undefined,
+          DATA_DIR: undefined,
+        }),
+        /exited with 1 before starting[\s\S]*EADDRINUSE/,
+      );
+      assert.deepEqual(
+        readdirSync(temporaryRoot).filter((name) => name.startsWith('pat-example-')),
+        [],
+        'no demo tree left behind',
+      );
+    } finally {
+      taken.close();
+      rmSync(temporaryRoot, { recursive: true, force: true });
+    }
   });
 });

@@ -353,7 +353,7 @@ onBothStores('issueFor: scoped tokens stay narrow', ({ makeStore }) => {
     const res = await request(appFor(tokens))
       .post('/tokens')
       .set('Authorization', `Bearer ${caller.token}`)
-      .send({ expiresIn: '30d', scopes: ['node:root:rw'] })
+      .send({ autoRefresh: '10m', scopes: ['node:root:rw'] })
       .expect(200);
     assert.equal((await tokens.inspect(res.body.id))?.user, 'alice');
   });

@@ -168,9 +168,8 @@ for (const [version, express] of [
         create: async () => true,
         verify: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
         get: async () => null,
-        listByUser: async () => [],
+        listPage: async () => ({ tokens: [], cursor: null }),
         delete: async () => null,
-        deleteByUser: async () => [],
         limit: async () => false,
       };
       const hanging: TokenStore = { ...failing, verify: () => new Promise(() => {}) };

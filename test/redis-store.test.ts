@@ -1,5 +1,11 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
+import { TOMBSTONE_LIFE, TokenService } from '../lib/index';
 import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './support/redis';
+
+const DAY = 24 * 3_600_000;
+
 import { runStoreConformance } from './support/store-conformance';
 
 runStoreConformance('RedisTokenStore (standalone)', async () => {
@@ -13,4 +19,53 @@ runStoreConformance('RedisTokenStore (standalone)', async () => {
       await client.quit();
     },
   };
+});
+
+describe('RedisTokenStore: no use of a token text extends a key past its token', () => {
+  const client = connectTestRedis();
+  const prefix = uniquePrefix('key-life');
+  // The app's clock may run ahead of Redis' (the test moves it; Redis' cannot be moved).
+  let ahead = 0;
+  const store = new RedisTokenStore(client, { prefix, now: () => Date.now() + ahead });
+  const tokens = new TokenService({ store });
+  after(async () => {
+    await deleteKeys(client, prefix);
+    await client.quit();
+  });
+  const pttlOf = async (id: string) =>
+    Math.max(
+      ...(await Promise.all(
+        [store.tokenKey(id), `${prefix}l:{${id}}`, `${prefix}r:{${id}}`].map((key) => client.pttl(key)),
+      )),
+    );
+
+  test('a revoked sliding token: its tombstone lives at most 7 days, however often it is used', async () => {
+    ahead = 0;
+    const issued = await tokens.issue({ user: 'ann', autoRefresh: 3650 * DAY });
+    assert.equal(await tokens.revoke(issued.id), true);
+    for (let i = 0; i < 3; i++) assert.equal((await tokens.authenticate(issued.token)).ok, false);
+    const ttl = await pttlOf(issued.id);
+    assert.ok(ttl > 0 && ttl <= TOMBSTONE_LIFE, `tombstone PTTL ${ttl}`);
+  });
+
+  test('a token rotated with an overlap: used after the overlap, it stays gone, unlisted and uncounted', async () => {
+    ahead = 0;
+    const issued = await tokens.issue({ user: 'bob', autoRefresh: 7 * DAY });
+    await tokens.rotate(issued.id, { overlap: '1h' });
+    assert.equal((await tokens.authenticate(issued.token)).ok, true, 'works during the overlap');
+    assert.ok((await pttlOf(issued.id)) <= 3_600_000, 'its key expires with the overlap');
+    // The overlap is over by the app's clock; Redis' own clock has not got there yet.
+    ahead = 2 * 3_600_000;
+    for (let i = 0; i < 3; i++) assert.equal((await tokens.authenticate(issued.token)).ok, false);
+    const ttl = await pttlOf(issued.id);
+    assert.ok(ttl <= 3_600_000, `not extended past the overlap: PTTL ${ttl}`);
+    assert.deepEqual(
+      (await tokens.list('bob')).map((info) => info.id).filter((id) => id === issued.id),
+      [],
+      'not listed',
+    );
+    const counted = new TokenService({ store, maxTokensPerUser: 1 });
+    await counted.issue({ user: 'bob', autoRefresh: '1h' }).catch(() => {});
+    await assert.rejects(counted.issue({ user: 'bob', autoRefresh: '1h' }), { code: 'ERR_TOKEN_LIMIT' });
+  });
 });

@@ -256,9 +256,8 @@ onBothStores('throttle', ({ name, makeStore, advance }) => {
       create: (token) => store.create(token),
       verify: (id, hash, options) => store.verify(id, hash, options),
       get: (id) => store.get(id),
-      listByUser: (user) => store.listByUser(user),
+      listPage: (user, page) => store.listPage(user, page),
       delete: (id) => store.delete(id),
-      deleteByUser: (user) => store.deleteByUser(user),
       limit: (id, at) => store.limit(id, at),
       recordFailure: (key, window) => store.recordFailure!(key, window),
     };

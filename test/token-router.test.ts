@@ -13,6 +13,7 @@ import { personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { onBothStores } from './support/both-stores';
 import { ancestors } from './support/node-ancestry';
+import { testSession } from './support/test-session';
 
 type ExpressModule = typeof express5;
 
@@ -22,11 +23,7 @@ type ExpressModule = typeof express5;
  */
 function makeApp(tokens: TokenService, express: ExpressModule = express5) {
   const app = express();
-  app.use('/session', (req, _res, next) => {
-    const login = req.get('x-test-login');
-    if (login) req.user = { login } as Express.User;
-    next();
-  });
+  app.use('/session', testSession);
   app.use('/session', tokenRouter({ tokens }));
   app.use('/pat', personalTokenAuth({ tokens, resolveAncestors: ancestors }), tokenRouter({ tokens }));
   app.get('/pat/me', (req, res) => res.json({ login: req.authInfo?.login }));
@@ -356,7 +353,7 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
       const created = await request(app)
         .post('/pat/tokens')
         .set(bearer(caller.token))
-        .send({ expiresIn: '30d', scopes: ['node:root:rw'] })
+        .send({ autoRefresh: '10m', scopes: ['node:root:rw'] })
         .expect(201);
       assert.equal(created.body.user, 'ivan');
       await request(app).delete(`/pat/tokens/${other.id}`).set(bearer(caller.token)).expect(204);

@@ -326,9 +326,8 @@ describe('TokenService on Redis', () => {
       create: () => new Promise(() => {}),
       verify: () => new Promise(() => {}),
       get: () => new Promise(() => {}),
-      listByUser: () => new Promise(() => {}),
+      listPage: () => new Promise(() => {}),
       delete: () => new Promise(() => {}),
-      deleteByUser: () => new Promise(() => {}),
       limit: () => new Promise(() => {}),
     };
     const slow = new TokenService({ store: silent, timeout: 50 });

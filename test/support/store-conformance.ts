@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { isRevoked, type StoredToken, type TokenStore } from '../../lib/store';
+import { isRevoked, type StoredToken, type TokenPage, type TokenStore } from '../../lib/store';
 import { tokenIdOf } from '../../lib/token-format';
 
 /**
@@ -54,6 +54,22 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       };
     }
     const touch = { touchInterval: 60 * SECOND };
+    /** Every page of a user's listing, `limit` at a time. */
+    async function listAll(owner: string, limit = 1000): Promise<StoredToken[]> {
+      const tokens: StoredToken[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: TokenPage = await store.listPage(owner, { cursor, limit });
+        assert.ok(page.tokens.length <= limit, 'no more than the page size');
+        tokens.push(...page.tokens);
+        cursor = page.cursor;
+      } while (cursor !== null);
+      return tokens;
+    }
+    /** The terms a token's text carries, as the service passes them with every check. */
+    const termsOf = (token: StoredToken) => ({
+      terms: { autoRefresh: token.autoRefresh, hardExpiresAt: token.hardExpiresAt },
+    });
     /** After expiry, verify finds nothing, or (a store that has not forgotten it yet) an expired record. */
     function assertGone(found: StoredToken | null): void {
       assert.ok(found === null || found.expiresAt <= now(), 'expired');
@@ -174,7 +190,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       assert.equal(await store.get(token.id), null);
     });
 
-    test('listByUser returns live tokens of that user only, newest first', async () => {
+    test('listPage returns live tokens of that user only, newest first', async () => {
       const owner = user();
       const older = record({ user: owner, createdAt: now() - 2000 });
       const newer = record({ user: owner, createdAt: now() - 1000 });
@@ -182,15 +198,18 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       const someoneElse = record({ user: user() });
       for (const token of [older, newer, shortLived, someoneElse]) await store.create(token);
       assert.deepEqual(
-        (await store.listByUser(owner)).map((t) => t.id),
+        (await listAll(owner)).map((t) => t.id),
         [shortLived.id, newer.id, older.id],
       );
       await h.advance(1200);
       assert.deepEqual(
-        (await store.listByUser(owner)).map((t) => t.id),
+        (await listAll(owner)).map((t) => t.id),
         [newer.id, older.id],
       );
-      assert.deepEqual(await store.listByUser(user()), []);
+      assert.deepEqual(await store.listPage(user(), { cursor: null, limit: 10 }), {
+        tokens: [],
+        cursor: null,
+      });
     });
 
     test('delete revokes a token at once, leaving a tombstone that verify reports as revoked', async () => {
@@ -205,21 +224,117 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Con
       assert.equal(await store.delete(token.id), null);
       assert.equal(await store.create(token), false, 'a revoked id is never reused');
       assert.deepEqual(
-        (await store.listByUser(token.user)).filter((t) => t.id === token.id),
+        (await listAll(token.user)).filter((t) => t.id === token.id),
         [],
       );
     });
 
-    test('deleteByUser removes all of one user tokens and nobody else', async () => {
+    test('pages list every token once, in order, across ties, revocations and creations between pages', async () => {
+      const owner = user();
+      const base = now() - 10 * SECOND;
+      // Ties in createdAt (tokens issued in the same millisecond) are ordered by id.
+      const created = [0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4].map((offset) =>
+        record({ user: owner, createdAt: base + offset }),
+      );
+      for (const token of created) assert.equal(await store.create(token), true);
+      const order = [...created].sort((a, b) =>
+        a.createdAt !== b.createdAt ? b.createdAt - a.createdAt : a.id < b.id ? 1 : -1,
+      );
+      assert.deepEqual(
+        (await listAll(owner, 3)).map((t) => t.id),
+        order.map((t) => t.id),
+      );
+      // Between pages: the last token of the first page is revoked, a later one too, and a new
+      // token is created; the listing goes on where it was, missing none of the others.
+      const first = await store.listPage(owner, { cursor: null, limit: 4 });
+      assert.deepEqual(
+        first.tokens.map((t) => t.id),
+        order.slice(0, 4).map((t) => t.id),
+      );
+      assert.ok(first.cursor);
+      await store.delete(order[3]!.id);
+      await store.delete(order[6]!.id);
+      await store.create(record({ user: owner, createdAt: now() }));
+      const rest: StoredToken[] = [];
+      let cursor: string | null = first.cursor;
+      while (cursor !== null) {
+        const page: TokenPage = await store.listPage(owner, { cursor, limit: 4 });
+        rest.push(...page.tokens);
+        cursor = page.cursor;
+      }
+      assert.deepEqual(
+        rest.map((t) => t.id),
+        order
+          .slice(4)
+          .filter((_, i) => i !== 2)
+          .map((t) => t.id),
+      );
+    });
+
+    test('revoking page by page, following the cursor, revokes all of one user tokens and nobody else', async () => {
       const owner = user();
       const other = record({ user: user() });
-      const mine = [record({ user: owner }), record({ user: owner }), record({ user: owner })];
+      const mine = Array.from({ length: 7 }, () => record({ user: owner }));
       for (const token of [...mine, other]) await store.create(token);
-      assert.deepEqual((await store.deleteByUser(owner)).sort(), mine.map((t) => t.id).sort());
+      const revoked: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: TokenPage = await store.listPage(owner, { cursor, limit: 3 });
+        for (const token of page.tokens) if (await store.delete(token.id)) revoked.push(token.id);
+        cursor = page.cursor;
+      } while (cursor !== null);
+      assert.deepEqual(revoked.sort(), mine.map((t) => t.id).sort());
       for (const token of mine) assert.equal(await store.get(token.id), null);
       assert.ok(await store.get(other.id));
-      assert.deepEqual(await store.listByUser(owner), []);
-      assert.deepEqual(await store.deleteByUser(owner), []);
+      assert.deepEqual(await listAll(owner), []);
+    });
+
+    test('using a revoked token never extends its tombstone', async () => {
+      // A sliding token without a hard limit: a check with its text asks for a full window each time.
+      const token = record({ hardExpiresAt: null, autoRefresh: 1000, expiresAt: now() + 1000 });
+      await store.create(token);
+      await store.delete(token.id);
+      await h.advance(600);
+      const found = await store.verify(token.id, token.secretHash, { ...touch, ...termsOf(token) });
+      assert.ok(found && isRevoked(found), 'still reported as revoked');
+      await h.advance(600);
+      assert.equal(
+        await store.verify(token.id, token.secretHash, { ...touch, ...termsOf(token) }),
+        null,
+        'gone when the token would have expired',
+      );
+    });
+
+    test('a limited token expires at its new limit, whatever its text says, and leaves every list then', async () => {
+      const owner = user();
+      const token = record({
+        user: owner,
+        hardExpiresAt: null,
+        autoRefresh: 60 * SECOND,
+        expiresAt: now() + 60 * SECOND,
+      });
+      await store.create(token);
+      assert.equal(await store.limit(token.id, now() + 800), true);
+      for (let i = 0; i < 3; i++) {
+        const used = await verify(token.id, token.secretHash, { ...touch, ...termsOf(token) });
+        assert.ok(used && used.expiresAt <= (used.hardExpiresAt ?? 0), 'within the new limit');
+      }
+      assert.deepEqual(
+        (await listAll(owner)).map((t) => t.id),
+        [token.id],
+      );
+      await h.advance(1000);
+      assert.equal(await verify(token.id, token.secretHash, { ...touch, ...termsOf(token) }), null);
+      assert.equal(await store.get(token.id), null);
+      assert.deepEqual(await listAll(owner), []);
+    });
+
+    test('a check of a token past its hard limit extends nothing', async () => {
+      const token = record({ autoRefresh: 60 * SECOND, hardExpiresAt: now() + 700, expiresAt: now() + 700 });
+      await store.create(token);
+      await h.advance(900);
+      assertGone(await verify(token.id, token.secretHash, { ...touch, ...termsOf(token) }));
+      assert.equal(await store.get(token.id), null);
     });
 
     test('a tombstone lives no longer than the token would have', async () => {

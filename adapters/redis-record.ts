@@ -1,0 +1,94 @@
+import type { RevokedToken, StoredToken } from '../lib/store';
+
+/**
+ * How the Redis store writes a token into one string, and reads it back. The fields are separated by
+ * tabs, in this order:
+ *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label
+ * and a revoked token's tombstone is `R · user · revoked at`. The Lua scripts (redis-scripts.ts)
+ * split on tabs too, and copy the user field from a record into its tombstone as it is.
+ *
+ * Every text field is escaped, so that it round-trips whatever it holds: `%` and the separators (tab,
+ * and space inside a scope) become `%XX`, as do line breaks (a stored value stays one line for
+ * whoever reads it with redis-cli). Numbers need no escaping. An empty field is null; an empty text
+ * is a lone `%`, which no escaped text can be.
+ */
+
+// Which character each escape stands for; `%` first, so that the escapes themselves round-trip.
+const ESCAPES: Record<string, string> = { '%': '%25', '\t': '%09', '\n': '%0A', '\r': '%0D', ' ': '%20' };
+const UNESCAPES: Record<string, string> = Object.fromEntries(
+  Object.entries(ESCAPES).map(([char, code]) => [code, char]),
+);
+const FIELD_SPECIALS = /[%\t\n\r]/g;
+const SCOPE_SPECIALS = /[%\t\n\r ]/g;
+const ESCAPED = /%(?:25|09|0A|0D|20)/g;
+// An empty text (as opposed to none): a lone `%`, which no escaped text can be.
+const EMPTY = '%';
+
+/** A text field as stored: no tab or line break left in it. */
+export function escapeField(text: string): string {
+  return text.replace(FIELD_SPECIALS, (char) => ESCAPES[char]!);
+}
+
+/** A text that may be null, as stored: see `escapeField`. */
+export function escapeOptional(text: string | null): string {
+  if (text === null) return '';
+  return text === '' ? EMPTY : escapeField(text);
+}
+
+function escapeScope(text: string): string {
+  return text === '' ? EMPTY : text.replace(SCOPE_SPECIALS, (char) => ESCAPES[char]!);
+}
+
+function unescapeField(text: string): string {
+  return text === EMPTY ? '' : text.replace(ESCAPED, (code) => UNESCAPES[code]!);
+}
+
+export function encodeToken(token: StoredToken): string {
+  return [
+    'T',
+    token.secretHash,
+    escapeField(token.user),
+    token.scopes.map(escapeScope).join(' '),
+    token.createdAt,
+    token.hardExpiresAt ?? '',
+    token.autoRefresh ?? '',
+    token.lastUsedAt ?? '',
+    escapeOptional(token.lastUsedIp),
+    escapeOptional(token.label),
+  ].join('\t');
+}
+
+const optionalNumber = (text: string | undefined) => (text ? Number(text) : null);
+const optionalText = (text: string | undefined) => (text ? unescapeField(text) : null);
+
+/**
+ * Reads a stored value: a record, a tombstone, or null (none, or not a value this store wrote).
+ * `expiresAt` is what the caller knows of the key's expiry; it is capped by the hard limit.
+ */
+export function decodeToken(
+  id: string,
+  value: string | null,
+  expiresAt: number,
+): StoredToken | RevokedToken | null {
+  if (value === null) return null;
+  const fields = value.split('\t');
+  if (fields[0] === 'R' && fields.length === 3) {
+    return { id, user: unescapeField(fields[1]!), revokedAt: Number(fields[2]) };
+  }
+  if (fields[0] !== 'T' || fields.length !== 10) return null;
+  const hardExpiresAt = optionalNumber(fields[5]);
+  return {
+    id,
+    secretHash: fields[1]!,
+    user: unescapeField(fields[2]!),
+    scopes: fields[3] ? fields[3].split(' ').map(unescapeField) : [],
+    createdAt: Number(fields[4]),
+    // Never past the hard limit, whatever the clocks say.
+    expiresAt: Math.min(expiresAt, hardExpiresAt ?? Number.POSITIVE_INFINITY),
+    hardExpiresAt,
+    autoRefresh: optionalNumber(fields[6]),
+    lastUsedAt: optionalNumber(fields[7]),
+    lastUsedIp: optionalText(fields[8]),
+    label: optionalText(fields[9]),
+  };
+}
