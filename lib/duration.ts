@@ -21,9 +21,7 @@ export function parseDuration(input: string | number): number {
   }
   const match = typeof input === 'string' ? DURATION.exec(input) : null;
   if (!match) {
-    throw new InvalidDurationError(
-      `Invalid duration ${quoteInput(input)}: expected ${ACCEPTED_DURATION}`,
-    );
+    throw new InvalidDurationError(`Invalid duration ${quoteInput(input)}: expected ${ACCEPTED_DURATION}`);
   }
   const unit = match[2];
   const ms = Number(match[1]) * (unit === undefined || unit === 'ms' ? 1 : UNIT_MS[unit as Unit]);
