@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerChallenge } from './challenges';
+import { clientIp } from './client-ip';
 import { emit } from './events';
 import { getRequestContext, type ResolveAncestors } from './request-context';
 import { type Permission, parseScope, scopesAllow } from './scopes';
@@ -67,7 +68,7 @@ export function requireNodePermission(
           reason: 'insufficient_scope',
           tokenId: req.authInfo?.tokenId,
           login: req.authInfo?.login,
-          ip: req.ip,
+          ip: clientIp(req),
           scheme: req.authInfo?.scheme,
         });
         if (req.authInfo?.scheme === 'bearer') {

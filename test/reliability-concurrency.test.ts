@@ -22,7 +22,9 @@ describe('concurrency', () => {
   before(async () => {
     client = connectTestRedis();
     prefix = uniquePrefix('reliability-concurrency');
-    tokens = new TokenService({ store: new RedisTokenStore(client, { prefix }) });
+    // A deadline far above any answer a busy machine gives: these tests are about order, and a 503
+    // from a slow answer would read as a request let in or refused for the wrong reason.
+    tokens = new TokenService({ store: new RedisTokenStore(client, { prefix }), timeout: 30_000 });
     app = await startAuthServer(personalTokenAuth({ tokens }));
   });
   after(async () => {
