@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import {
   type AttemptReservation,
   type FailureCount,
@@ -13,6 +12,7 @@ import {
 } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import type { RedisTokenStoreClient } from './redis-client';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
@@ -34,6 +34,8 @@ export interface RedisTokenStoreOptions {
   /** The clock used for hard limits and TTLs (ms since the epoch). */
   now?: () => number;
 }
+
+export type { RedisTokenStoreClient } from './redis-client';
 
 export const DEFAULT_KEY_PREFIX = 'pat:';
 
@@ -61,13 +63,16 @@ const PRUNE_SAMPLE = 16;
  * be written: at most once per touch interval for a token with only a hard limit; for a sliding one,
  * whose uses follow from its TTL, only in its first seconds or while its cap binds.
  */
-export class RedisTokenStore implements TokenStore {
-  readonly client: Redis | Cluster;
+export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
+  implements TokenStore
+{
+  /** The client given, with its own type (an ioredis `Redis` stays a `Redis`). */
+  readonly client: Client;
   readonly prefix: string;
   readonly #now: () => number;
 
-  constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
-    if (!client || typeof (client as Redis).evalsha !== 'function') {
+  constructor(client: Client, options: RedisTokenStoreOptions = {}) {
+    if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
     this.client = client;
