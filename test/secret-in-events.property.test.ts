@@ -186,12 +186,14 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
       fc
         .tuple(
           pasted,
-          fc.constantFrom('label', 'scopes', 'expiresIn', 'autoRefresh', 'key'),
+          fc.constantFrom('label', 'scopes', 'node', 'expiresIn', 'autoRefresh', 'key'),
           fc.constantFrom('/session/tokens', '/mw/tokens'),
         )
         .map(([p, field, path]) => {
           const body: Record<string, unknown> = { expiresIn: '1h' };
           if (field === 'scopes') body.scopes = ['node:docs:r', p.pasted];
+          // As a scope's node id: a scope is stored, listed and sent upstream in clear.
+          else if (field === 'node') body.scopes = ['node:docs:r', `node:${p.pasted}:r`];
           else if (field === 'key') body[p.pasted] = 1;
           else body[field] = p.pasted;
           return [p.text, { method: 'post', path, headers: signedIn(path), body }];
