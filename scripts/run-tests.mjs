@@ -18,9 +18,26 @@ function findTests(dir) {
   });
 }
 
+// The files that take longest (a packed install, a fuzz of a running app, 100,000 tokens...), longest first.
+const SLOW = [
+  'test/package.test.ts',
+  'test/readme-code.test.ts',
+  'test/store-many-tokens.test.ts',
+  'test/bench-smoke.test.ts',
+  'test/example-app-dav-fuzz.test.ts',
+  'test/build.test.ts',
+  'test/redis-store-key-lifetimes.test.ts',
+];
+const slowness = (file) => {
+  const rank = SLOW.indexOf(file);
+  return rank === -1 ? SLOW.length : rank;
+};
+
 const files = findTests(join(root, 'test'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
-  .sort();
+  .sort()
+  // The longest files first, so that they run beside the many short ones instead of after them.
+  .sort((a, b) => slowness(a) - slowness(b));
 if (files.length === 0) {
   console.error(`no test file matches ${filters.join(', ')}`);
   process.exit(1);

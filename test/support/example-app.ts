@@ -84,6 +84,8 @@ export function run(
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // A client that exits without reading its input closes the pipe first: that is no failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
     let stdout = '';
     let stderr = '';
