@@ -5,6 +5,7 @@ import { davAccessChecks, davDestinationPath, destructiveDavRequest } from './da
 import { NodeTrackingFileSystem } from './dav-file-system';
 import { davUrlPath } from './dav-paths';
 import { refuseUnsafePropertyUpdates } from './dav-property-update';
+import { writeDavRefusal } from './dav-refusal';
 import { canonicalDavRequest } from './dav-request-checks';
 import { applyDavServerWorkarounds } from './dav-server-workarounds';
 import { InvalidNodePathError, type NodeTree } from './node-tree';
@@ -30,9 +31,7 @@ class ExpressAuthenticatedUser implements webdav.HTTPAuthentication {
 }
 
 function refuse(ctx: webdav.HTTPRequestContext, status: number, error: string): void {
-  ctx.setCode(status);
-  ctx.response.setHeader('Content-Type', 'application/json; charset=utf-8');
-  ctx.response.write(JSON.stringify({ error }));
+  writeDavRefusal(ctx, status, error);
   ctx.exit();
 }
 

@@ -3,7 +3,9 @@
 // injected clock moves session idle time as it moves token time. (The page itself runs in Chromium in
 // example-app-browser.test.ts.)
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../example-app/app';
 import { SESSION_COOKIE } from '../example-app/session-auth';
@@ -21,6 +23,19 @@ const cookieValue = (cookie: string | undefined) => cookie?.split(';')[0]?.split
 const formCsrf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const metaCsrf = (html: string) => /<meta name="csrf-token" content="([^"]+)">/.exec(html)?.[1] ?? '';
 
+/** A browser-like agent (it keeps cookies) of this app, signed in. */
+async function signedInAgent(app: Express, login: string) {
+  const agent = request.agent(app);
+  const form = await agent.get('/signin').expect(200);
+  await agent
+    .post('/signin')
+    .type('form')
+    .send({ _csrf: formCsrf(form.text), login, password: DEMO_PASSWORD })
+    .expect(303)
+    .expect('Location', '/settings/tokens');
+  return agent;
+}
+
 describe('example-app sign-in, sessions and CSRF', () => {
   let demo: InProcessApp;
   before(() => {
@@ -30,14 +45,7 @@ describe('example-app sign-in, sessions and CSRF', () => {
 
   /** A browser-like agent (it keeps cookies), signed in; returns it and the page's CSRF token. */
   async function signIn(login = 'admin') {
-    const agent = request.agent(demo.app);
-    const form = await agent.get('/signin').expect(200);
-    await agent
-      .post('/signin')
-      .type('form')
-      .send({ _csrf: formCsrf(form.text), login, password: DEMO_PASSWORD })
-      .expect(303)
-      .expect('Location', '/settings/tokens');
+    const agent = await signedInAgent(demo.app, login);
     const page = await agent.get('/settings/tokens').expect(200);
     return { agent, csrf: metaCsrf(page.text), page };
   }
@@ -249,13 +257,7 @@ describe('example-app sessions of a user disabled meanwhile', () => {
     try {
       const dora: DemoUser = { login: 'dora', name: 'Dora', disabled: false };
       const app = createApp({ tokens: demo.tokens, nodes: demo.nodes, users: new UserDirectory([dora]) });
-      const agent = request.agent(app);
-      const form = await agent.get('/signin').expect(200);
-      await agent
-        .post('/signin')
-        .type('form')
-        .send({ _csrf: formCsrf(form.text), login: 'dora', password: DEMO_PASSWORD })
-        .expect(303);
+      const agent = await signedInAgent(app, 'dora');
       await agent.get('/settings/tokens').expect(200);
       dora.disabled = true;
       await agent.get('/settings/tokens').expect(303);
@@ -268,12 +270,53 @@ describe('example-app sessions of a user disabled meanwhile', () => {
 });
 
 describe('SessionStore', () => {
-  test('keeps at most maxSessions, dropping the oldest first', () => {
+  test('keeps at most maxSessions signed-in sessions, dropping the oldest first', () => {
     const sessions = new SessionStore({ maxSessions: 3 });
-    const ids = Array.from({ length: 5 }, () => sessions.create(null).id);
+    const ids = Array.from({ length: 5 }, () => sessions.create('admin').id);
     assert.equal(sessions.size, 3);
     assert.equal(sessions.get(ids[0]), null);
     assert.equal(sessions.get(ids[1]), null);
     assert.equal(sessions.get(ids[4])?.id, ids[4]);
+  });
+
+  test('20,000 anonymous sessions evict only their own oldest, never a signed-in one', () => {
+    const sessions = new SessionStore(); // the defaults the app runs with
+    const signedIn = sessions.create('admin');
+    const anonymous = Array.from({ length: 20_000 }, () => sessions.create(null).id);
+    assert.equal(sessions.get(signedIn.id)?.login, 'admin');
+    assert.equal(sessions.anonymousSize, 2_000, 'the anonymous pool stays at its cap');
+    assert.equal(sessions.size, 2_001);
+    assert.equal(sessions.get(anonymous[0]), null, 'the oldest anonymous sessions went');
+    assert.equal(sessions.get(anonymous.at(-1))?.login, null, 'the newest are kept');
+  });
+});
+
+describe('example-app under a flood of sign-in page loads', () => {
+  test('do not sign anybody out, and the anonymous sessions they leave stay capped', async () => {
+    const demo = startInProcess();
+    const sessions = new SessionStore({ maxSessions: 20, maxAnonymousSessions: 10 });
+    const app = createApp({ tokens: demo.tokens, nodes: demo.nodes, sessions });
+    const server = app.listen(0, '127.0.0.1');
+    try {
+      await new Promise((resolve) => server.once('listening', resolve));
+      const agent = await signedInAgent(app, 'admin');
+      // Cookieless loads, as a flood would send them, over kept-alive connections (fetch pools them).
+      const { port } = server.address() as AddressInfo;
+      const loads = 20 * 20; // twenty times what the whole store holds
+      const loaders = Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < loads / 8; i++) {
+          const res = await fetch(`http://127.0.0.1:${port}/signin`);
+          assert.equal(res.status, 200);
+          await res.arrayBuffer();
+        }
+      });
+      await Promise.all(loaders);
+      await agent.get('/settings/tokens').expect(200);
+      assert.equal(sessions.anonymousSize, 10);
+      assert.equal(sessions.size, 11);
+    } finally {
+      server.close();
+      demo.close();
+    }
   });
 });

@@ -1,0 +1,50 @@
+/**
+ * How much a client may keep in dead properties (RFC 4918 4.2: any property outside `DAV:` that a PROPPATCH
+ * sets). webdav-server keeps them in memory and sends them in every PROPFIND that asks for all properties,
+ * with no limit of its own, so without these a few large PROPPATCH requests fill the process's memory and
+ * make each listing of the folder megabytes long.
+ */
+
+/** The most bytes one dead property may take: its name, attributes and value, as webdav-server keeps them. */
+export const MAX_DEAD_PROPERTY_BYTES = 4096;
+/** The most dead properties one node may carry (so at most 32 × 4 KiB per node). */
+export const MAX_DEAD_PROPERTIES_PER_NODE = 32;
+
+/**
+ * Whether a parsed XML element, as webdav-server would keep it, takes more than `limit` bytes: the UTF-8
+ * bytes of every key and string in it (names, attributes, text, and the parser's own `type`/`name` keys,
+ * which charge each nested element its share). Walked without recursion and left as soon as the limit is
+ * passed, however deep or large the element.
+ */
+export function exceedsBytes(element: unknown, limit: number): boolean {
+  let bytes = 0;
+  const pending: unknown[] = [element];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') bytes += Buffer.byteLength(item);
+    else if (typeof item === 'object' && item !== null) {
+      for (const [key, value] of Object.entries(item)) {
+        if (typeof value === 'function') continue; // the parser's helpers (find, findMany...), not data
+        bytes += Buffer.byteLength(key);
+        pending.push(value);
+      }
+    }
+    if (bytes > limit) return true;
+  }
+  return false;
+}
+
+/**
+ * Why a PROPPATCH that sets these properties on a node that already has `storedNames` must be refused, or null
+ * if it fits. The count ignores the request's removals: webdav-server does not apply them in document order
+ * (it runs every set and every remove at once), so at some moment the node may hold all the old and all the
+ * new properties.
+ */
+export function deadPropertyLimitRefusal(
+  storedNames: readonly string[],
+  set: readonly { name: string }[],
+): 'property_too_large' | 'too_many_properties' | null {
+  if (set.some((property) => exceedsBytes(property, MAX_DEAD_PROPERTY_BYTES))) return 'property_too_large';
+  const names = new Set([...storedNames, ...set.map((property) => property.name)]);
+  return names.size > MAX_DEAD_PROPERTIES_PER_NODE ? 'too_many_properties' : null;
+}
