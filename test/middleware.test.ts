@@ -7,6 +7,7 @@ import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
 import { personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
+import { unavailableStore } from './support/unavailable-store';
 
 const basic = (login: string, password: string) =>
   `Basic ${Buffer.from(`${login}:${password}`, 'utf8').toString('base64')}`;
@@ -164,14 +165,7 @@ for (const [version, express] of [
     });
 
     test('store unavailable: 503 with Retry-After, within the timeout, never a pass', async () => {
-      const failing: TokenStore = {
-        create: async () => true,
-        verify: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
-        get: async () => null,
-        listPage: async () => ({ tokens: [], cursor: null }),
-        delete: async () => null,
-        limit: async () => false,
-      };
+      const failing = unavailableStore();
       const hanging: TokenStore = { ...failing, verify: () => new Promise(() => {}) };
       const issued = await tokens.issue({ user: 'admin', expiresIn: '1h' });
       for (const store of [failing, hanging]) {
