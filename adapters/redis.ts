@@ -13,6 +13,7 @@ import {
 } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
@@ -33,6 +34,16 @@ export interface RedisTokenStoreOptions {
   prefix?: string;
   /** The clock used for hard limits and TTLs (ms since the epoch). */
   now?: () => number;
+  /**
+   * Whether a revocation (`delete`, each of `revokeAll`'s, a rotation's limit, a hard limit brought
+   * forward) resolves only once Redis' replicas have it, so that a failover cannot bring the token
+   * back (`WAIT`, and `WAITAOF` on Redis 7.2+ with `appendonly yes`). On by default: it waits for
+   * every replica connected to the master, at most 1 s, and costs nothing without replicas. When
+   * they do not answer in time, the call rejects with `RevocationNotDurableError`
+   * (`ERR_REVOCATION_NOT_DURABLE`): the master has the revocation, a failover may lose it. `false`
+   * resolves as soon as the master has it. Issuing and checks never wait.
+   */
+  durableRevocation?: false | DurableRevocationOptions;
 }
 
 export const DEFAULT_KEY_PREFIX = 'pat:';
@@ -65,6 +76,7 @@ export class RedisTokenStore implements TokenStore {
   readonly client: Redis | Cluster;
   readonly prefix: string;
   readonly #now: () => number;
+  readonly #confirmer: RevocationConfirmer | undefined;
 
   constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
     if (!client || typeof (client as Redis).evalsha !== 'function') {
@@ -73,6 +85,13 @@ export class RedisTokenStore implements TokenStore {
     this.client = client;
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.#now = options.now ?? Date.now;
+    const durable = options.durableRevocation ?? {};
+    this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
+  }
+
+  /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
+  get revocationWait(): number {
+    return this.#confirmer?.timeout ?? 0;
   }
 
   now(): number {
@@ -262,7 +281,7 @@ export class RedisTokenStore implements TokenStore {
   async delete(id: string): Promise<StoredToken | null> {
     const now = this.#now();
     const keys = [this.tokenKey(id), this.limitedKey(id), this.tombstoneKey(id)];
-    const reply = (await this.#run(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
+    const reply = (await this.#takeAway(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
       | [string, number]
       | null;
     if (!reply) return null;
@@ -274,7 +293,7 @@ export class RedisTokenStore implements TokenStore {
 
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
     const keys = [this.tokenKey(id), this.limitedKey(id)];
-    return (await this.#run(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
+    return (await this.#takeAway(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
   }
 
   async recordFailure(key: string, window: number): Promise<FailureCount> {
@@ -300,13 +319,27 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
-  async #run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  async #run(script: LuaScript, keys: string[], args: string[], client = this.client): Promise<unknown> {
     try {
-      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+      return await client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.client.eval(script.lua, keys.length, ...keys, ...args);
+      return client.eval(script.lua, keys.length, ...keys, ...args);
     }
+  }
+
+  /**
+   * A script that takes access away, confirmed on the replicas unless `durableRevocation` is off.
+   * Confirmed even when it changed nothing: a revocation retried after `RevocationNotDurableError`
+   * finds the tombstone already there, and its wait covers the first attempt's write (when this
+   * store sent it: `WAIT` covers the writes of its own connection).
+   */
+  async #takeAway(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    const confirmer = this.#confirmer;
+    if (!confirmer) return this.#run(script, keys, args);
+    const reply = await this.#run(script, keys, args, confirmer.connection());
+    await confirmer.confirm(keys[0]!);
+    return reply;
   }
 
   /** A client's reserved attempts, in the slot of its failure counter (the same hash tag). */

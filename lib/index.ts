@@ -94,6 +94,7 @@ export {
   InvalidTokenOptionsError,
   PersonalTokenError,
   RevokeAllIncompleteError,
+  RevocationNotDurableError,
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,

@@ -146,13 +146,13 @@ export function rawCommand(port: number, args: string[], timeoutMs = 1000): Prom
 }
 
 /** rawCommand for commands whose reply is text (INFO, CLUSTER NODES, PING...). */
-async function rawText(port: number, args: string[], timeoutMs?: number): Promise<string> {
+export async function rawText(port: number, args: string[], timeoutMs?: number): Promise<string> {
   const reply = await rawCommand(port, args, timeoutMs);
   if (typeof reply !== 'string') throw new Error(`expected a text reply to ${args[0]}, got ${typeof reply}`);
   return reply;
 }
 
-function infoField(info: string, field: string): string | undefined {
+export function infoField(info: string, field: string): string | undefined {
   const match = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
   return match?.[1]?.trim();
 }
