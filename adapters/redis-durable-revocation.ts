@@ -77,7 +77,11 @@ export class RevocationConfirmer {
     const connection = duplicateFor(this.#client, this.timeout);
     // Its failures reach the commands that were sent on it; the app's client reports its own.
     connection.on('error', () => {});
-    this.#client.once('end', () => connection.disconnect());
+    // It lives as long as the app's client; should that connect again, so will a new one.
+    this.#client.once('end', () => {
+      connection.disconnect();
+      if (this.#connection === connection) this.#connection = undefined;
+    });
     this.#connection = connection;
     return connection;
   }

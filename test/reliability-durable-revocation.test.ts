@@ -113,6 +113,10 @@ describe('durableRevocation on a master with one replica', () => {
       const revoking = tokens.revoke(revoked.id).finally(() => {
         settled = true;
       });
+      await waitFor('the revocation to wait for the replica', async () => {
+        const info = await rawText(pair.master.port, ['INFO', 'clients']);
+        return Number(infoField(info, 'blocked_clients')) >= 1 ? true : undefined;
+      });
       // A check on the same client while the revocation waits for the replica: answered at once.
       assert.equal((await tokens.authenticate(other.token)).ok, true);
       assert.equal(settled, false);
