@@ -76,6 +76,8 @@ export class RedisTokenStore implements TokenStore {
   readonly client: Redis | Cluster;
   readonly prefix: string;
   readonly #now: () => number;
+  /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
+  readonly revocationWait: number;
   readonly #confirmer: RevocationConfirmer | undefined;
 
   constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
@@ -87,11 +89,7 @@ export class RedisTokenStore implements TokenStore {
     this.#now = options.now ?? Date.now;
     const durable = options.durableRevocation ?? {};
     this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
-  }
-
-  /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
-  get revocationWait(): number {
-    return this.#confirmer?.timeout ?? 0;
+    this.revocationWait = this.#confirmer?.timeout ?? 0;
   }
 
   now(): number {

@@ -6,14 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../adapters/redis';
 import { TokenService } from '../lib/index';
-import {
-  infoField,
-  rawCommand,
-  rawText,
-  startRedis,
-  stopAllRedis,
-  waitFor,
-} from '../test/support/redis-servers';
+import { replicateFrom, startRedis, stopAllRedis } from '../test/support/redis-servers';
 
 const DEFAULT_REVOKES = 500;
 
@@ -48,11 +41,7 @@ async function main(): Promise<void> {
   const master = await startRedis();
   const replica = await startRedis();
   try {
-    await rawCommand(replica.port, ['REPLICAOF', '127.0.0.1', String(master.port)]);
-    await waitFor('the replica to sync', async () => {
-      const info = await rawText(replica.port, ['INFO', 'replication']);
-      return infoField(info, 'master_link_status') === 'up' ? true : undefined;
-    });
+    await replicateFrom(replica, master.port);
     const client = master.client();
     const run = (options: RedisTokenStoreOptions) =>
       measure(new TokenService({ store: new RedisTokenStore(client, options) }), count);

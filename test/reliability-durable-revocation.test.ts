@@ -16,6 +16,7 @@ import {
   type RedisServer,
   rawCommand,
   rawText,
+  replicateFrom,
   startCluster,
   startRedis,
   startSentinel,
@@ -44,17 +45,8 @@ async function startPair(): Promise<Pair> {
     startRedis({ extraArgs: PAIR_ARGS }),
     startRedis({ extraArgs: PAIR_ARGS }),
   ]);
-  await follow(replica, master.port);
+  await replicateFrom(replica, master.port);
   return { master, replica };
-}
-
-/** Makes `replica` a replica of the server on `port` and waits until it has the data set. */
-async function follow(replica: RedisServer, port: number): Promise<void> {
-  await rawCommand(replica.port, ['REPLICAOF', '127.0.0.1', String(port)]);
-  await waitFor(`:${replica.port} to sync with :${port}`, async () => {
-    const info = await rawText(replica.port, ['INFO', 'replication']);
-    return infoField(info, 'master_link_status') === 'up' ? true : undefined;
-  });
 }
 
 function clientOf(server: RedisServer): Redis {
@@ -93,7 +85,7 @@ async function killAndPromote(pair: Pair): Promise<void> {
 /** The killed master back, empty, as the replica of the promoted one: the pair is whole again. */
 async function rejoin(pair: Pair): Promise<Pair> {
   await pair.master.restart();
-  await follow(pair.master, pair.replica.port);
+  await replicateFrom(pair.master, pair.replica.port);
   return { master: pair.replica, replica: pair.master };
 }
 
@@ -187,7 +179,7 @@ describe('durableRevocation on a master with one replica', () => {
     const link = await startHeldLink(master.port);
     const client = clientOf(master);
     try {
-      await follow(replica, link.port);
+      await replicateFrom(replica, link.port);
       const undurable = serviceOn(client, { durableRevocation: false });
       const durable = serviceOn(client);
       const lost = await issueReplicated(undurable, client, 'lena');

@@ -358,6 +358,15 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   return server;
 }
 
+/** Makes `replica` a replica of the server on `masterPort` and waits until it has the data set. */
+export async function replicateFrom(replica: RedisServer, masterPort: number): Promise<void> {
+  await rawCommand(replica.port, ['REPLICAOF', HOST, String(masterPort)]);
+  await waitFor(`:${replica.port} to sync with :${masterPort}`, async () => {
+    const info = await rawText(replica.port, ['INFO', 'replication']);
+    return infoField(info, 'master_link_status') === 'up' ? true : undefined;
+  });
+}
+
 /** Stops every server this process started (for an after() hook in tests that start many). */
 export async function stopAllRedis(): Promise<void> {
   await Promise.all([...servers].map((server) => server.stop()));
