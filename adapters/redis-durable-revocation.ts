@@ -18,6 +18,8 @@ export const DEFAULT_DURABILITY_TIMEOUT = 1000;
 
 // How long a node's replica count and persistence settings are trusted.
 const PROBE_LIFE = 1000;
+// How long the confirming connection stays open after the last revocation.
+const IDLE_LIFE = 2000;
 
 /** What a master's INFO says about making a write durable. */
 interface Durability {
@@ -46,7 +48,7 @@ interface NodeState {
  * never reach the replica promoted in its place, and the token would work again.
  *
  * Such writes go through a connection of their own (a `duplicate()` of the app's client, with its
- * settings, closed when the app's client ends): `WAIT` confirms only the writes of the connection it
+ * settings, closed when the app's client ends or after 2 s without revocations): `WAIT` confirms only the writes of the connection it
  * runs on, and blocks that connection until the replicas answer, which on the app's client would
  * hold every check queued behind it. Writes that end up on the same node at the same moment share
  * one `WAIT` (as `revokeAll`'s batches do). On a Cluster, it runs on the master of the key's slot.
@@ -56,6 +58,8 @@ export class RevocationConfirmer {
   readonly #replicas: number | undefined;
   readonly #client: Redis | Cluster;
   #connection: Redis | Cluster | undefined;
+  #inFlight = 0;
+  #idle: NodeJS.Timeout | undefined;
   readonly #nodes = new WeakMap<Redis, NodeState>();
 
   constructor(client: Redis | Cluster, options: DurableRevocationOptions) {
@@ -71,28 +75,50 @@ export class RevocationConfirmer {
     this.timeout = timeout;
   }
 
-  /** The connection that writes taking access away must go through, for `confirm` to cover them. */
-  connection(): Redis | Cluster {
+  /**
+   * Runs `write` (a write that takes access away) on the confirming connection, then resolves with
+   * its result once the writes sent so far on that connection to the node holding `key` are on the
+   * replicas required (and in the master's append-only file, where it has one); rejects with
+   * `RevocationNotDurableError` when they are not within `timeout`.
+   */
+  async run<T>(key: string, write: (connection: Redis | Cluster) => Promise<T>): Promise<T> {
+    clearTimeout(this.#idle);
+    this.#inFlight++;
+    try {
+      const connection = this.#open();
+      const result = await write(connection);
+      await this.#confirm(connection, key);
+      return result;
+    } finally {
+      if (--this.#inFlight === 0) this.#idle = setTimeout(() => this.#close(), IDLE_LIFE).unref();
+    }
+  }
+
+  #open(): Redis | Cluster {
     if (this.#connection) return this.#connection;
     const connection = duplicateFor(this.#client, this.timeout);
     // Its failures reach the commands that were sent on it; the app's client reports its own.
     connection.on('error', () => {});
-    // It lives as long as the app's client; should that connect again, so will a new one.
-    this.#client.once('end', () => {
-      connection.disconnect();
-      if (this.#connection === connection) this.#connection = undefined;
-    });
+    this.#client.once('end', this.#onClientEnd);
     this.#connection = connection;
     return connection;
   }
 
-  /**
-   * Resolves once the writes sent so far on `connection()` to the node holding `key` are on the
-   * replicas required (and in the master's append-only file, where it has one); rejects with
-   * `RevocationNotDurableError` when they are not within `timeout`.
-   */
-  async confirm(key: string): Promise<void> {
-    const node = await this.#nodeOf(key);
+  // Closed with the app's client, or once idle: ioredis does not say 'end' for a client closed while
+  // it was waiting to reconnect, and revocations are rare enough to open a connection for.
+  readonly #onClientEnd = (): void => this.#close();
+
+  #close(): void {
+    clearTimeout(this.#idle);
+    const connection = this.#connection;
+    if (!connection || this.#inFlight > 0) return;
+    this.#connection = undefined;
+    this.#client.off('end', this.#onClientEnd);
+    connection.disconnect();
+  }
+
+  async #confirm(connection: Redis | Cluster, key: string): Promise<void> {
+    const node = await nodeOf(connection, key);
     let state = this.#nodes.get(node);
     if (!state) {
       state = { probe: undefined, probedAt: 0, next: undefined };
@@ -113,18 +139,6 @@ export class RevocationConfirmer {
     if (!confirmed.aof) {
       throw new RevocationNotDurableError(`its append-only file was not written within ${this.timeout} ms`);
     }
-  }
-
-  async #nodeOf(key: string): Promise<Redis> {
-    const connection = this.connection();
-    if (!(connection instanceof Cluster)) return connection;
-    const slot = Number(await connection.cluster('KEYSLOT', key));
-    const address = connection.slots[slot]?.[0];
-    const node = connection
-      .nodes('master')
-      .find((each) => `${each.options.host}:${each.options.port}` === address);
-    if (!node) throw new Error(`no master is known for slot ${slot}`);
-    return node;
   }
 
   #durability(node: Redis, state: NodeState): Promise<Durability> {
@@ -183,4 +197,16 @@ function durabilityOf(info: string, replicas: number | undefined): Durability {
 /** After the writes of this turn of the event loop were sent, so that one `WAIT` covers them all. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The connection to the master of `key`'s slot: on a Cluster, one of its nodes. */
+async function nodeOf(connection: Redis | Cluster, key: string): Promise<Redis> {
+  if (!(connection instanceof Cluster)) return connection;
+  const slot = Number(await connection.cluster('KEYSLOT', key));
+  const address = connection.slots[slot]?.[0];
+  const node = connection
+    .nodes('master')
+    .find((each) => `${each.options.host}:${each.options.port}` === address);
+  if (!node) throw new Error(`no master is known for slot ${slot}`);
+  return node;
 }

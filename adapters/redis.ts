@@ -328,16 +328,13 @@ export class RedisTokenStore implements TokenStore {
 
   /**
    * A script that takes access away, confirmed on the replicas unless `durableRevocation` is off.
-   * Confirmed even when it changed nothing: a revocation retried after `RevocationNotDurableError`
-   * finds the tombstone already there, and its wait covers the first attempt's write (when this
-   * store sent it: `WAIT` covers the writes of its own connection).
+   * Confirmed even when it revoked nothing: a revocation retried after `RevocationNotDurableError`
+   * rewrites the tombstone it finds (see REVOKE), so that its wait covers the first attempt's write.
    */
   async #takeAway(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     const confirmer = this.#confirmer;
     if (!confirmer) return this.#run(script, keys, args);
-    const reply = await this.#run(script, keys, args, confirmer.connection());
-    await confirmer.confirm(keys[0]!);
-    return reply;
+    return confirmer.run(keys[0]!, (connection) => this.#run(script, keys, args, connection));
   }
 
   /** A client's reserved attempts, in the slot of its failure counter (the same hash tag). */
