@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { Cluster, type Redis } from 'ioredis';
+// Types only: the app's client may come from another copy or major of ioredis than this package's.
+import type { Cluster, Redis } from 'ioredis';
 import { RevocationNotDurableError } from '../lib/errors';
 
 /** `RedisTokenStore`'s `durableRevocation` option, when not `false`. */
@@ -62,7 +63,12 @@ export class RevocationConfirmer {
   #idle: NodeJS.Timeout | undefined;
   readonly #nodes = new WeakMap<Redis, NodeState>();
 
-  constructor(client: Redis | Cluster, options: DurableRevocationOptions) {
+  constructor(client: object, options: DurableRevocationOptions) {
+    if (!canConfirm(client)) {
+      throw new TypeError(
+        'durableRevocation needs an ioredis Redis or Cluster client (duplicate, wait, info)',
+      );
+    }
     const { replicas, timeout = DEFAULT_DURABILITY_TIMEOUT } = options;
     if (replicas !== undefined && !(Number.isSafeInteger(replicas) && replicas >= 0)) {
       throw new TypeError('durableRevocation.replicas must be a whole number of replicas (0 or more)');
@@ -173,7 +179,7 @@ export class RevocationConfirmer {
  * room for `WAIT`'s own.
  */
 function duplicateFor(client: Redis | Cluster, timeout: number): Redis | Cluster {
-  if (client instanceof Cluster) {
+  if (isCluster(client)) {
     const commandTimeout = client.options.redisOptions?.commandTimeout;
     if (commandTimeout === undefined) return client.duplicate();
     return client.duplicate([], { redisOptions: { commandTimeout: commandTimeout + timeout } });
@@ -201,7 +207,7 @@ function nextTurn(): Promise<void> {
 
 /** The connection to the master of `key`'s slot: on a Cluster, one of its nodes. */
 async function nodeOf(connection: Redis | Cluster, key: string): Promise<Redis> {
-  if (!(connection instanceof Cluster)) return connection;
+  if (!isCluster(connection)) return connection;
   const slot = Number(await connection.cluster('KEYSLOT', key));
   const address = connection.slots[slot]?.[0];
   const node = connection
@@ -209,4 +215,16 @@ async function nodeOf(connection: Redis | Cluster, key: string): Promise<Redis> 
     .find((each) => `${each.options.host}:${each.options.port}` === address);
   if (!node) throw new Error(`no master is known for slot ${slot}`);
   return node;
+}
+
+/** Whether the app's client can confirm revocations: an ioredis `Redis` or `Cluster`, of any copy. */
+export function canConfirm(client: object): client is Redis | Cluster {
+  const methods = client as Partial<Record<'duplicate' | 'wait' | 'info' | 'once' | 'off', unknown>>;
+  return (['duplicate', 'wait', 'info', 'once', 'off'] as const).every(
+    (name) => typeof methods[name] === 'function',
+  );
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return client.isCluster === true;
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import {
   type AttemptReservation,
   type FailureCount,
@@ -13,7 +12,8 @@ import {
 } from '../lib/store';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
-import { type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
+import type { RedisTokenStoreClient } from './redis-client';
+import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
@@ -46,6 +46,8 @@ export interface RedisTokenStoreOptions {
   durableRevocation?: false | DurableRevocationOptions;
 }
 
+export type { RedisTokenStoreClient } from './redis-client';
+
 export const DEFAULT_KEY_PREFIX = 'pat:';
 
 // How many of a user's oldest index entries each issue checks for expiry.
@@ -72,22 +74,26 @@ const PRUNE_SAMPLE = 16;
  * be written: at most once per touch interval for a token with only a hard limit; for a sliding one,
  * whose uses follow from its TTL, only in its first seconds or while its cap binds.
  */
-export class RedisTokenStore implements TokenStore {
-  readonly client: Redis | Cluster;
+export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
+  implements TokenStore
+{
+  /** The client given, with its own type (an ioredis `Redis` stays a `Redis`). */
+  readonly client: Client;
   readonly prefix: string;
   readonly #now: () => number;
   /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
   readonly revocationWait: number;
   readonly #confirmer: RevocationConfirmer | undefined;
 
-  constructor(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
-    if (!client || typeof (client as Redis).evalsha !== 'function') {
+  constructor(client: Client, options: RedisTokenStoreOptions = {}) {
+    if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
     this.client = client;
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.#now = options.now ?? Date.now;
-    const durable = options.durableRevocation ?? {};
+    // On by default for the clients that can confirm (ioredis'); asked for, it must be one of them.
+    const durable = options.durableRevocation ?? (canConfirm(client) ? {} : false);
     this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
     this.revocationWait = this.#confirmer?.timeout ?? 0;
   }
@@ -317,7 +323,12 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
-  async #run(script: LuaScript, keys: string[], args: string[], client = this.client): Promise<unknown> {
+  async #run(
+    script: LuaScript,
+    keys: string[],
+    args: string[],
+    client: RedisTokenStoreClient = this.client,
+  ): Promise<unknown> {
     try {
       return await client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {

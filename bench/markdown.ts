@@ -79,7 +79,7 @@ if (results.instructions) {
   }
   lines.push('');
 }
-lines.push('| target (issue 8) | this run | met |', '|---|---|---|');
+lines.push('| target | this run | met |', '|---|---|---|');
 for (const check of results.targets) {
   lines.push(
     `| ${check.target} | ${check.value} | ${check.met === null ? '–' : check.met ? 'yes' : '**no**'} |`,

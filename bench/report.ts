@@ -1,4 +1,4 @@
-// Turns the measurements of a run into medians, ratios to the floor (server 2), the issue's target
+// Turns the measurements of a run into medians, ratios to the floor (server 2), the target
 // checks, a text table and the JSON written to results.json.
 
 import type { Measurement } from './measure';
@@ -165,7 +165,7 @@ export function pairedRatio(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Targets of issue 8
+// The targets the bench checks
 
 function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';

@@ -1,4 +1,4 @@
-// `npm run bench`: issue 8's benchmark. Starts its own Redis, seeds it, starts every server as its
+// `npm run bench`: the benchmark. Starts its own Redis, seeds it, starts every server as its
 // own process, loads them from a separate autocannon process, interleaved over several rounds
 // (1 2 3 4 5 6, 1 2 3 ...), and reports medians, each as a ratio to the floor (server 2), as a
 // table and as JSON (bench/results.json or --out). `npm run bench -- --help` lists the options.
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
       log(formatInstructions(instructions));
     }
     log();
-    log('Targets (issue 8):');
+    log('Targets:');
     log(formatTargets(targets));
 
     const results = {

@@ -1,4 +1,4 @@
-// The six servers of issue 8, in the order each round runs them. Servers 3 and 4 are one program
+// The six servers, in the order each round runs them. Servers 3 and 4 are one program
 // (bench/servers/personal-token-auth.ts) in two processes, loaded with Bearer and Basic headers.
 import type { LoadKind } from './load';
 

@@ -1,3 +1,4 @@
+import { ACCEPTED_DURATION } from '../lib/duration';
 import {
   formatScope,
   type IssuedToken,
@@ -17,7 +18,6 @@ import { CommandFailure, errorCode, UsageError } from './errors';
  * TokenService. The commander program in main.ts is only the shell around them.
  */
 
-const DURATION_FORM = 'a whole number and a unit s, m, h or d, e.g. 20s, 10m, 24h, 7d';
 const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw>, several separated by commas or in repeated -s';
 
 export interface CreateOptions {
@@ -198,7 +198,7 @@ function parseDurationOption(text: string, flag: string): number {
     return parseDuration(text);
   } catch (error) {
     if (errorCode(error) !== 'ERR_INVALID_DURATION') throw error;
-    throw new UsageError(`invalid duration ${quoteInput(text)} for ${flag}: expected ${DURATION_FORM}`);
+    throw new UsageError(`invalid duration ${quoteInput(text)} for ${flag}: expected ${ACCEPTED_DURATION}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeDuration } from '../lib/duration';
 import { formatDuration, type IssuedToken, type TokenInfo } from '../lib/index';
 import type { TokenJson } from '../lib/token-json';
 
@@ -38,14 +39,14 @@ export function describeIssued(issued: IssuedToken): string {
   const label = issued.label === null ? '' : `, label "${printable(issued.label)}"`;
   const lines = [`Token ${issued.id} for user "${printable(issued.user)}"${label}.`];
   if (issued.autoRefresh === null) {
-    const lifetime = formatDuration(issued.expiresAt.getTime() - issued.createdAt.getTime());
+    const lifetime = describeDuration(issued.expiresAt.getTime() - issued.createdAt.getTime());
     lines.push(`Expires ${formatTime(issued.expiresAt)} (hard limit, ${lifetime} after creation).`);
   } else {
     const window = formatDuration(issued.autoRefresh);
     const cap =
       issued.hardExpiresAt === null
         ? 'with no cap'
-        : `but never after ${formatTime(issued.hardExpiresAt)} (cap ${formatDuration(issued.hardExpiresAt.getTime() - issued.createdAt.getTime())})`;
+        : `but never after ${formatTime(issued.hardExpiresAt)} (cap ${describeDuration(issued.hardExpiresAt.getTime() - issued.createdAt.getTime())})`;
     lines.push(`Sliding expiry: valid ${window} after its last use, ${cap}.`);
     lines.push(`Expires ${formatTime(issued.expiresAt)} unless used before.`);
   }

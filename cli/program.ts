@@ -39,7 +39,8 @@ export interface CliIo {
 export const PROGRAM_NAME = 'personal-token';
 
 const DURATIONS =
-  'Durations: a whole number and a unit, s (seconds), m (minutes), h (hours) or d (days): 20s, 10m, 24h, 7d.';
+  'Durations: a whole number and a unit, s (seconds), m (minutes), h (hours) or d (days): 20s, 10m, 24h, 7d;\n' +
+  'a bare whole number is milliseconds (600000 = 10m).';
 
 /** Per run: which command a usage error belongs to, and what to close at the end. */
 interface RunState {

@@ -70,6 +70,12 @@ async function checkScopes(
   return null;
 }
 
+const CORS_HEADERS = [
+  'Access-Control-Allow-Origin',
+  'Access-Control-Allow-Credentials',
+  'Access-Control-Expose-Headers',
+];
+
 export interface DavOptions {
   nodes: NodeTree;
   /** Where the handler is mounted in the Express app (it must run after personalTokenAuth). */
@@ -95,6 +101,9 @@ export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandl
   delete server.methods.post;
   server.beforeRequest((ctx, next) => {
     applyDavServerWorkarounds(ctx);
+    // webdav-server lets every origin read its answers (`Access-Control-Allow-Origin: *`). WebDAV
+    // clients never use CORS, and no other site has any business reading a user's files.
+    for (const header of CORS_HEADERS) ctx.response.removeHeader(header);
     checkScopes(ctx, nodes, mountPath).then(
       (refusal) => (refusal ? refuse(ctx, refusal[0], refusal[1]) : next()),
       (error: unknown) => {

@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import { BasicStrategy as HttpBasicStrategy } from 'passport-http';
 import { authenticateCredentials } from './authenticate-credentials';
 import type { TokenStrategyOptions } from './bearer-strategy';
 import { assertRealm, basicChallenge } from './challenges';
 import { readCredentials } from './credentials';
+import { HttpBasicStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
 
 export type BasicTokenStrategyOptions = TokenStrategyOptions;

@@ -1,8 +1,8 @@
 import type { Request } from 'express';
-import { Strategy as HttpBearerStrategy, type VerifyFunction } from 'passport-http-bearer';
 import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, bearerChallenge } from './challenges';
 import { type Credentials, readCredentials } from './credentials';
+import { HttpBearerStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
 
 export interface TokenStrategyOptions {
@@ -27,7 +27,7 @@ export interface BearerTokenStrategyOptions extends TokenStrategyOptions {
  * challenges but reads the header itself: no tokens from the query string or body unless enabled,
  * and `success(user, info)` always carries the auth info.
  */
-export class BearerTokenStrategy extends HttpBearerStrategy<VerifyFunction> {
+export class BearerTokenStrategy extends HttpBearerStrategy {
   // Passport adds these to the per-request copy of the strategy it runs (see passport's authenticate()).
   declare success: (user: Express.User, info?: object) => void;
   declare fail: (challenge: string, status: number) => void;

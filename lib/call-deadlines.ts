@@ -35,7 +35,7 @@ export class CallDeadlines {
   start(operation: string, onLate: (error: StoreUnavailableError) => void): Pending {
     const pending: Pending = { deadline: performance.now() + this.ms, operation, settled: false, onLate };
     this.#queue.push(pending);
-    this.#timer ??= setTimeout(() => this.#expire(), this.ms);
+    this.#timer ??= unrefTimer(() => this.#expire(), this.ms);
     return pending;
   }
 
@@ -116,8 +116,17 @@ export class CallDeadlines {
       this.#head = 0;
     }
     // Run again when the oldest call still pending reaches its deadline.
-    this.#timer = setTimeout(() => this.#expire(), Math.max(1, this.#queue[this.#head]!.deadline - now));
+    this.#timer = unrefTimer(() => this.#expire(), Math.max(1, this.#queue[this.#head]!.deadline - now));
   }
+}
+
+/**
+ * A deadline must never be what keeps a process alive: a script that issued its token, or a server
+ * that closed, exits when its work is done. A call still in flight holds the loop open by its own
+ * socket; the timer only watches it.
+ */
+function unrefTimer(run: () => void, ms: number): NodeJS.Timeout {
+  return setTimeout(run, ms).unref();
 }
 
 /** A store's failure as the caller sees it: `StoreUnavailableError`, the original as its cause. */

@@ -139,3 +139,15 @@ export class RevokeAllIncompleteError extends StoreUnavailableError {
     this.revoked = revoked;
   }
 }
+
+/**
+ * `personalToken(req)` was called on a request that no personal token authenticated: a route that is
+ * not behind `personalTokenAuth()`, or one that also lets other authentication through. `status`
+ * makes Express answer 401 rather than 500 if the app lets it propagate.
+ */
+export class NotTokenAuthenticatedError extends PersonalTokenError {
+  readonly status = 401;
+  constructor() {
+    super('ERR_NOT_TOKEN_AUTHENTICATED', 'No personal token authenticated this request');
+  }
+}

@@ -13,6 +13,8 @@ export type Admission = { attempt: string } | { retryAfter: number };
 
 // Bound on the blocked-IP cache, so a flood of spoofed addresses cannot grow it without limit.
 const MAX_BLOCKED = 100_000;
+// How often a waiting attempt asks the store again, for places freed by other instances.
+const POLL_INTERVAL = 25;
 
 /**
  * Failed-authentication throttling per client IP, exact under any concurrency and across every
@@ -24,15 +26,21 @@ const MAX_BLOCKED = 100_000;
  * The window is fixed and starts with the first failure. A reservation that is never given back
  * (the store failed to answer) lapses by itself a window after it was made, counting until then.
  *
- * The price: an IP has at most `maxFailures` attempts in flight at once (more are refused with
- * `Retry-After: 1`), and a checked request costs two store calls (reserve, release). Once the store
- * reports `maxFailures` failures, this instance refuses the IP by itself until the window ends.
+ * The price: an IP has at most `maxFailures` attempts in flight at once, and a checked request
+ * costs two store calls (reserve, release). An attempt beyond that waits for a place (its own IP's
+ * attempts end within a store deadline), woken when this instance ends one of them and asking the
+ * store again every few milliseconds for the others, so that a client with a valid token and more
+ * parallel requests than `maxFailures` (rclone's transfers, an office behind one address) is slowed,
+ * never refused; only after waiting a store deadline is it refused with `Retry-After: 1`. Once the
+ * store reports `maxFailures` failures, this instance refuses the IP by itself until the window ends.
  */
 export class FailureThrottle {
   readonly maxFailures: number;
   readonly window: number;
   readonly #tokens: TokenService;
   readonly #blockedUntil = new Map<string, number>();
+  /** Attempts waiting for a place, per IP, first come first served: each wakes the next. */
+  readonly #waiting = new Map<string, (() => void)[]>();
 
   constructor(tokens: TokenService, options: ThrottleOptions) {
     if (!Number.isSafeInteger(options?.maxFailures) || options.maxFailures < 1) {
@@ -60,27 +68,62 @@ export class FailureThrottle {
     return 0;
   }
 
-  /** Reserves an attempt for the IP before its lookup, or says how long it must wait. */
+  /**
+   * Reserves an attempt for the IP before its lookup, waiting while its other attempts in flight
+   * take every place, or says how long it must wait before trying again.
+   */
   async admit(ip: string): Promise<Admission> {
-    const reservation = await this.#tokens.reserveAttempt(ip, this.maxFailures, this.window);
-    if (reservation.attempt !== null) return { attempt: reservation.attempt };
-    if (reservation.failures < this.maxFailures) {
-      // Refused only for its attempts in flight, which end in moments: no block to remember.
-      return { retryAfter: 1 };
+    const waitUntil = performance.now() + this.#tokens.timeout;
+    for (;;) {
+      const reservation = await this.#tokens.reserveAttempt(ip, this.maxFailures, this.window);
+      if (reservation.attempt !== null) return { attempt: reservation.attempt };
+      if (reservation.failures >= this.maxFailures) {
+        this.#block(ip, reservation.resetAt);
+        this.#wake(ip);
+        return { retryAfter: Math.max(1, this.retryAfter(ip)) };
+      }
+      // Refused only for its attempts in flight, which end within a store deadline: no block to remember.
+      if (performance.now() >= waitUntil) return { retryAfter: 1 };
+      await this.#turn(ip);
     }
-    this.#block(ip, reservation.resetAt);
-    return { retryAfter: Math.max(1, this.retryAfter(ip)) };
   }
 
   /** Ends an admitted attempt whose check passed (or could not be made): it counts for nothing. */
   release(ip: string, attempt: string): Promise<void> {
-    return this.#tokens.releaseAttempt(ip, attempt);
+    return this.#tokens.releaseAttempt(ip, attempt).finally(() => this.#wake(ip));
   }
 
   /** Ends an admitted attempt as a failure; this instance blocks the IP once the count reaches the limit. */
   async fail(ip: string, attempt: string): Promise<void> {
-    const { count, resetAt } = await this.#tokens.failAttempt(ip, attempt, this.window);
-    if (count >= this.maxFailures) this.#block(ip, resetAt);
+    try {
+      const { count, resetAt } = await this.#tokens.failAttempt(ip, attempt, this.window);
+      if (count >= this.maxFailures) this.#block(ip, resetAt);
+    } finally {
+      this.#wake(ip);
+    }
+  }
+
+  /** Resolves when an attempt of this IP ends here, or after a short while (one may end elsewhere). */
+  #turn(ip: string): Promise<void> {
+    return new Promise((resolve) => {
+      const queue = this.#waiting.get(ip) ?? [];
+      this.#waiting.set(ip, queue);
+      const done = () => {
+        clearTimeout(timer);
+        const at = queue.indexOf(done);
+        if (at !== -1) queue.splice(at, 1);
+        if (queue.length === 0 && this.#waiting.get(ip) === queue) this.#waiting.delete(ip);
+        resolve();
+      };
+      const timer = setTimeout(done, POLL_INTERVAL);
+      timer.unref?.();
+      queue.push(done);
+    });
+  }
+
+  /** Lets the longest-waiting attempt of this IP ask again: a place may be free. */
+  #wake(ip: string): void {
+    this.#waiting.get(ip)?.[0]?.();
   }
 
   #block(ip: string, until: number): void {

@@ -26,6 +26,7 @@ const MAX_URI = 8192;
 // nor a control character (`%00` ends a C string in the upstream).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const UNSAFE_SEGMENT = /[/\\\u0000-\u001f\u007f]/;
+const DOT_SEGMENT_WITH_PARAMETERS = /^\.\.?;/;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 /**
@@ -97,11 +98,17 @@ function destinationPath(header: string): string {
 /**
  * A request-target's path, percent-decoded segment by segment, with empty, `.` and `..` segments
  * resolved as servers do; null for what cannot be decoded without ambiguity: bad `%`, text that is
- * not UTF-8, an encoded `/` or `\`, a control character, a `..` above the root.
+ * not UTF-8, an encoded `/` or `\`, a control character, a `..` above the root, a raw `#`, or a
+ * dot segment with parameters (`..;x`).
+ *
+ * A request-target never carries a fragment, so a raw `#` is no end of the path here: nginx passes
+ * it on as it came (`$request_uri`), and upstreams disagree on it (Go's servers take it as part of
+ * the path and clean `/docs#/../secret` to `/secret`; rclone as part of a name). Servlet containers
+ * read `..;x` as `..`.
  */
 export function normalisePath(uri: string): string | null {
-  if (uri.length > MAX_URI || !uri.startsWith('/')) return null;
-  const end = uri.search(/[?#]/);
+  if (uri.length > MAX_URI || !uri.startsWith('/') || uri.includes('#')) return null;
+  const end = uri.indexOf('?');
   const raw = end === -1 ? uri : uri.slice(0, end);
   if (BAD_PERCENT.test(raw)) return null;
   const segments: string[] = [];
@@ -112,7 +119,7 @@ export function normalisePath(uri: string): string | null {
     } catch {
       return null;
     }
-    if (UNSAFE_SEGMENT.test(segment)) return null;
+    if (UNSAFE_SEGMENT.test(segment) || DOT_SEGMENT_WITH_PARAMETERS.test(segment)) return null;
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {
       if (segments.pop() === undefined) return null;

@@ -12,8 +12,13 @@ export {
   type PersonalTokenAuthOptions,
   personalTokenAuth,
 } from './middleware';
-export { hasNodePermission, type NodePermissionOptions, requireNodePermission } from './node-permission';
-export type { PersonalTokenAuthInfo } from './auth-info';
+export {
+  hasNodePermission,
+  type NodeIdSource,
+  type NodePermissionOptions,
+  requireNodePermission,
+} from './node-permission';
+export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
 export type { ResolveAncestors } from './request-context';
 export type { ThrottleOptions } from './failure-throttle';
 
@@ -92,6 +97,7 @@ export {
   InvalidPageError,
   InvalidScopeError,
   InvalidTokenOptionsError,
+  NotTokenAuthenticatedError,
   PersonalTokenError,
   RevokeAllIncompleteError,
   RevocationNotDurableError,

@@ -6,6 +6,7 @@ import {
   type Scheme,
 } from './authenticate-credentials';
 import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
+import { clientIp } from './client-ip';
 import { type Credentials, readCredentials } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
@@ -44,9 +45,8 @@ interface Attempt {
   id: string;
 }
 
-function clientIp(req: Request): string {
-  return req.ip ?? req.socket?.remoteAddress ?? 'unknown';
-}
+// Clients whose forwarded address is not one share a single throttling key.
+const NO_ADDRESS = 'no-address';
 
 export type PersonalTokenAuthMiddleware = RequestHandler & {
   /** The token service the middleware checks against (to issue, list or revoke tokens). */
@@ -127,7 +127,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
       reason: outcome.kind === 'malformed' ? 'malformed' : outcome.reason,
       tokenId: outcome.kind === 'rejected' ? outcome.tokenId : undefined,
       login: outcome.kind === 'rejected' ? outcome.login : undefined,
-      ip: req.ip,
+      ip: clientIp(req),
       scheme: outcome.scheme,
     });
   }
@@ -148,7 +148,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     attempt: Attempt | undefined,
   ): void {
     // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
-    const ip = tokens.trackIp ? req.ip : undefined;
+    const ip = tokens.trackIp ? clientIp(req) : undefined;
     checkCredentials(
       credentials,
       tokens,
@@ -170,7 +170,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
                 time: new Date(tokens.now()),
                 tokenId: outcome.info.tokenId,
                 login: outcome.info.login,
-                ip: req.ip,
+                ip: clientIp(req),
                 scheme: outcome.info.scheme,
               });
             }
@@ -201,7 +201,7 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
       check(req, res, next, credentials, undefined);
       return;
     }
-    const ip = clientIp(req);
+    const ip = clientIp(req) ?? NO_ADDRESS;
     const wait = throttle.retryAfter(ip);
     if (wait > 0) {
       tooManyRequests(res, ip, wait);

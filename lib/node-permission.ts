@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerChallenge } from './challenges';
+import { clientIp } from './client-ip';
 import { emit } from './events';
 import { getRequestContext, type ResolveAncestors } from './request-context';
 import { type Permission, parseScope, scopesAllow } from './scopes';
@@ -10,6 +11,13 @@ export interface NodePermissionOptions {
 }
 
 const PERMISSIONS: readonly string[] = ['r', 'w', 'rw'];
+
+/**
+ * What a route's `getNodeId` may answer: typically `req.params.id`, which Express 5 types as
+ * `string | string[]` (a wildcard parameter is a list of segments). Only a non-empty string names a
+ * node; anything else names none, so a scoped token is refused.
+ */
+export type NodeIdSource = string | readonly string[] | undefined;
 
 /**
  * Whether the request's personal token allows `permission` on a node. A request that was not
@@ -40,7 +48,7 @@ export async function hasNodePermission(
  * `permission` on the node `getNodeId(req)` names (with the RFC 6750 challenge for Bearer).
  */
 export function requireNodePermission(
-  getNodeId: (req: Request) => string | Promise<string>,
+  getNodeId: (req: Request) => NodeIdSource | Promise<NodeIdSource>,
   permission: Permission,
   options: NodePermissionOptions = {},
 ): RequestHandler {
@@ -50,7 +58,7 @@ export function requireNodePermission(
   return (req: Request, res: Response, next: NextFunction) => {
     Promise.resolve()
       .then(() => getNodeId(req))
-      .then((nodeId) => hasNodePermission(req, nodeId, permission, options))
+      .then((nodeId) => hasNodePermission(req, typeof nodeId === 'string' ? nodeId : '', permission, options))
       .then((allowed) => {
         if (allowed) return next();
         const context = getRequestContext(req);
@@ -60,7 +68,7 @@ export function requireNodePermission(
           reason: 'insufficient_scope',
           tokenId: req.authInfo?.tokenId,
           login: req.authInfo?.login,
-          ip: req.ip,
+          ip: clientIp(req),
           scheme: req.authInfo?.scheme,
         });
         if (req.authInfo?.scheme === 'bearer') {

@@ -1,5 +1,6 @@
 import { InvalidScopeError } from './errors';
 import { quoteInput } from './quote-input';
+import { DEFAULT_TOKEN_PREFIX, tokenLikeText } from './token-format';
 
 /** `r` read, `w` write, `rw` both. `w` does not imply `r`: an upload-only token is a real use. */
 export type Permission = 'r' | 'w' | 'rw';
@@ -15,6 +16,10 @@ const GRAMMAR = 'node:<NODE_ID>:<PERMISSION> with PERMISSION r, w or rw (e.g. no
 // `,` would break the CLI's comma-separated lists, so neither is allowed; nor is white space.
 const SCOPE = /^node:([^\s:,]{1,200}):([a-z]{1,2})$/;
 const PERMISSIONS: Record<string, Permission> = { r: 'r', w: 'w', rw: 'rw', wr: 'rw' };
+// A scope is stored in clear, listed, and sent upstream (X-Auth-Scopes): a node id must not be able
+// to hold a token. Any prefix's token holds a secret-sized run, which this catches; the default
+// prefix is caught with its id alone.
+const tokenLike = tokenLikeText(DEFAULT_TOKEN_PREFIX);
 
 /** Parses a scope, accepting `wr` for `rw`. Anything else throws: Cells reads permissions by substring, so `edit` grants nothing and `write` grants read; here both are errors. */
 export function parseScope(text: string): Scope {
@@ -22,6 +27,11 @@ export function parseScope(text: string): Scope {
   const permission = match ? PERMISSIONS[match[2]!] : undefined;
   if (!match || !permission) {
     throw new InvalidScopeError(`Invalid scope ${quoteInput(text)}: expected ${GRAMMAR}`);
+  }
+  if (tokenLike(match[1]!)) {
+    throw new InvalidScopeError(
+      'Invalid scope: its node id could hold a token (not repeated); a node id is an id such as a UUID',
+    );
   }
   return { nodeId: match[1]!, permission };
 }

@@ -135,12 +135,12 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .route('/tokens')
     .get(
       handle(async (req, res, login) => {
-        // One page per request, one store call under one deadline, however many tokens there are.
-        const page = await tokens.listPage(login, readPageQuery(req));
-        const visible = await visibleTokens(req, page.tokens);
+        // One page per request, however many tokens there are. A narrowed caller's page holds only
+        // tokens it may see, and its cursor names no other (see `ListPageOptions.visible`).
+        const page = await tokens.listPage(login, { ...readPageQuery(req), visible: visibility(req) });
         res.json({
           now: new Date(tokens.now()).toISOString(),
-          tokens: visible.map(tokenToJson),
+          tokens: page.tokens.map(tokenToJson),
           next: page.cursor,
         });
       }),
@@ -230,9 +230,10 @@ export function tokenRouter(options: TokenRouterOptions): Router {
   });
 
   async function visibleTokens(req: Request, all: TokenInfo[]): Promise<TokenInfo[]> {
-    if (!callerIsNarrowed(req)) return all;
+    const isVisible = visibility(req);
+    if (!isVisible) return all;
     const visible: TokenInfo[] = [];
-    for (const token of all) if (await coveredByCaller(req, token)) visible.push(token);
+    for (const token of all) if (await isVisible(token)) visible.push(token);
     return visible;
   }
 
@@ -248,6 +249,11 @@ function defaultLogin(req: Request): string | undefined {
 /** Whether the request came with a scoped personal token (`personalTokenAuth`). */
 function callerIsNarrowed(req: Request): boolean {
   return (callerBounds(req)?.scopes.length ?? 0) > 0;
+}
+
+/** Which tokens the request may see: undefined for all of them (it is not narrowed). */
+function visibility(req: Request): ((token: TokenInfo) => Promise<boolean>) | undefined {
+  return callerIsNarrowed(req) ? (token) => coveredByCaller(req, token) : undefined;
 }
 
 /**

@@ -35,7 +35,15 @@ import {
   tokenLikeText,
 } from './token-format';
 import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
-import { BATCH_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parsePageCursor } from './token-page';
+import {
+  BATCH_SIZE,
+  DEFAULT_PAGE_SIZE,
+  formatPageCursor,
+  MAX_FILTERED_BATCHES,
+  MAX_PAGE_SIZE,
+  parsePageCursor,
+  SealedPageCursors,
+} from './token-page';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -128,6 +136,11 @@ export interface ListPageOptions {
   cursor?: string | null;
   /** How many tokens at most, 1 to `MAX_PAGE_SIZE` (1000). Default `DEFAULT_PAGE_SIZE` (100). */
   limit?: number;
+  /**
+   * Only the tokens this accepts, for a caller who may see only some (a scoped token): the page fills
+   * up with them, and its cursor tells nothing of the others. Such a page may take a few store calls.
+   */
+  visible?: (token: TokenInfo) => boolean | Promise<boolean>;
 }
 
 /** One page of a user's tokens; `cursor` is where the next starts, null after the last. */
@@ -177,6 +190,7 @@ export class TokenService {
   /** For calls that take access away: they may wait for the store's replicas as well. */
   readonly #revocationDeadlines: CallDeadlines;
   readonly #tokenLike: (text: string) => boolean;
+  readonly #sealedCursors = new SealedPageCursors();
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
@@ -250,7 +264,8 @@ export class TokenService {
   /**
    * Replaces a token by a new one with the same owner, label, scopes, window and *the same hard
    * limit* (rotating never makes a temporary token last longer). The old one keeps working for
-   * `overlap`, then is gone. Returns null if there is no live token with that id.
+   * `overlap`, then is gone. Returns null if there is no live token with that id. With an overlap
+   * the user has one live token more for a while, so `maxTokensPerUser` applies (`TokenLimitError`).
    */
   async rotate(id: string, options: RotateOptions = {}): Promise<IssuedToken | null> {
     const overlap = options.overlap === undefined ? 0 : parseOverlap(options.overlap);
@@ -261,6 +276,10 @@ export class TokenService {
     const terms = { scopes: old.scopes, hardExpiresAt: old.hardExpiresAt, autoRefresh: old.autoRefresh };
     // A policy tightened since the old token was made applies to its replacement.
     this.#assertPolicy(now, terms);
+    // With an overlap, the user has one live token more until it ends: that counts as an issue does.
+    // Rotating a token already in its overlap again is then bounded by the same count (and its
+    // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
+    if (overlap > 0) await this.#checkLimit(old.user);
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0) await this.#takeAway('revoke', () => this.store.delete(id));
     else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
@@ -414,20 +433,54 @@ export class TokenService {
   }
 
   /**
-   * One page of the user's live tokens, newest first: one store call, under its own deadline. Pass
-   * the `cursor` of a page to get the next; tokens revoked or created meanwhile do not shift it.
+   * One page of the user's live tokens, newest first: one store call, under its own deadline (a few
+   * with `visible`). Pass the `cursor` of a page to get the next; tokens revoked or created meanwhile
+   * do not shift it.
    */
   async listPage(user: string, options: ListPageOptions = {}): Promise<TokenInfoPage> {
-    const cursor = options.cursor ?? null;
-    if (cursor !== null && parsePageCursor(cursor) === null) {
+    const given = options.cursor ?? null;
+    const cursor =
+      given === null || parsePageCursor(given) !== null ? given : this.#sealedCursors.open(String(given));
+    if (given !== null && cursor === null) {
       throw new InvalidPageError('cursor must be the cursor of a previous page, as returned');
     }
     const limit = options.limit ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
       throw new InvalidPageError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
+    if (options.visible) return this.#visiblePage(user, cursor, limit, options.visible);
     const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit }));
     return { tokens: page.tokens.map(toInfo), cursor: page.cursor };
+  }
+
+  /**
+   * A page of only the tokens `visible` accepts. It reads on until it holds `limit` of them and knows
+   * whether one more follows, or the list ends, or it has made `MAX_FILTERED_BATCHES` store calls.
+   * Its cursor is that of its last token (one the caller may see), null at the end, or, if it found
+   * none in all it read, where it stopped, sealed: never a position the caller may not learn.
+   */
+  async #visiblePage(
+    user: string,
+    start: string | null,
+    limit: number,
+    visible: (token: TokenInfo) => boolean | Promise<boolean>,
+  ): Promise<TokenInfoPage> {
+    const shown: TokenInfo[] = [];
+    const after = (token: TokenInfo) =>
+      formatPageCursor({ createdAt: token.createdAt.getTime(), id: token.id });
+    let cursor = start;
+    for (let batch = 0; batch < MAX_FILTERED_BATCHES; batch++) {
+      const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
+      for (const token of page.tokens.map(toInfo)) {
+        if (!(await visible(token))) continue;
+        if (shown.length === limit) return { tokens: shown, cursor: after(shown.at(-1)!) };
+        shown.push(token);
+      }
+      cursor = page.cursor;
+      if (cursor === null) return { tokens: shown, cursor: null };
+    }
+    const last = shown.at(-1);
+    return { tokens: shown, cursor: last ? after(last) : this.#sealedCursors.seal(cursor!) };
   }
 
   /**

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { CallDeadlines } from '../lib/call-deadlines';
 import { StoreUnavailableError } from '../lib/errors';
 
 const never = () => new Promise<never>(() => {});
+
+// Deadline timers never hold a process open, by design (a script exits once its work is done): these
+// tests, which wait for deadlines to pass, hold it open themselves.
+let hold: NodeJS.Timeout;
+before(() => {
+  hold = setInterval(() => {}, 60_000);
+});
+after(() => clearInterval(hold));
 
 test('calls that answer resolve; calls that hang reject with StoreUnavailableError, each in turn', async () => {
   const deadlines = new CallDeadlines(30);

@@ -66,8 +66,8 @@ describe('CLI actions: validation before anything reaches the store', () => {
       [{ user: ' ', expire: '1h' }, /-u, --user must not be empty/],
       [{ user: 'a' }, /missing expiry/],
       [
-        { user: 'a', expire: '600000' },
-        /invalid duration "600000" for -e, --expire: expected .* 20s, 10m, 24h, 7d/,
+        { user: 'a', expire: '1.5d' },
+        /invalid duration "1.5d" for -e, --expire: expected .* 20s, 10m, 24h, 7d\), or a whole number of milliseconds/,
       ],
       [{ user: 'a', auto: '-5m' }, /invalid duration "-5m" for -a, --auto/],
       [
@@ -157,6 +157,14 @@ describe('CLI output', () => {
     assert.ok(rows[1]!.includes('node:a:r,node:b:rw'));
     assert.ok(rows[2]!.includes('(full access)'));
     assert.ok(rows[2]!.endsWith('2025-01-02 03:04:05Z'));
+  });
+
+  test('a rotated token whose hard limit is not a round length says how long it has left, readably', () => {
+    const rotated = {
+      ...info({ expiresAt: new Date(T0 + 3_541_631), hardExpiresAt: new Date(T0 + 3_541_631) }),
+      token: 'pat_x',
+    };
+    assert.match(describeIssued(rotated), /\(hard limit, 59m 1s after creation\)\./);
   });
 
   test('nothing printed about an issued token contains the token, except the token itself on stdout', () => {

@@ -110,3 +110,30 @@ describe('requireNodePermission / hasNodePermission', () => {
     assert.throws(() => requireNodePermission(() => 'docs', 'x' as never), TypeError);
   });
 });
+
+describe('requireNodePermission with the route parameter as Express 5 types it', () => {
+  const tokens = new TokenService({ store: new MemoryTokenStore() });
+  const app = express();
+  app.use(personalTokenAuth({ tokens, resolveAncestors: ancestors }));
+  // `req.params.id` is `string | string[]` in Express 5's types: the natural code compiles as is.
+  app.get(
+    '/nodes/:id',
+    requireNodePermission((req) => req.params.id, 'r'),
+    (_req, res) => res.json({ ok: true }),
+  );
+  // A wildcard parameter is a list of segments: it names no single node.
+  app.get(
+    '/tree/*path',
+    requireNodePermission((req) => req.params.path, 'r'),
+    (_req, res) => res.json({ ok: true }),
+  );
+
+  test('a string parameter is the node; a list of segments is none, so a scoped token is refused', async () => {
+    const scoped = await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:r'] });
+    const full = await tokens.issue({ user: 'admin', expiresIn: '1h' });
+    await request(app).get('/nodes/q1').set('Authorization', `Bearer ${scoped.token}`).expect(200);
+    await request(app).get('/tree/docs/q1').set('Authorization', `Bearer ${scoped.token}`).expect(403);
+    await request(app).get('/tree/docs').set('Authorization', `Bearer ${scoped.token}`).expect(403);
+    await request(app).get('/tree/docs/q1').set('Authorization', `Bearer ${full.token}`).expect(200);
+  });
+});

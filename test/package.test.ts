@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { npm, packInto } from './support/packed-package';
 
 // The package as consumers get it: `npm pack`, installed into throw-away ESM and CommonJS
 // projects, loaded with `import` and `require`, and type-checked from both.
 const root = join(__dirname, '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
-describe('the packed package', { timeout: 240_000 }, () => {
+describe('the packed package', { timeout: 600_000 }, () => {
   let work: string;
   let consumer: string;
+  let tarball: string;
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'pta-pack-'));
-    // --ignore-scripts: dist/ was built before the run (scripts/run-tests.mjs); rebuilding here would
-    // empty it while other test files use it.
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
-    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack made a tarball');
+    tarball = packInto(work);
     consumer = join(work, 'consumer');
     execFileSync('mkdir', ['-p', consumer]);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
@@ -35,7 +29,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
         '--no-fund',
         '--silent',
         '--prefer-offline',
-        join(work, tarball),
+        tarball,
         'express@5',
         '@types/express@5',
         '@types/node@20',
@@ -85,44 +79,90 @@ describe('the packed package', { timeout: 240_000 }, () => {
     );
   });
 
-  test('type declarations work for TypeScript consumers, ESM and CommonJS', () => {
+  /** tsc as a strict consumer runs it: its own types checked and every library's too (no skipLibCheck). */
+  function typecheck(files: string[]): { ok: boolean; output: string } {
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          'false',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--types',
+          'node',
+          ...files,
+        ],
+        { cwd: consumer, stdio: 'pipe' },
+      );
+      return { ok: true, output: '' };
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout: Buffer; stderr: Buffer };
+      return { ok: false, output: `${stdout}${stderr}` };
+    }
+  }
+
+  test('a strict TypeScript consumer compiles, ESM and CommonJS, with skipLibCheck off', () => {
     const source = `
       import express from 'express';
-      import { personalTokenAuth, TokenService, requireNodePermission, type TokenInfo } from 'personal-token-auth';
+      import {
+        personalToken, personalTokenAuth, TokenService, requireNodePermission, type TokenInfo,
+      } from 'personal-token-auth';
       import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
+      import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
+      declare global {
+        namespace Express {
+          interface User { login: string }
+        }
+      }
       const tokens = new TokenService({ store: new MemoryTokenStore() });
       const app = express();
       app.use('/api', personalTokenAuth({ tokens }));
-      app.get('/api/nodes/:id', requireNodePermission((req) => String(req.params.id), 'r'), (req, res) => {
+      app.get('/api/nodes/:id', requireNodePermission((req) => req.params.id, 'r'), (req, res) => {
+        const { tokenId, scopes, expiresAt } = personalToken(req);
+        const login: string | undefined = req.user?.login;
         const id: string | undefined = req.authInfo?.tokenId;
-        res.json({ id });
+        res.json({ tokenId, scopes, expiresAt, login, id });
       });
       export const listed: Promise<TokenInfo[]> = tokens.list('admin');
+      export type Store = RedisTokenStore;
     `;
-    // skipLibCheck, as most projects: @types/passport-http-bearer drags in @types/koa, whose own
-    // declarations do not compile against current dependencies. Our declarations are still used.
     writeFileSync(join(consumer, 'typed.mts'), source);
     writeFileSync(join(consumer, 'typed.cts'), source);
-    execFileSync(
-      process.execPath,
-      [
-        tsc,
-        '--noEmit',
-        '--strict',
-        '--skipLibCheck',
-        '--module',
-        'nodenext',
-        '--moduleResolution',
-        'nodenext',
-        '--target',
-        'es2022',
-        '--types',
-        'node',
-        'typed.mts',
-        'typed.cts',
-      ],
-      { cwd: consumer, stdio: 'pipe' },
+    const result = typecheck(['typed.mts', 'typed.cts']);
+    assert.ok(result.ok, result.output);
+  });
+
+  test('a default import is refused by the types, as it would fail at run time', () => {
+    const source = `import pta from 'personal-token-auth';\nexport const used = pta;\n`;
+    writeFileSync(join(consumer, 'default.mts'), source);
+    writeFileSync(join(consumer, 'default.cts'), source);
+    for (const file of ['default.mts', 'default.cts']) {
+      const result = typecheck([file]);
+      assert.equal(result.ok, false, `${file} compiled`);
+      assert.match(result.output, /has no default export/, file);
+    }
+    writeFileSync(join(consumer, 'default.mjs'), source);
+    assert.throws(
+      () => execFileSync(process.execPath, ['default.mjs'], { cwd: consumer, stdio: 'pipe' }),
+      /does not provide an export named 'default'/,
     );
+  });
+
+  test('installing runs no script of the package', () => {
+    const installed = JSON.parse(
+      readFileSync(join(consumer, 'node_modules/personal-token-auth/package.json'), 'utf8'),
+    ) as { scripts?: Record<string, string> };
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+      assert.equal(installed.scripts?.[script], undefined, script);
+    }
   });
 
   test('the personal-token bin runs from the installed package and from the repository root', () => {
@@ -133,10 +173,7 @@ describe('the packed package', { timeout: 240_000 }, () => {
   });
 
   test('the tarball ships compiled code and no tests', () => {
-    const listing = execFileSync('tar', [
-      '-tzf',
-      join(work, readdirSync(work).find((n) => n.endsWith('.tgz'))!),
-    ]).toString();
+    const listing = execFileSync('tar', ['-tzf', tarball]).toString();
     assert.match(listing, /package\/dist\/lib\/index\.js/);
     assert.match(listing, /package\/dist\/esm\/index\.mjs/);
     assert.match(listing, /package\/dist\/lib\/index\.d\.ts/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatScope, InvalidScopeError, parseScope } from '../lib/index';
 import { normaliseScopes, scopesAllow } from '../lib/scopes';
+import { generateToken } from '../lib/token-format';
 
 test('parses node:<id>:<r|w|rw>, accepting wr as rw', () => {
   assert.deepEqual(parseScope('node:3f2a9c1e-0000-4000-8000-000000000001:r'), {
@@ -53,4 +54,28 @@ test('no scopes = not narrowed; a scope covers its node and descendants; w does 
   assert.equal(scopesAllow(scopes, 'upload', ['inbox'], 'r'), false, 'upload-only token');
   // Permissions add up across matching scopes.
   assert.equal(scopesAllow(['node:docs:r', 'node:q1:w'], 'q1', ['docs'], 'rw'), true);
+});
+
+test('refuses a node id that could hold a token, of any prefix, without repeating it', () => {
+  const terms = { autoRefresh: 3_600_000, hardExpiresAt: null };
+  const tokens = [generateToken('pat_', terms), generateToken('cells_', terms)].map((made) => made.token);
+  const pastes = [...tokens, `${tokens[0]!.slice(0, 20)}`, tokens[1]!.slice('cells_'.length)];
+  for (const pasted of pastes) {
+    for (const attempt of [
+      () => parseScope(`node:${pasted}:r`),
+      () => normaliseScopes([`node:${pasted}:rw`]),
+      () => normaliseScopes([{ nodeId: pasted, permission: 'w' }]),
+    ]) {
+      assert.throws(attempt, (error: unknown) => {
+        assert.ok(error instanceof InvalidScopeError, String(error));
+        assert.equal(error.code, 'ERR_INVALID_SCOPE');
+        assert.match(error.message, /could hold a token/);
+        assert.ok(!error.message.includes(pasted.slice(-20)), 'the input is not repeated');
+        return true;
+      });
+    }
+  }
+  // Ids apps use are fine: UUIDs, paths of short names.
+  assert.equal(parseScope('node:3f2a9c1e-0000-4000-8000-000000000001:r').permission, 'r');
+  assert.equal(parseScope('node:pat_docs:r').nodeId, 'pat_docs');
 });

@@ -1,4 +1,4 @@
-// No event, error message or HTTP answer ever holds a token's secret part (issue 13, item 10): real
+// No event, error message or HTTP answer ever holds a token's secret part: real
 // tokens (live, revoked, expired, another user's) are sent in every wrong place fast-check can make
 // (the Basic login field, both fields, padded, prefixed, wrong schemes, other headers, the query
 // string, the path, every field of the token router's bodies) through the real middleware, the
@@ -54,6 +54,8 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
   });
 
   const app = express();
+  // Behind `trust proxy`, X-Forwarded-For is the client's own text, and it becomes `req.ip`.
+  app.set('trust proxy', true);
   app.use('/session', testSession);
   app.use('/session', tokenRouter({ tokens }));
   app.use('/mw', personalTokenAuth({ tokens, resolveAncestors: ancestors }), tokenRouter({ tokens }));
@@ -155,12 +157,15 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
           p.text,
           { method: 'get', path, headers: { Authorization: headerSafe(`${scheme}${p.pasted}`) } },
         ]),
+      // In another header, beside credentials that fail or pass: events carry the client's IP.
       fc
-        .tuple(pasted, otherHeader, endpoint)
-        .map(([p, header, path]) => [
-          p.text,
-          { method: 'get', path, headers: { [header]: headerSafe(p.pasted) } },
-        ]),
+        .tuple(pasted, otherHeader, endpoint, fc.constantFrom('none', 'wrong', 'live'))
+        .map(([p, header, path, credentials]) => {
+          const headers: Record<string, string> = { [header]: headerSafe(p.pasted) };
+          if (credentials === 'wrong') headers.Authorization = basic('alice', 'wrong');
+          if (credentials === 'live') headers.Authorization = `Bearer ${live.token}`;
+          return [p.text, { method: 'get', path, headers }];
+        }),
       fc
         .tuple(pasted, fc.constantFrom('access_token', 'token', 'password'), endpoint)
         .map(([p, name, path]) => [
@@ -181,12 +186,14 @@ describe('no token or secret in any event or answer, wherever it is pasted (prop
       fc
         .tuple(
           pasted,
-          fc.constantFrom('label', 'scopes', 'expiresIn', 'autoRefresh', 'key'),
+          fc.constantFrom('label', 'scopes', 'node', 'expiresIn', 'autoRefresh', 'key'),
           fc.constantFrom('/session/tokens', '/mw/tokens'),
         )
         .map(([p, field, path]) => {
           const body: Record<string, unknown> = { expiresIn: '1h' };
           if (field === 'scopes') body.scopes = ['node:docs:r', p.pasted];
+          // As a scope's node id: a scope is stored, listed and sent upstream in clear.
+          else if (field === 'node') body.scopes = ['node:docs:r', `node:${p.pasted}:r`];
           else if (field === 'key') body[p.pasted] = 1;
           else body[field] = p.pasted;
           return [p.text, { method: 'post', path, headers: signedIn(path), body }];

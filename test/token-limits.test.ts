@@ -168,6 +168,30 @@ describe('rotation never makes a token outside the policy', () => {
     assert.ok(await strict.verify(wide.token));
     assert.equal((await strict.list('bo')).length, 2, 'no replacement made');
   });
+
+  test('rotation with an overlap makes a live token more: it keeps to maxTokensPerUser', async () => {
+    const { clock, tokens } = service({ maxTokensPerUser: 2 });
+    const first = await tokens.issue({ user: 'cy', expiresIn: '30d' });
+    const second = await tokens.rotate(first.id, { overlap: '7d' });
+    assert.ok(second);
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(tokens.rotate(first.id, { overlap: '7d' }), (error: unknown) => {
+        assert.ok(error instanceof TokenLimitError, String(error));
+        assert.match(error.message, /maxTokensPerUser/);
+        return true;
+      });
+      await assert.rejects(tokens.rotate(second.id, { overlap: 60_000 }), TokenLimitError);
+    }
+    assert.equal((await tokens.list('cy')).length, 2);
+    // Without an overlap a rotation swaps one token for one, at the limit too.
+    const third = await tokens.rotate(second.id);
+    assert.ok(third);
+    assert.equal((await tokens.list('cy')).length, 2);
+    // Once the overlap is over, there is room again.
+    clock.time += 7 * DAY + 1;
+    assert.ok(await tokens.rotate(third.id, { overlap: '1h' }));
+    assert.equal((await tokens.list('cy')).length, 2);
+  });
 });
 
 describe('the router answers a policy refusal with a 400 naming the limit and the field', () => {

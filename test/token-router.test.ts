@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
-import { personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
+import { type IssuedToken, personalTokenAuth, TokenService, type TokenStore } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { onBothStores } from './support/both-stores';
 import { ancestors } from './support/node-ancestry';
@@ -187,6 +187,39 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
         .send({ expiresIn: '1h' })
         .expect(409);
       assert.equal(res.body.error.code, 'ERR_TOKEN_LIMIT');
+    });
+
+    test('a token as a scope’s node id: 400 ERR_INVALID_SCOPE naming scopes, never stored or echoed', async () => {
+      const secret = (await create('alice', { expiresIn: '1h' }).expect(201)).body.token as string;
+      const before = (await tokens.list('alice')).length;
+      const res = await create('alice', { expiresIn: '1h', scopes: [`node:${secret}:r`] }).expect(400);
+      assert.equal(res.body.error.code, 'ERR_INVALID_SCOPE');
+      assert.equal(res.body.error.field, 'scopes');
+      assert.ok(!res.text.includes(secret.slice(20)), 'the token is not repeated');
+      assert.equal((await tokens.list('alice')).length, before, 'nothing issued');
+      await assert.rejects(tokens.issue({ user: 'alice', expiresIn: '1h', scopes: [`node:${secret}:r`] }), {
+        code: 'ERR_INVALID_SCOPE',
+      });
+    });
+
+    test('rotation with an overlap counts against maxTokensPerUser (409); without one it replaces', async () => {
+      const limited = new TokenService({ store: makeStore(), maxTokensPerUser: 2 });
+      const limitedApp = makeApp(limited);
+      const rotate = (id: string, body: object) =>
+        request(limitedApp).post(`/session/tokens/${id}/rotate`).set(as('alice')).send(body);
+      const first = await limited.issue({ user: 'alice', expiresIn: '1h' });
+      await rotate(first.id, { overlap: '7d' }).expect(201);
+      for (let i = 0; i < 3; i++) {
+        const res = await rotate(first.id, { overlap: '7d' }).expect(409);
+        assert.equal(res.body.error.code, 'ERR_TOKEN_LIMIT');
+        assert.match(res.body.error.message, /maxTokensPerUser/);
+      }
+      assert.equal((await limited.list('alice')).length, 2);
+      // At the limit, a rotation without an overlap still swaps one token for another.
+      const swapped = await rotate(first.id, {}).expect(201);
+      assert.equal((await limited.list('alice')).length, 2);
+      await rotate(swapped.body.id, { overlap: 0 }).expect(201);
+      assert.equal((await limited.list('alice')).length, 2);
     });
   });
 
@@ -408,6 +441,54 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
       assert.equal(await works(rotated.body.token), false);
       assert.ok(await works(broader.token));
       assert.ok(await works(elsewhere.token));
+    });
+
+    test('a scoped token’s pages fill with tokens it covers; no cursor names another', async () => {
+      const caller = await tokens.issue({ user: 'mia', expiresIn: '2h', scopes: ['node:docs:rw'] });
+      const seen = [caller];
+      const hidden: IssuedToken[] = [];
+      // In creation order (listed newest first): tokens it covers and broader ones, interleaved.
+      const made: [string[], boolean][] = [
+        [[], false],
+        [['node:q1:r'], true],
+        [['node:notes:r'], false],
+        [[], false],
+        [['node:docs:r'], true],
+        [['node:reports:w'], true],
+        [['node:root:r'], false],
+        [[], false],
+      ];
+      for (const [scopes, covered] of made) {
+        await advance(2);
+        (covered ? seen : hidden).push(await tokens.issue({ user: 'mia', expiresIn: '1h', scopes }));
+      }
+      const expected = seen.map((token) => token.id).reverse();
+      const secretsOf = hidden.flatMap((token) => [token.id, String(token.createdAt.getTime())]);
+      for (const limit of [1, 2, 3]) {
+        const listed: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: Record<string, string | number> = { limit };
+          if (cursor !== null) query.cursor = cursor;
+          const page = await request(app)
+            .get('/pat/tokens')
+            .set(bearer(caller.token))
+            .query(query)
+            .expect(200);
+          listed.push(...page.body.tokens.map((token: { id: string }) => token.id));
+          cursor = page.body.next;
+          for (const secret of secretsOf)
+            assert.ok(!JSON.stringify(page.body).includes(secret), `limit ${limit}`);
+          const remaining = expected.length - listed.length;
+          assert.equal(page.body.tokens.length, Math.min(limit, remaining + page.body.tokens.length));
+          assert.equal(cursor === null, remaining === 0, 'a cursor exactly while there is more to see');
+        } while (cursor !== null);
+        assert.deepEqual(listed, expected, `limit ${limit}`);
+      }
+      // An unscoped caller still pages through all of them.
+      const full = await request(app).get('/session/tokens').set(as('mia')).query({ limit: 3 }).expect(200);
+      assert.equal(full.body.tokens.length, 3);
+      assert.ok(full.body.next.endsWith(`:${full.body.tokens[2].id}`));
     });
 
     test('a token with a hard limit cannot rotate a longer-lived one (but can rotate itself)', async () => {

@@ -157,10 +157,17 @@ function showError(selector, error) {
   box.hidden = !error;
 }
 
+/** Every token of the user, page after page (the API answers at most a page at a time). */
 async function refresh() {
   const data = await api('GET', '');
   serverOffset = Date.parse(data.now) - Date.now();
-  tokens = data.tokens;
+  const all = data.tokens;
+  for (let next = data.next; next; ) {
+    const page = await api('GET', `?cursor=${encodeURIComponent(next)}`);
+    all.push(...page.tokens);
+    next = page.next;
+  }
+  tokens = all;
   render();
 }
 

@@ -187,6 +187,10 @@ export function describeForwardAuthThrough(suite: ProxySuite): void {
         // An encoded slash cannot be read without ambiguity: 400 through the proxy, not 500.
         const encoded = await curl('-H', bearer, `${proxy.url}/docs/..%2Finbox/`);
         assert.equal(statusOf(encoded.stdout), 400);
+        // A raw `#` in the request line: nginx passes it on, and upstreams differ on what it means
+        // (a Go server cleans `/docs#/../inbox/` to `/inbox/`). Refused, whatever the proxy forwards.
+        const fragment = await curl('-H', bearer, '--request-target', '/docs#/../inbox/', `${proxy.url}/`);
+        assert.ok([400, 403].includes(statusOf(fragment.stdout)), fragment.stdout);
         // The client's own original-request headers, to pass a write off as a read: the proxy sets
         // one pair, the client's other pair disagrees with it, and the answer is a 400.
         const disguised = ['GET', '/docs/readme.txt'];

@@ -1,0 +1,13 @@
+import { isIP } from 'node:net';
+import type { Request } from 'express';
+
+/**
+ * The client's IP address for events and throttling, or undefined when the request has none that
+ * is an address. Behind `trust proxy`, `req.ip` is whatever the client put in `X-Forwarded-For`
+ * (Express does not check its form), so it may hold any text, even a token: only an address is
+ * ever reported or used as a key.
+ */
+export function clientIp(req: Request): string | undefined {
+  const ip = req.ip;
+  return ip !== undefined && isIP(ip) !== 0 ? ip : undefined;
+}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+// A store call's deadline must not keep a process alive: a script that issued its token, or a server
+// that closed, exits when its work is done. Each case runs as a child process with a 10-minute store
+// timeout; the 2-minute guard only catches a child that would wait for that timeout (a loaded
+// machine can take many seconds to start one). It is not a speed assertion: a child that exits at
+// all, before the guard, passes.
+const root = join(__dirname, '..');
+const GUARD_MS = 120_000;
+const STORE_TIMEOUT = '600_000';
+
+function exitOf(script: string): Promise<{ code: number | null; killed: boolean; output: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=personal-token-auth-source', '-e', `(async () => {${script}})()`],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  let killed = false;
+  const guard = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, GUARD_MS);
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, killed, output });
+    });
+  });
+}
+
+test('a script that issues and verifies one token exits on its own', async () => {
+  const run = await exitOf(`
+    const { TokenService } = require('personal-token-auth');
+    const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+    const tokens = new TokenService({ store: new MemoryTokenStore(), timeout: ${STORE_TIMEOUT} });
+    const { token } = await tokens.issue({ user: 'ada', expiresIn: '1h' });
+    const info = await tokens.verify(token);
+    console.log(info?.user);
+  `);
+  assert.equal(run.killed, false, `the script was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.output.trim(), 'ada');
+});
+
+test('a server behind the middleware exits on its own once closed', async () => {
+  const run = await exitOf(`
+    const express = require('express');
+    const { personalTokenAuth, TokenService } = require('personal-token-auth');
+    const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+    const tokens = new TokenService({ store: new MemoryTokenStore(), timeout: ${STORE_TIMEOUT} });
+    const { token } = await tokens.issue({ user: 'ada', expiresIn: '1h' });
+    const app = express();
+    app.use(personalTokenAuth({ tokens }));
+    app.get('/', (req, res) => res.send(req.authInfo?.login));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const response = await fetch('http://127.0.0.1:' + server.address().port + '/', {
+      headers: { authorization: 'Bearer ' + token },
+    });
+    console.log(response.status, await response.text());
+    server.closeAllConnections();
+    server.close();
+    await tokens.close();
+  `);
+  assert.equal(run.killed, false, `the server was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.output.trim(), '200 ada');
+});

@@ -1,0 +1,191 @@
+// Every TypeScript block of the README and of docs/*.md compiles as written, in a strict ESM project
+// that uses the packed package as a consumer would, against Express 5 and against Express 4.
+//
+// The convention for the Markdown: a block tagged `ts` must compile on its own (its imports, and a
+// `declare` for what stands for the reader's app); a block tagged `ts fragment` is deliberately
+// partial (a signature, an excerpt) and is not compiled. Keep fragments rare. Any other info string
+// that starts with `ts` or `typescript` is refused, so that a typo cannot exempt a block.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { packInto } from './support/packed-package';
+
+const root = join(__dirname, '..');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+
+interface CodeBlock {
+  /** Where it starts, as `file:line`. */
+  where: string;
+  file: string;
+  /** The line of the opening fence. */
+  line: number;
+  info: string;
+  code: string;
+}
+
+function markdownFiles(): string[] {
+  const docs = existsSync(join(root, 'docs'))
+    ? readdirSync(join(root, 'docs'))
+        .filter((name) => name.endsWith('.md'))
+        .sort()
+        .map((name) => join(root, 'docs', name))
+    : [];
+  return [join(root, 'README.md'), ...docs, join(root, 'bench/README.md')].filter((file) => existsSync(file));
+}
+
+/** The fenced blocks of a Markdown file, with their info strings. */
+export function codeBlocks(file: string): CodeBlock[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const blocks: CodeBlock[] = [];
+  let open: { info: string; start: number; fence: string; body: string[] } | undefined;
+  for (const [index, line] of lines.entries()) {
+    if (open === undefined) {
+      const fence = /^(`{3,}|~{3,})\s*(.*)$/.exec(line);
+      if (fence) open = { fence: fence[1]!, info: fence[2]!.trim(), start: index + 1, body: [] };
+    } else if (line.trim() === open.fence) {
+      blocks.push({
+        where: `${relative(root, file)}:${open.start}`,
+        file: relative(root, file),
+        line: open.start,
+        info: open.info,
+        code: open.body.join('\n'),
+      });
+      open = undefined;
+    } else {
+      open.body.push(line);
+    }
+  }
+  assert.equal(open, undefined, `${relative(root, file)}: a code block is not closed`);
+  return blocks;
+}
+
+const blocks = markdownFiles().flatMap(codeBlocks);
+const compiled = blocks.filter((block) => block.info === 'ts');
+
+describe('the TypeScript in the README and docs/', { timeout: 600_000 }, () => {
+  let work: string;
+  let packed: string;
+
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'pta-readme-'));
+    // The package as npm ships it, unpacked where a consumer's node_modules will point.
+    const tarball = packInto(work);
+    packed = join(work, 'package');
+    execFileSync('tar', ['-xzf', tarball, '-C', work]);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  test('every TypeScript block is tagged ts (compiled) or ts fragment (not)', () => {
+    const unknown = blocks.filter(
+      (block) => /^(ts|typescript|tsx)\b/i.test(block.info) && !['ts', 'ts fragment'].includes(block.info),
+    );
+    assert.deepEqual(
+      unknown.map((block) => `${block.where} ${block.info}`),
+      [],
+    );
+    assert.ok(compiled.length >= 5, `only ${compiled.length} blocks to compile`);
+  });
+
+  /**
+   * A consumer project: the blocks as its source files, the packed package in its node_modules, and
+   * the repository's installed packages beside it, with the Express major asked for.
+   */
+  function consumerProject(express: 'express' | 'express4', typesExpress: 'express' | 'express4'): string {
+    const project = join(work, `consumer-${express}`);
+    const modules = join(project, 'node_modules');
+    mkdirSync(join(modules, '@types'), { recursive: true });
+    const own = new Set([
+      'personal-token-auth',
+      'express',
+      'express4',
+      '@types',
+      '.bin',
+      '.package-lock.json',
+    ]);
+    for (const name of readdirSync(join(root, 'node_modules'))) {
+      if (own.has(name)) continue;
+      if (name.startsWith('@')) {
+        mkdirSync(join(modules, name), { recursive: true });
+        for (const scoped of readdirSync(join(root, 'node_modules', name))) {
+          symlinkSync(join(root, 'node_modules', name, scoped), join(modules, name, scoped));
+        }
+      } else {
+        symlinkSync(join(root, 'node_modules', name), join(modules, name));
+      }
+    }
+    for (const name of readdirSync(join(root, 'node_modules/@types'))) {
+      if (name === 'express' || name === 'express4') continue;
+      symlinkSync(join(root, 'node_modules/@types', name), join(modules, '@types', name));
+    }
+    symlinkSync(join(root, 'node_modules', express), join(modules, 'express'));
+    symlinkSync(join(root, 'node_modules/@types', typesExpress), join(modules, '@types/express'));
+    symlinkSync(packed, join(modules, 'personal-token-auth'));
+
+    const names: string[] = [];
+    mkdirSync(join(project, 'blocks'));
+    for (const [index, block] of compiled.entries()) {
+      names.push(`blocks/block-${index}.ts`);
+      writeFileSync(join(project, 'blocks', `block-${index}.ts`), `// ${block.where}\n${block.code}\n`);
+    }
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          skipLibCheck: false,
+          types: ['node'],
+          // Resolve each package from where the project sees it, so that @types/passport and the
+          // package both meet this project's Express types.
+          preserveSymlinks: true,
+        },
+        files: names,
+      }),
+    );
+    return project;
+  }
+
+  function compile(project: string): string {
+    try {
+      execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, stdio: 'pipe' });
+      return '';
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout: Buffer; stderr: Buffer };
+      // Errors name the Markdown file and line, not the generated file.
+      return `${stdout}${stderr}`.replace(
+        /blocks\/block-(\d+)\.ts\((\d+),(\d+)\)/g,
+        (_all, index, line, column) => {
+          const block = compiled[Number(index)]!;
+          return `${block.file}:${block.line + Number(line) - 1}:${column}`;
+        },
+      );
+    }
+  }
+
+  test('compile against Express 5 and its types', () => {
+    assert.equal(compile(consumerProject('express', 'express')), '');
+  });
+
+  test('compile against Express 4 and its types', () => {
+    assert.equal(compile(consumerProject('express4', 'express4')), '');
+  });
+});
