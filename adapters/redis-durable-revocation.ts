@@ -175,17 +175,21 @@ export class RevocationConfirmer {
 }
 
 /**
- * The app's client again, with the same settings, except that a command timeout it may set leaves
+ * The app's client again, with the same settings, except that it queues commands until connected
+ * (it is opened for a revocation that waits for it) and that a command timeout it may set leaves
  * room for `WAIT`'s own.
  */
 function duplicateFor(client: Redis | Cluster, timeout: number): Redis | Cluster {
   if (isCluster(client)) {
     const commandTimeout = client.options.redisOptions?.commandTimeout;
-    if (commandTimeout === undefined) return client.duplicate();
-    return client.duplicate([], { redisOptions: { commandTimeout: commandTimeout + timeout } });
+    const redisOptions = commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeout };
+    return client.duplicate([], { enableOfflineQueue: true, redisOptions });
   }
   const commandTimeout = client.options.commandTimeout;
-  return client.duplicate(commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeout });
+  return client.duplicate({
+    enableOfflineQueue: true,
+    ...(commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeout }),
+  });
 }
 
 function durabilityOf(info: string, replicas: number | undefined): Durability {
