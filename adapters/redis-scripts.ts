@@ -93,13 +93,19 @@ return false
 /**
  * KEYS t, l, r · ARGV: now (ms), longest tombstone life (ms). Replaces the live record by a tombstone
  * that lives no longer than the token would have: renamed, the key keeps its expiry to the
- * millisecond. Returns { value, pttl } of the record, or nil.
+ * millisecond. Returns { value, pttl } of the record, or nil. A token already revoked gets its
+ * tombstone written again as it is (same value, same expiry): a write, so that a `WAIT` after a
+ * retried revocation covers the first one's (see durableRevocation), wherever that was sent from.
  */
 export const REVOKE = script(`
 ${SPLIT}
 ${LIVE}
 local value, key = live()
-if not value then return false end
+if not value then
+  local tombstone = redis.call('GET', KEYS[3])
+  if tombstone then redis.call('SET', KEYS[3], tombstone, 'KEEPTTL') end
+  return false
+end
 local ttl = redis.call('PTTL', key)
 redis.call('RENAME', key, KEYS[3])
 redis.call('SET', KEYS[3], 'R\\t' .. split(value)[3] .. '\\t' .. ARGV[1], 'KEEPTTL')

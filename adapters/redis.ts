@@ -13,6 +13,7 @@ import {
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
+import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
@@ -33,6 +34,16 @@ export interface RedisTokenStoreOptions {
   prefix?: string;
   /** The clock used for hard limits and TTLs (ms since the epoch). */
   now?: () => number;
+  /**
+   * Whether a revocation (`delete`, each of `revokeAll`'s, a rotation's limit, a hard limit brought
+   * forward) resolves only once Redis' replicas have it, so that a failover cannot bring the token
+   * back (`WAIT`, and `WAITAOF` on Redis 7.2+ with `appendonly yes`). On by default: it waits for
+   * every replica connected to the master, at most 1 s, and costs nothing without replicas. When
+   * they do not answer in time, the call rejects with `RevocationNotDurableError`
+   * (`ERR_REVOCATION_NOT_DURABLE`): the master has the revocation, a failover may lose it. `false`
+   * resolves as soon as the master has it. Issuing and checks never wait.
+   */
+  durableRevocation?: false | DurableRevocationOptions;
 }
 
 export type { RedisTokenStoreClient } from './redis-client';
@@ -70,6 +81,9 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   readonly client: Client;
   readonly prefix: string;
   readonly #now: () => number;
+  /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
+  readonly revocationWait: number;
+  readonly #confirmer: RevocationConfirmer | undefined;
 
   constructor(client: Client, options: RedisTokenStoreOptions = {}) {
     if (!client || typeof client.evalsha !== 'function') {
@@ -78,6 +92,10 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     this.client = client;
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.#now = options.now ?? Date.now;
+    // On by default for the clients that can confirm (ioredis'); asked for, it must be one of them.
+    const durable = options.durableRevocation ?? (canConfirm(client) ? {} : false);
+    this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
+    this.revocationWait = this.#confirmer?.timeout ?? 0;
   }
 
   now(): number {
@@ -267,7 +285,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   async delete(id: string): Promise<StoredToken | null> {
     const now = this.#now();
     const keys = [this.tokenKey(id), this.limitedKey(id), this.tombstoneKey(id)];
-    const reply = (await this.#run(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
+    const reply = (await this.#takeAway(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
       | [string, number]
       | null;
     if (!reply) return null;
@@ -279,7 +297,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
 
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
     const keys = [this.tokenKey(id), this.limitedKey(id)];
-    return (await this.#run(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
+    return (await this.#takeAway(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
   }
 
   async recordFailure(key: string, window: number): Promise<FailureCount> {
@@ -305,13 +323,29 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
-  async #run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  async #run(
+    script: LuaScript,
+    keys: string[],
+    args: string[],
+    client: RedisTokenStoreClient = this.client,
+  ): Promise<unknown> {
     try {
-      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+      return await client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.client.eval(script.lua, keys.length, ...keys, ...args);
+      return client.eval(script.lua, keys.length, ...keys, ...args);
     }
+  }
+
+  /**
+   * A script that takes access away, confirmed on the replicas unless `durableRevocation` is off.
+   * Confirmed even when it revoked nothing: a revocation retried after `RevocationNotDurableError`
+   * rewrites the tombstone it finds (see REVOKE), so that its wait covers the first attempt's write.
+   */
+  async #takeAway(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    const confirmer = this.#confirmer;
+    if (!confirmer) return this.#run(script, keys, args);
+    return confirmer.run(keys[0]!, (connection) => this.#run(script, keys, args, connection));
   }
 
   /** A client's reserved attempts, in the slot of its failure counter (the same hash tag). */

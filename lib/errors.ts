@@ -52,8 +52,23 @@ export class ScopeNotAllowedError extends PersonalTokenError {
  * pass: an authentication layer must fail closed.
  */
 export class StoreUnavailableError extends PersonalTokenError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_STORE_UNAVAILABLE', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'ERR_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * A revocation (or a hard limit brought forward) that the store applied but could not confirm
+ * durable: the Redis master has it, but its replicas did not acknowledge it in time, so a failover
+ * could bring the token back. A 503 like any store failure (`instanceof StoreUnavailableError`), with
+ * its own code; revoking again is safe and confirms it.
+ */
+export class RevocationNotDurableError extends StoreUnavailableError {
+  constructor(detail: string) {
+    super(
+      `The token is revoked on the Redis master, but ${detail}: it may come back after a failover; revoke it again`,
+      { code: 'ERR_REVOCATION_NOT_DURABLE' },
+    );
   }
 }
 

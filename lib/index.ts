@@ -100,6 +100,7 @@ export {
   NotTokenAuthenticatedError,
   PersonalTokenError,
   RevokeAllIncompleteError,
+  RevocationNotDurableError,
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,

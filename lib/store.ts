@@ -146,6 +146,13 @@ export interface TokenStore {
   limit(id: string, hardExpiresAt: number): Promise<boolean>;
 
   /**
+   * Optional: how long, at most, `delete` and `limit` may wait after their writes for the store to
+   * confirm them durable (the Redis store's `durableRevocation`), in ms. The service gives those calls
+   * its deadline plus this, so that a confirmation never loses the race to the deadline.
+   */
+  readonly revocationWait?: number;
+
+  /**
    * Optional, for failed-authentication throttling: counts one failure for `key` in a fixed window
    * of `window` ms that starts with the first failure. Must be atomic across app instances.
    */

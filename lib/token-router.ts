@@ -1,7 +1,12 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
 import { parseDuration } from './duration';
-import { PersonalTokenError, RevokeAllIncompleteError, StoreUnavailableError } from './errors';
+import {
+  PersonalTokenError,
+  RevocationNotDurableError,
+  RevokeAllIncompleteError,
+  StoreUnavailableError,
+} from './errors';
 import { quoteInput } from './quote-input';
 import { parseScope } from './scopes';
 import { tokenToJson } from './token-json';
@@ -408,6 +413,11 @@ function toHttpError(error: unknown): HttpError | null {
   if (error instanceof RevokeAllIncompleteError) {
     const message = `Revoked ${error.revoked} tokens, then the token store became unavailable; try again to revoke the rest`;
     return new HttpError(503, error.code, message, undefined, error.revoked);
+  }
+  if (error instanceof RevocationNotDurableError) {
+    const message =
+      'The token is revoked, but the token store could not confirm it on its replicas in time: it may come back after a failover; revoke it again';
+    return new HttpError(503, error.code, message);
   }
   if (error instanceof StoreUnavailableError) {
     return new HttpError(503, error.code, 'The token store is unavailable; try again shortly');

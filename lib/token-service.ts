@@ -56,7 +56,12 @@ export interface TokenServiceOptions {
   tokenPrefix?: string;
   /** Clock in ms. Defaults to the store's clock, so that one injected clock drives both. */
   now?: () => number;
-  /** Deadline for each store call, in ms. Default 1000. */
+  /**
+   * Deadline for each store call, in ms. Default 1000. Calls that take access away (revoke,
+   * revokeAll's batches, rotation) get this plus the store's `revocationWait`, the time it may wait
+   * for its replicas to confirm them (the Redis store's `durableRevocation.timeout`): a confirmation
+   * that fails says so (`RevocationNotDurableError`) rather than losing the race to this deadline.
+   */
   timeout?: number;
   /** How often at most a token's `lastUsedAt` is written, in ms. Default 60000. */
   touchInterval?: number;
@@ -182,6 +187,8 @@ export class TokenService {
   readonly #now: () => number;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #deadlines: CallDeadlines;
+  /** For calls that take access away: they may wait for the store's replicas as well. */
+  readonly #revocationDeadlines: CallDeadlines;
   readonly #tokenLike: (text: string) => boolean;
   readonly #sealedCursors = new SealedPageCursors();
 
@@ -198,6 +205,7 @@ export class TokenService {
     this.#tokenLike = tokenLikeText(this.tokenPrefix);
     this.timeout = positive('timeout', options.timeout ?? 1000);
     this.#deadlines = new CallDeadlines(this.timeout);
+    this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
@@ -273,8 +281,8 @@ export class TokenService {
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     if (overlap > 0) await this.#checkLimit(old.user);
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
-    if (overlap === 0) await this.#call('revoke', () => this.store.delete(id));
-    else await this.#call('limit', () => this.store.limit(id, this.#now() + overlap));
+    if (overlap === 0) await this.#takeAway('revoke', () => this.store.delete(id));
+    else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
     emit(this.onEvent, {
       type: 'rotated',
       time: new Date(this.#now()),
@@ -493,7 +501,7 @@ export class TokenService {
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
-    const revoked = await this.#call('revoke', () => this.store.delete(id));
+    const revoked = await this.#takeAway('revoke', () => this.store.delete(id));
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
     return revoked !== null;
@@ -510,7 +518,7 @@ export class TokenService {
     try {
       do {
         const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
-        const settled = await this.#call('revokeAll', () =>
+        const settled = await this.#takeAway('revokeAll', () =>
           Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
         );
         const time = new Date(this.#now());
@@ -599,6 +607,11 @@ export class TokenService {
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return this.#deadlines.run(operation, call);
+  }
+
+  /** A store call that takes access away, under the longer deadline of those (see `timeout`). */
+  #takeAway<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return this.#revocationDeadlines.run(operation, call);
   }
 }
 

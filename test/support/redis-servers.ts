@@ -146,13 +146,13 @@ export function rawCommand(port: number, args: string[], timeoutMs = 1000): Prom
 }
 
 /** rawCommand for commands whose reply is text (INFO, CLUSTER NODES, PING...). */
-async function rawText(port: number, args: string[], timeoutMs?: number): Promise<string> {
+export async function rawText(port: number, args: string[], timeoutMs?: number): Promise<string> {
   const reply = await rawCommand(port, args, timeoutMs);
   if (typeof reply !== 'string') throw new Error(`expected a text reply to ${args[0]}, got ${typeof reply}`);
   return reply;
 }
 
-function infoField(info: string, field: string): string | undefined {
+export function infoField(info: string, field: string): string | undefined {
   const match = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
   return match?.[1]?.trim();
 }
@@ -356,6 +356,15 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   };
   servers.add(server);
   return server;
+}
+
+/** Makes `replica` a replica of the server on `masterPort` and waits until it has the data set. */
+export async function replicateFrom(replica: RedisServer, masterPort: number): Promise<void> {
+  await rawCommand(replica.port, ['REPLICAOF', HOST, String(masterPort)]);
+  await waitFor(`:${replica.port} to sync with :${masterPort}`, async () => {
+    const info = await rawText(replica.port, ['INFO', 'replication']);
+    return infoField(info, 'master_link_status') === 'up' ? true : undefined;
+  });
 }
 
 /** Stops every server this process started (for an after() hook in tests that start many). */
