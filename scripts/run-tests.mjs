@@ -27,6 +27,7 @@ const SLOW = [
   'test/example-app-dav-fuzz.test.ts',
   'test/build.test.ts',
   'test/redis-store-key-lifetimes.test.ts',
+  'test/reliability-durable-revocation.test.ts',
 ];
 const slowness = (file) => {
   const rank = SLOW.indexOf(file);
