@@ -80,7 +80,7 @@ const child = spawn(
     'tsx',
     '--conditions=personal-token-auth-source',
     '--test',
-    '--test-concurrency=3',
+    '--test-concurrency=4',
     '--test-timeout=240000',
     '--test-reporter=spec',
     ...files,
