@@ -40,7 +40,9 @@ function escapeScope(text: string): string {
 }
 
 function unescapeField(text: string): string {
-  return text === EMPTY ? '' : text.replace(ESCAPED, (code) => UNESCAPES[code]!);
+  if (text === EMPTY) return '';
+  // Every check reads a record: most fields hold no escape at all.
+  return text.includes('%') ? text.replace(ESCAPED, (code) => UNESCAPES[code]!) : text;
 }
 
 export function encodeToken(token: StoredToken): string {

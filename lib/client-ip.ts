@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
 import type { Request } from 'express';
 
+/** The text if it is an IP address, else undefined. */
+export function addressOrUndefined(text: string | undefined): string | undefined {
+  return text !== undefined && isIP(text) !== 0 ? text : undefined;
+}
+
 /**
  * The client's IP address for events and throttling, or undefined when the request has none that
  * is an address. Behind `trust proxy`, `req.ip` is whatever the client put in `X-Forwarded-For`
@@ -8,6 +13,5 @@ import type { Request } from 'express';
  * ever reported or used as a key.
  */
 export function clientIp(req: Request): string | undefined {
-  const ip = req.ip;
-  return ip !== undefined && isIP(ip) !== 0 ? ip : undefined;
+  return addressOrUndefined(req.ip);
 }

@@ -148,7 +148,8 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     attempt: Attempt | undefined,
   ): void {
     // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
-    const ip = tokens.trackIp ? clientIp(req) : undefined;
+    // (The service records it only if it is an address.)
+    const ip = tokens.trackIp ? req.ip : undefined;
     checkCredentials(
       credentials,
       tokens,

@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import type { Request } from 'express';
 import { CallDeadlines, storeFailure } from './call-deadlines';
 import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
+import { addressOrUndefined } from './client-ip';
 import { parseDuration } from './duration';
 import {
   InvalidPageError,
@@ -398,7 +398,7 @@ export class TokenService {
           login,
           touchInterval: this.touchInterval,
           // Only an address is recorded: a proxy header can hold anything.
-          ip: this.trackIp ? (ip !== undefined && isIP(ip) !== 0 ? ip : null) : undefined,
+          ip: this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
           terms: parsed,
         }),
       (found) => done(this.#judge(found, parsed, login)),
