@@ -80,6 +80,25 @@ export interface AttemptReservation {
   resetAt: number;
 }
 
+/**
+ * What one check must do to a token's record, decided by the service; a store applies it
+ * atomically and holds no rule of its own.
+ */
+export interface CheckPlan {
+  /** The check's time, ms since the epoch (the service's clock, the store's own when it has one). */
+  now: number;
+  /**
+   * For a sliding token: its new expiry, min(now + window, hard limit), from the terms the token's
+   * text carries; the store caps it at the record's hard limit (which `limit` may have brought
+   * forward). null for a token with only a hard limit: its expiry does not move.
+   */
+  expiresAt: number | null;
+  /** Write lastUsedAt = now (and lastUsedIp, see ip) when the stored lastUsedAt is null or <= this. */
+  touchIfBefore: number;
+  /** undefined: leave lastUsedIp as it is; a string or null: what to store with a written use. */
+  ip?: string | null;
+}
+
 export interface VerifyOptions {
   /**
    * For Basic auth: the login that came with the token. A store may skip the refresh when it is not
