@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type CliRun, cliPrefix, runCli, runCliInProcess, TEST_REDIS_URL } from './cli-support';
+import { freePort } from './support/free-port';
 import { connectTestRedis, deleteKeys, scanKeys } from './support/redis';
-import { freePort, startRedis } from './support/redis-servers';
+import { startRedis } from './support/redis-server';
 
 /** Exactly one line on stderr, nothing on stdout, and no stack trace. */
 function assertOneLineError(run: CliRun, exitCode: number, context: string): string {

@@ -5,8 +5,9 @@ import { RedisTokenStore } from '../adapters/redis';
 import { parseServeAuthOptions } from '../cli/serve-auth';
 import { TokenService } from '../lib/index';
 import { runCliInProcess } from './cli-support';
-import { startRedis, stopAllRedis, waitFor } from './support/redis-servers';
+import { startRedis, stopAllRedis } from './support/redis-server';
 import { startServeAuth, stopChild, tempDir } from './support/reverse-proxy';
+import { waitFor } from './support/wait-for';
 
 // The CLI with an empty environment, so no $REDIS_URL of the machine's leaks in.
 const cli = (...argv: string[]) => runCliInProcess(argv, { env: {} });

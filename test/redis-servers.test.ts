@@ -6,7 +6,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort, rawCommand, startCluster, startRedis, startSentinel } from './support/redis-servers';
+import { freePort } from './support/free-port';
+import { startCluster } from './support/redis-cluster';
+import { askRedis } from './support/redis-connections';
+import { startSentinel } from './support/redis-sentinel';
+import { startRedis } from './support/redis-server';
 
 /** True while the pid names a process that is not a zombie. */
 function isAlive(pid: number): boolean {
@@ -44,7 +48,10 @@ describe('startRedis', () => {
       const firstPid = server.pid;
       await server.kill();
       assert.equal(isAlive(firstPid), false);
-      await assert.rejects(rawCommand(server.port, ['PING']), /ECONNREFUSED/);
+      await assert.rejects(
+        askRedis(server.port, (redis) => redis.ping()),
+        /ECONNREFUSED/,
+      );
       await server.restart();
       assert.notEqual(server.pid, firstPid);
       const fresh = server.client();
@@ -70,7 +77,7 @@ describe('startRedis', () => {
     test(`a test process that ends by ${ending} leaves no redis-server behind`, async () => {
       // A child test process starts a server and ends without stopping it.
       const script = `
-        const { startRedis } = require('./test/support/redis-servers.ts');
+        const { startRedis } = require('./test/support/redis-server.ts');
         startRedis().then((server) => {
           process.stdout.write(String(server.pid) + '\\n');
           if (${JSON.stringify(ending)} === 'SIGTERM') process.kill(process.pid, 'SIGTERM');

@@ -10,7 +10,8 @@ import { type AuthServer, startAuthServer } from './support/auth-server';
 import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './support/failover-load';
 import { basic, bearer, httpGet } from './support/http-load';
 import { waitReal } from './support/redis';
-import { type RedisClusterHandle, type RedisServer, startCluster } from './support/redis-servers';
+import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
+import type { RedisServer } from './support/redis-server';
 import { runStoreConformance } from './support/store-conformance';
 
 const TIMEOUT_MS = 1000;

@@ -11,19 +11,13 @@ import { type IssuedToken, TokenService } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
 import { runCliInProcess } from './cli-support';
 import { startHeldLink } from './support/held-link';
-import {
-  infoField,
-  type RedisServer,
-  rawCommand,
-  rawText,
-  replicateFrom,
-  startCluster,
-  startRedis,
-  startSentinel,
-  stopAllRedis,
-  waitFor,
-} from './support/redis-servers';
+import { startCluster } from './support/redis-cluster';
+import { askRedis, infoField } from './support/redis-connections';
+import { replicateFrom } from './support/redis-replication';
+import { startSentinel } from './support/redis-sentinel';
+import { type RedisServer, startRedis, stopAllRedis } from './support/redis-server';
 import { testSession } from './support/test-session';
+import { waitFor } from './support/wait-for';
 
 const TRIALS = 100;
 /** Master + replica pairs the trials share out: each trial kills one master. */
@@ -85,7 +79,7 @@ async function checkOn(server: RedisServer, token: string) {
 /** What a failover does to the data: the master dies, its replica becomes the master with what it has. */
 async function killAndPromote(pair: Pair): Promise<void> {
   await pair.master.kill();
-  await rawCommand(pair.replica.port, ['REPLICAOF', 'NO', 'ONE']);
+  await askRedis(pair.replica.port, (redis) => redis.replicaof('NO', 'ONE'));
 }
 
 /** The killed master back, empty, as the replica of the promoted one: the pair is whole again. */
@@ -114,7 +108,7 @@ describe('durableRevocation', { concurrency: true }, () => {
           settled = true;
         });
         await waitFor('the revocation to wait for the replica', async () => {
-          const info = await rawText(pair.master.port, ['INFO', 'clients']);
+          const info = await askRedis(pair.master.port, (redis) => redis.info('clients'));
           return Number(infoField(info, 'blocked_clients')) >= 1 ? true : undefined;
         });
         // A check on the same client while the revocation waits for the replica: answered at once.
@@ -266,7 +260,7 @@ describe('durableRevocation', { concurrency: true }, () => {
       }
       await cluster.waitForReplication();
       const masterId = (await cluster.topology()).find((node) => node.port === shard)!.id;
-      const replicas = (await rawCommand(shard, ['CLUSTER', 'REPLICAS', masterId])) as string[];
+      const replicas = (await askRedis(shard, (redis) => redis.cluster('REPLICAS', masterId))) as string[];
       const replicaPort = Number(replicas[0]!.split(' ')[1]!.split('@')[0]!.split(':')[1]);
       const replica = cluster.nodes.find((node) => node.port === replicaPort)!;
 

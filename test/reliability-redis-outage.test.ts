@@ -13,7 +13,8 @@ import { type AuthServer, startAuthServer } from './support/auth-server';
 import { watchStalls } from './support/event-loop-stalls';
 import { SETTLED_REQUESTS } from './support/failover-load';
 import { bearer, httpGet, type LoadSample, startLoad } from './support/http-load';
-import { type RedisServer, startRedis, waitFor } from './support/redis-servers';
+import { type RedisServer, startRedis } from './support/redis-server';
+import { waitFor } from './support/wait-for';
 
 /** The library's default per-call timeout (TokenService `timeout`). */
 const TIMEOUT_MS = 1000;

@@ -17,7 +17,8 @@ import { type AuthServer, startAuthServer } from './support/auth-server';
 import { basic, bearer, type HttpResult, httpGet } from './support/http-load';
 import { connectTestRedis } from './support/redis';
 import { monitorRedis, type RedisMonitor } from './support/redis-monitor';
-import { type RedisServer, startRedis, waitFor } from './support/redis-servers';
+import { type RedisServer, startRedis } from './support/redis-server';
+import { waitFor } from './support/wait-for';
 
 /** Anything shaped like a token of the default prefix (what a leak would look like). */
 const TOKEN_SHAPE = /pat_[0-9a-f]{16}[A-Za-z0-9_-]{43}[0-9a-z]{17}[0-9A-Za-z]{6}/;

@@ -8,7 +8,7 @@ import { personalTokenAuth, TokenService } from '../lib/index';
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './support/failover-load';
 import { basic, bearer, httpGet } from './support/http-load';
-import { type SentinelHandle, startSentinel } from './support/redis-servers';
+import { type SentinelHandle, startSentinel } from './support/redis-sentinel';
 
 const TIMEOUT_MS = 1000;
 const MARGIN_MS = 750;

@@ -13,7 +13,7 @@ import { type IssuedToken, personalTokenAuth, TokenService } from '../lib/index'
 import { checksum, generateToken } from '../lib/token-format';
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { bearer, httpGet } from './support/http-load';
-import { type RedisServer, startRedis } from './support/redis-servers';
+import { type RedisServer, startRedis } from './support/redis-server';
 
 const SAMPLES_PER_KIND = 1500;
 const TERMS = { autoRefresh: null, hardExpiresAt: Date.now() + 3_600_000 };
