@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
 import { TokenService } from '../lib/index';
 import { describeForwardAuthThrough } from './support/forward-auth-e2e';
+import { ownedTempDir } from './support/owned-processes';
 import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
-import { type OwnedServer, startCaddy, startServeAuth, stopChild, tempDir } from './support/reverse-proxy';
+import { type OwnedServer, startCaddy, startServeAuth, stopChild } from './support/reverse-proxy';
 
 // The same mapping as byFirstSegment, as an app's config file gives it to serve-auth.
 const CONFIG = `const READS = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS', 'COPY']);
@@ -27,7 +28,7 @@ describeForwardAuthThrough({
     const prefix = uniquePrefix('forward-auth');
     const redis = connectTestRedis();
     const tokens = new TokenService({ store: new RedisTokenStore(redis, { prefix }) });
-    const dir = tempDir('serve-auth');
+    const dir = ownedTempDir('serve-auth');
     writeFileSync(join(dir, 'personal-token.config.mjs'), CONFIG);
     serveAuth = await startServeAuth(['--redis', TEST_REDIS_URL, '--prefix', prefix], dir);
     return {

@@ -5,8 +5,9 @@ import { RedisTokenStore } from '../adapters/redis';
 import { parseServeAuthOptions } from '../cli/serve-auth';
 import { TokenService } from '../lib/index';
 import { runCliInProcess } from './cli-support';
+import { ownedTempDir } from './support/owned-processes';
 import { startRedis, stopAllRedis } from './support/redis-server';
-import { startServeAuth, stopChild, tempDir } from './support/reverse-proxy';
+import { startServeAuth, stopChild } from './support/reverse-proxy';
 import { waitFor } from './support/wait-for';
 
 // The CLI with an empty environment, so no $REDIS_URL of the machine's leaks in.
@@ -56,7 +57,7 @@ describe('personal-token serve-auth', () => {
     const redis = await startRedis({ aof: true });
     const tokens = new TokenService({ store: new RedisTokenStore(redis.client(), { prefix: 'pat:' }) });
     const { token } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
-    const server = await startServeAuth(['--redis', redis.url], tempDir('serve-auth'));
+    const server = await startServeAuth(['--redis', redis.url], ownedTempDir('serve-auth'));
     const ask = async () => {
       const res = await fetch(`${server.url}/auth`, {
         headers: { authorization: `Bearer ${token}`, 'x-original-method': 'GET', 'x-original-uri': '/a' },

@@ -8,8 +8,9 @@ import express, { type RequestHandler } from 'express';
 import { MemoryTokenStore } from '../adapters/memory';
 import { forwardAuth, TokenService } from '../lib/index';
 import { byFirstSegment, describeForwardAuthThrough } from './support/forward-auth-e2e';
-import { curl, startNginx, statusOf } from './support/reverse-proxy';
+import { startNginx } from './support/reverse-proxy';
 import { unavailableStore } from './support/unavailable-store';
+import { curl, statusOf } from './support/webdav-clients';
 
 const tokens = new TokenService({ store: new MemoryTokenStore() });
 let handler: RequestHandler = forwardAuth({ tokens, resolveNode: byFirstSegment });

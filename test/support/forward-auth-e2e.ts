@@ -6,18 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResolveNode, TokenService } from '../../lib/index';
-import {
-  curl,
-  litmusResults,
-  type OwnedServer,
-  type ProxyAddresses,
-  rcloneClient,
-  runLitmus,
-  startEchoServer,
-  startRcloneWebdav,
-  statusOf,
-  tempDir,
-} from './reverse-proxy';
+import { ownedTempDir } from './owned-processes';
+import { type OwnedServer, type ProxyAddresses, startEchoServer, startRcloneWebdav } from './reverse-proxy';
+import { curl, litmusResults, rcloneClient, runLitmus, statusOf } from './webdav-clients';
 
 // The first path segment is the folder's node id; reads need r, COPY reads its source, the rest w.
 const READS = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS', 'COPY']);
@@ -115,7 +106,7 @@ export function describeForwardAuthThrough(suite: ProxySuite): void {
     test('rclone as a client, the token as its Basic password: copy up, check, list, delete', async () => {
       const { token } = await tokens.issue({ user: 'admin', expiresIn: '1h' });
       const rclone = await rcloneClient(proxy.url, 'admin', token);
-      const local = tempDir('rclone-local');
+      const local = ownedTempDir('rclone-local');
       mkdirSync(join(local, 'sub'));
       writeFileSync(join(local, 'a.txt'), 'alpha\n');
       writeFileSync(join(local, 'sub', 'b.bin'), Buffer.alloc(300_000, 7));
@@ -158,7 +149,7 @@ export function describeForwardAuthThrough(suite: ProxySuite): void {
     test('a read-only scoped token reads its folder and cannot write through the proxy', async () => {
       const { token } = await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:docs:r'] });
       const rclone = await rcloneClient(proxy.url, 'admin', token);
-      const local = tempDir('rclone-readonly');
+      const local = ownedTempDir('rclone-readonly');
       writeFileSync(join(local, 'new.txt'), 'no\n');
       try {
         const list = await rclone.run('lsf', 'dav:docs');

@@ -2,7 +2,9 @@
 // benchmarked servers, the load generator): whatever happens to the process that owns them (an
 // error, a failed test, Ctrl-C), no child outlives it and no temp dir stays behind.
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
@@ -14,14 +16,20 @@ export function track<T extends ChildProcess>(child: T): T {
   return child;
 }
 
-/** Removes `dir` when this process ends, unless `forgetDir` was called for it first. */
+/** Removes `dir` when this process ends, unless removeTempDir() removed it first. */
 export function removeOnExit(dir: string): string {
   dirs.add(dir);
   return dir;
 }
 
-/** For a dir already removed (or handed on): nothing left to do at exit. */
-export function forgetDir(dir: string): void {
+/** A fresh temp dir (pat-<label>-XXXXXX), removed when this process ends if removeTempDir() has not. */
+export function ownedTempDir(label: string): string {
+  return removeOnExit(mkdtempSync(join(tmpdir(), `pat-${label}-`)));
+}
+
+/** Removes `dir` now, and leaves nothing to do for it at exit. */
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
   dirs.delete(dir);
 }
 

@@ -1,12 +1,11 @@
 // One throwaway redis-server for a test that kills, pauses or restarts Redis: a free loopback port,
 // its own temp dir, never the shared server on 6379. Its process is owned (owned-processes.ts), so
 // a failing test leaves no redis-server behind. Clusters and sentinel sets are made of these.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './free-port';
-import { forgetDir, removeOnExit } from './owned-processes';
+import { ownedTempDir, removeTempDir } from './owned-processes';
 import { askRedis, OwnedClients, REDIS_HOST } from './redis-connections';
 import { type ServerProcess, spawnServer } from './server-process';
 import { waitFor } from './wait-for';
@@ -78,8 +77,7 @@ function redisArgs(port: number, dir: string, options: StartRedisOptions): strin
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const ownsDir = options.dir === undefined;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pat-redis-'));
-  if (ownsDir) removeOnExit(dir);
+  const dir = options.dir ?? ownedTempDir('redis');
 
   let port = options.port ?? (await freePort({ clusterBus: options.clusterBus }));
   let proc: ServerProcess | undefined;
@@ -147,10 +145,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       clients.disconnectAll();
       await proc?.end('SIGTERM');
       servers.delete(server);
-      if (ownsDir) {
-        rmSync(dir, { recursive: true, force: true });
-        forgetDir(dir);
-      }
+      if (ownsDir) removeTempDir(dir);
     },
     kill: async () => proc?.end('SIGKILL'),
     pause: () => proc?.pause(),

@@ -1,15 +1,16 @@
 // Real servers for the forward-auth end-to-end tests and bench: nginx and Caddy configured with the very
-// blocks of docs/forward-auth.md (only addresses replaced, so the docs are what is tested), `rclone serve
-// webdav` as the upstream, a header-echoing upstream, and the clients (rclone, litmus, curl).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// blocks of docs/forward-auth.md (only addresses replaced, so the docs are what is tested), the CLI's
+// serve-auth, `rclone serve webdav` as the upstream and a header-echoing upstream. The clients that
+// drive them are in webdav-clients.ts.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { forgetDir, removeOnExit, track, waitForExit } from './owned-processes';
+import { freePort } from './free-port';
+import { ownedTempDir, removeTempDir, track, waitForExit } from './owned-processes';
 
 const DOCS = resolve(__dirname, '..', '..', 'docs', 'forward-auth.md');
 const CLI_MAIN = resolve(__dirname, '..', '..', 'cli', 'main.ts');
@@ -29,20 +30,8 @@ export function docsBlock(language: 'nginx' | 'caddyfile'): string {
   return blocks[0]!;
 }
 
-export function tempDir(label: string): string {
-  return removeOnExit(mkdtempSync(join(tmpdir(), `forward-auth-${label}-`)));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+// bench/ imports freePort from here.
+export { freePort };
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolveAccepts) => {
@@ -125,7 +114,7 @@ export async function startNginx(addresses: ProxyAddresses): Promise<OwnedServer
 
 /** nginx with `http` block contents of the caller's, listening on `port`. */
 export async function startNginxWith(httpBlock: string, port: number): Promise<OwnedServer> {
-  const dir = tempDir('nginx');
+  const dir = ownedTempDir('nginx');
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((kind) => `  ${kind}_temp_path ${join(dir, kind)};`)
     .join('\n');
@@ -147,14 +136,14 @@ export async function startNginxWith(httpBlock: string, port: number): Promise<O
     NGINX,
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
     port,
-    { cleanUp: () => rmDir(dir) },
+    { cleanUp: () => removeTempDir(dir) },
   );
 }
 
 /** Caddy with the docs' site block, no admin endpoint, its state in a temp dir. */
 export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer> {
   const port = await freePort();
-  const dir = tempDir('caddy');
+  const dir = ownedTempDir('caddy');
   const block = docsBlock('caddyfile')
     .replace('dav.example.com {', `http://127.0.0.1:${port} {`)
     .replace('127.0.0.1:9180', `127.0.0.1:${addresses.auth}`)
@@ -164,7 +153,7 @@ export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir };
   return startServer('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], port, {
     env,
-    cleanUp: () => rmDir(dir),
+    cleanUp: () => removeTempDir(dir),
   });
 }
 
@@ -187,21 +176,16 @@ export async function startServeAuth(globalArgs: readonly string[], cwd: string)
 /** `rclone serve webdav` on a temp dir, with folders `docs` and `inbox`. */
 export async function startRcloneWebdav(): Promise<OwnedServer & { dir: string }> {
   const port = await freePort();
-  const dir = tempDir('share');
+  const dir = ownedTempDir('share');
   for (const folder of ['docs', 'inbox', 'litmus-root']) mkdirSync(join(dir, folder));
   writeFileSync(join(dir, 'docs', 'readme.txt'), 'hello\n');
   const server = await startServer(
     'rclone',
     ['serve', 'webdav', dir, '--addr', `127.0.0.1:${port}`, '--config', join(dir, '.rclone.conf')],
     port,
-    { cleanUp: () => rmDir(dir) },
+    { cleanUp: () => removeTempDir(dir) },
   );
   return { ...server, dir };
-}
-
-function rmDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  forgetDir(dir);
 }
 
 /** An upstream that answers every request with the request's headers, and counts the requests. */
@@ -227,88 +211,4 @@ export async function startEchoServer(): Promise<{
         server.close(() => done());
       }),
   };
-}
-
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a client to completion (killed after `timeoutMs`, a guard only). Never rejects. */
-export function run(
-  command: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((done) => {
-    const child = execFile(
-      command,
-      [...args],
-      {
-        env: options.env ?? process.env,
-        cwd: options.cwd,
-        timeout: options.timeoutMs ?? 60_000,
-        maxBuffer: 16 << 20,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-    track(child);
-    if (options.input !== undefined) child.stdin!.end(options.input);
-  });
-}
-
-/** rclone as a WebDAV client with the token as the Basic password (from the environment, not argv). */
-export async function rcloneClient(url: string, user: string, token: string) {
-  const obscured = (await run('rclone', ['obscure', '-'], { input: token })).stdout.trim();
-  const configDir = tempDir('rclone-client');
-  const env = {
-    ...process.env,
-    RCLONE_CONFIG: join(configDir, 'rclone.conf'),
-    RCLONE_CONFIG_DAV_TYPE: 'webdav',
-    RCLONE_CONFIG_DAV_URL: url,
-    RCLONE_CONFIG_DAV_VENDOR: 'other',
-    RCLONE_CONFIG_DAV_USER: user,
-    RCLONE_CONFIG_DAV_PASS: obscured,
-  };
-  return {
-    /** `rclone <args>` with the remote `dav:`; low retries so a refusal fails fast. */
-    run: (...args: string[]) =>
-      run('rclone', [...args, '--retries', '1', '--low-level-retries', '1'], { env }),
-    dispose: () => rmDir(configDir),
-  };
-}
-
-/** One litmus suite against `url` (a collection), with the token as the Basic password. */
-export async function runLitmus(url: string, user: string, token: string, suite: string): Promise<Run> {
-  const cwd = tempDir('litmus');
-  try {
-    return await run('litmus', [url, user, token], { cwd, env: { ...process.env, TESTS: suite } });
-  } finally {
-    rmDir(cwd);
-  }
-}
-
-/** Each litmus test's result (`pass`, `FAIL`, `WARNING`...) by name, and the summary lines. */
-export function litmusResults(output: string): { results: Record<string, string>; summary: string[] } {
-  const results: Record<string, string> = {};
-  // litmus redraws each line after a \r: progress first, then the same line with the result.
-  for (const line of output.split(/[\r\n]+/)) {
-    const match = /^\s*\d+\. (\w+)\.+ (pass|FAIL|WARNING|SKIPPED)/.exec(line);
-    if (match) results[match[1]!] = match[2]!;
-  }
-  return { results, summary: [...output.matchAll(/^<- summary .*$/gm)].map((match) => match[0]) };
-}
-
-/** curl, printing the status line and headers then the body (`-i`), never failing on a status. */
-export function curl(...args: string[]): Promise<Run> {
-  return run('curl', ['-sS', '-i', '--max-time', '20', ...args]);
-}
-
-export function statusOf(output: string): number {
-  const statuses = [...output.matchAll(/^HTTP\/[\d.]+ (\d{3})/gm)];
-  return Number(statuses.at(-1)?.[1] ?? 0);
 }
