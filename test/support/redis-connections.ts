@@ -5,9 +5,9 @@ import { type Cluster, Redis } from 'ioredis';
 export const REDIS_HOST = '127.0.0.1';
 
 /**
- * Runs `ask` on a fresh connection to the server on `port`, then closes it. A probe that owns its
- * connection never sees a test's client state (a queue, a reconnect in progress, a server paused
- * mid-reply), and an unreachable or paused server fails it within `timeoutMs` instead of waiting.
+ * Runs `ask` on a fresh connection to the server on `port`, then closes it. A probe on a connection
+ * of its own never waits behind a test's commands or a client's reconnection, and a server that is
+ * down or paused fails it within `timeoutMs`: nothing is queued for later.
  */
 export async function askRedis<T>(
   port: number,
