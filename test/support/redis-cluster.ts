@@ -118,9 +118,13 @@ export async function startCluster(
         const live = nodes.filter((node) => node.running && !node.paused);
         const livePorts = new Set(live.map((node) => node.port));
         for (const node of live) {
-          const info = await askRedis(node.port, (redis) => redis.cluster('INFO'));
+          // One connection for both questions: this polls every node while the app under test
+          // shares the process, and a connection costs more CPU than a command.
+          const [info, nodesText] = await askRedis(node.port, (redis) =>
+            Promise.all([redis.cluster('INFO'), redis.cluster('NODES')]),
+          );
           if (infoField(info, 'cluster_state') !== 'ok') return undefined;
-          const slotOwners = (await topologyFrom(node.port)).filter((entry) => entry.slots.length > 0);
+          const slotOwners = parseClusterNodes(String(nodesText)).filter((entry) => entry.slots.length > 0);
           if (slotOwners.some((entry) => !livePorts.has(entry.port) || entry.failed)) return undefined;
         }
         return true;
