@@ -144,7 +144,9 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
         ? this.client.get(key)
         : this.client.getex(key, 'PX', Math.max(1, plan.expiresAt - plan.now));
     return read.then((value) =>
-      value === null ? this.#checkElsewhere(id, secretHash, plan) : this.#checked(id, key, value, plan),
+      value === null
+        ? this.#checkElsewhere(id, secretHash, plan)
+        : this.#checked(id, key, secretHash, value, plan),
     );
   }
 
@@ -155,6 +157,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   #checked(
     id: string,
     key: string,
+    secretHash: string,
     value: string,
     plan: CheckPlan,
   ): StoredToken | null | Promise<StoredToken> {
@@ -168,7 +171,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return this.#run(
       TOUCH,
       [key],
-      [found.secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs],
+      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs],
     ).then((touched) => {
       if (touched !== 1) return found;
       found.lastUsedAt = plan.now;
