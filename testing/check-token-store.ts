@@ -71,11 +71,12 @@ export async function checkTokenStore(
   return report;
 }
 
+// The timer holds the process open while a case runs: a store that hangs fails its case, rather
+// than ending the run with the case unsettled.
 function withTimeout(work: Promise<void>, ms: number, name: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${name}: no answer within ${ms} ms`)), ms);
-    timer.unref();
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

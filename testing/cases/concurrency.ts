@@ -58,6 +58,7 @@ export const concurrencyCases: ConformanceCase[] = [
     async run(t) {
       const token = t.record({ window: 30 * SECOND, hard: null });
       await t.create(token);
+      await t.advance(2 * SECOND);
       const results = await Promise.all(times(PARALLEL * 2, () => t.verifyLive(token)));
       assert.ok(
         results.every((found) => found !== null),
