@@ -13,14 +13,14 @@ export const listingCases: ConformanceCase[] = [
       const owner = t.user();
       const older = t.record({}, { user: owner, createdAt: t.now() - 2000 });
       const newer = t.record({}, { user: owner, createdAt: t.now() - 1000 });
-      const shortLived = t.record({ hard: 800 }, { user: owner });
+      const shortLived = t.record({ hard: 2000 }, { user: owner });
       const someoneElse = t.record({}, { user: t.user() });
       await t.create(older, newer, shortLived, someoneElse);
       assert.deepEqual(
         (await t.listAll(owner)).map((token) => token.id),
         [shortLived.id, newer.id, older.id],
       );
-      await t.advance(1200);
+      await t.advance(2300);
       assert.deepEqual(
         (await t.listAll(owner)).map((token) => token.id),
         [newer.id, older.id],
