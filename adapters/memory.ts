@@ -1,15 +1,14 @@
-import {
-  type AttemptReservation,
-  type FailureCount,
-  type PageRequest,
-  type RevokedToken,
-  type StoredToken,
-  TOMBSTONE_LIFE,
-  type TokenPage,
-  type TokenStore,
-  type VerifyOptions,
+import type {
+  AttemptReservation,
+  CheckPlan,
+  FailureCount,
+  PageRequest,
+  RevokedToken,
+  StoredToken,
+  TokenPage,
+  TokenStore,
 } from '../lib/store';
-import { hashesMatch } from '../lib/token-format';
+import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import { UserTokenIndex } from './memory-user-index';
 
@@ -64,27 +63,20 @@ export class MemoryTokenStore implements TokenStore {
     return true;
   }
 
-  async verify(
-    id: string,
-    secretHash: string,
-    options: VerifyOptions,
-  ): Promise<StoredToken | RevokedToken | null> {
+  async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
+    if (tokenIdOf(secretHash) !== id) return null;
     const token = this.#live(id);
     if (!token) {
       const tombstone = this.#tombstone(id);
       return tombstone ? { id, user: tombstone.user, revokedAt: tombstone.revokedAt } : null;
     }
-    if (
-      hashesMatch(token.secretHash, secretHash) &&
-      (options.login === undefined || options.login === token.user)
-    ) {
-      const now = this.#now();
-      if (token.autoRefresh !== null) {
-        token.expiresAt = Math.min(now + token.autoRefresh, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
+    if (hashesMatch(token.secretHash, secretHash)) {
+      if (plan.expiresAt !== null) {
+        token.expiresAt = Math.min(plan.expiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       }
-      if (token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval) {
-        token.lastUsedAt = now;
-        if (options.ip !== undefined) token.lastUsedIp = options.ip;
+      if (token.lastUsedAt === null || token.lastUsedAt <= plan.touchIfBefore) {
+        token.lastUsedAt = plan.now;
+        if (plan.ip !== undefined) token.lastUsedIp = plan.ip;
       }
     }
     return structuredClone(token);
@@ -112,16 +104,15 @@ export class MemoryTokenStore implements TokenStore {
   readonly #isLive = (token: StoredToken): boolean =>
     this.#tokens.get(token.id) === token && token.expiresAt > this.#now();
 
-  async delete(id: string): Promise<StoredToken | null> {
+  async delete(id: string, tombstoneUntil: number): Promise<StoredToken | null> {
     const token = this.#live(id);
     if (!token) return null;
     this.#tokens.delete(id);
-    const now = this.#now();
     this.#tombstones.set(id, {
       id,
       user: token.user,
-      revokedAt: now,
-      until: Math.min(token.expiresAt, now + TOMBSTONE_LIFE),
+      revokedAt: this.#now(),
+      until: Math.min(token.expiresAt, tombstoneUntil),
     });
     this.#reclaim();
     return structuredClone(token);

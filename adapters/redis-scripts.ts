@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
  *
  * A token's keys (`{id}` the hash tag): `t:{id}` its record while its text's terms hold, `l:{id}` its
  * record once its hard limit was brought forward (`limit`), and `r:{id}` its tombstone once revoked.
- * A check refreshes `t:{id}` with the terms the token text carries; once those terms no longer hold,
- * the record is elsewhere and that refresh finds nothing to extend. Values: see redis-record.ts
+ * A check applies to `t:{id}` the plan the service made from the token's text; once the text's terms
+ * no longer hold, the record is elsewhere and that plan finds nothing to extend. Values: see redis-record.ts
  * (fields separated by tabs; no field holds one).
  *
  * Times: a sliding window is a duration, set relative to Redis' own clock (PX), and a hard limit an
@@ -64,24 +64,42 @@ if not value then return false end
 return { value, redis.call('PTTL', key) }
 `);
 
+// Lua: applies a check's plan to the record `fields` under `key`, whose hash matched: writes the use
+// (ARGV[2] now) when the stored one is none or at most ARGV[3] (touch if before), with the IP if
+// ARGV[4] is 'set' (ARGV[5], escaped); returns whether it wrote. The key keeps its TTL.
+const RECORD_USE = `
+local function record_use(key, fields)
+  local last = tonumber(fields[8])
+  if last and last > tonumber(ARGV[3]) then return 0 end
+  fields[8] = ARGV[2]
+  if ARGV[4] == 'set' then fields[9] = ARGV[5] end
+  redis.call('SET', key, table.concat(fields, '\\t'), 'KEEPTTL')
+  return 1
+end
+`;
+
 /**
- * KEYS l, r · ARGV: secret hash, now (ms). What a check that found nothing under `t:` finds instead:
- * `{ 'L', value, pttl }` for a record whose hard limit was brought forward, which the secret's holder
- * refreshes here, as a check of `t:` would, within the new limit and only before it; `{ 'R', value }`
- * for a tombstone, left as it is; or nil.
+ * KEYS l, r · ARGV: secret hash, now (ms), touch if before, 'set' or 'keep' the IP, the IP, the
+ * plan's expiry ('' for none). What a check that found nothing under `t:` finds instead: `{ 'L', value,
+ * pttl }` for a record whose hard limit was brought forward, to which the secret's holder applies
+ * the plan here (its expiry capped by the record's limit, as a time; a window, as a duration), and
+ * only before that limit; `{ 'R', value }` for a tombstone, left as it is; or nil.
  */
 export const CHECK_ELSEWHERE = script(`
 ${SPLIT}
+${RECORD_USE}
 local value = redis.call('GET', KEYS[1])
 if value then
   local fields = split(value)
-  local now, hard, window = tonumber(ARGV[2]), tonumber(fields[6]), tonumber(fields[7])
-  if fields[2] == ARGV[1] and window and hard and hard > now then
-    if now + window < hard then
-      redis.call('PEXPIRE', KEYS[1], window)
-    else
+  local now, hard, planned = tonumber(ARGV[2]), tonumber(fields[6]), tonumber(ARGV[6])
+  if fields[2] == ARGV[1] and hard and hard > now then
+    if planned and planned < hard then
+      redis.call('PEXPIRE', KEYS[1], math.max(1, planned - now))
+    elseif planned then
       redis.call('PEXPIREAT', KEYS[1], hard)
     end
+    record_use(KEYS[1], fields)
+    value = table.concat(fields, '\\t')
   end
   return { 'L', value, redis.call('PTTL', KEYS[1]) }
 end
@@ -91,8 +109,8 @@ return false
 `);
 
 /**
- * KEYS t, l, r · ARGV: now (ms), longest tombstone life (ms). Replaces the live record by a tombstone
- * that lives no longer than the token would have: renamed, the key keeps its expiry to the
+ * KEYS t, l, r · ARGV: now (ms), the tombstone's life (ms), as the service set it. Replaces the live
+ * record by a tombstone that lives no longer than that, nor than the token would have: renamed, the key keeps its expiry to the
  * millisecond. Returns { value, pttl } of the record, or nil. A token already revoked gets its
  * tombstone written again as it is (same value, same expiry): a write, so that a `WAIT` after a
  * retried revocation covers the first one's (see durableRevocation), wherever that was sent from.
@@ -140,21 +158,19 @@ return 1
 `);
 
 /**
- * KEYS[1] the key a check found the record under · ARGV: secret hash, now (ms), 'set' or 'keep' the
- * IP, the IP (escaped, '' for none). Records a use (last used, and the client IP) on a live token whose
- * hash matches, keeping its TTL. At most once per touch interval, and for sliding tokens only the
- * first time, so it is rarely called.
+ * KEYS[1] the key a check found the record under · ARGV: secret hash, now (ms), touch if before,
+ * 'set' or 'keep' the IP, the IP (escaped, '' for none). Writes a check's use down (see
+ * `record_use`) on a live record whose hash matches; returns 1 if it wrote, else 0. Called only when
+ * the record the check read was due for one: at most once per touch interval.
  */
 export const TOUCH = script(`
 ${SPLIT}
+${RECORD_USE}
 local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)
 if fields[2] ~= ARGV[1] then return 0 end
-fields[8] = ARGV[2]
-if ARGV[3] == 'set' then fields[9] = ARGV[4] end
-redis.call('SET', KEYS[1], table.concat(fields, '\\t'), 'KEEPTTL')
-return 1
+return record_use(KEYS[1], fields)
 `);
 
 /**

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type AttemptReservation,
-  type FailureCount,
-  type PageRequest,
-  type RevokedToken,
-  type StoredToken,
-  TOMBSTONE_LIFE,
-  type TokenPage,
-  type TokenStore,
-  type VerifyOptions,
+import type {
+  AttemptReservation,
+  CheckPlan,
+  FailureCount,
+  PageRequest,
+  RevokedToken,
+  StoredToken,
+  TokenPage,
+  TokenStore,
 } from '../lib/store';
-import { hashesMatch, tokenIdOf } from '../lib/token-format';
+import { tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
@@ -65,14 +64,15 @@ const PRUNE_SAMPLE = 16;
  * Cluster hash tags: every command or script touches the keys of one token, or one other key, so
  * each runs on whichever node holds them.
  *
- * A check is one native command: `GETEX t:{id} PXAT min(now + window, hard limit)` for a sliding
- * token (its terms come with the token), `GET t:{id}` for one with only a hard limit. The terms a
- * token's text carries hold for as long as its record is under `t:`: revoking or limiting it moves
- * the record away, so that no use of the text extends a tombstone or a limited token. Only a check
- * that finds nothing under `t:` (a revoked, limited, expired token) pays a second round trip, one
- * small script that reads the other two keys. `lastUsedAt` costs a second command only when it must
- * be written: at most once per touch interval for a token with only a hard limit; for a sliding one,
- * whose uses follow from its TTL, only in its first seconds or while its cap binds.
+ * A check applies the service's plan (see `TokenStore.verify`) in one native command:
+ * `GETEX t:{id} PX <plan.expiresAt - plan.now>` for a sliding token, `GET t:{id}` for one with only
+ * a hard limit (its key expires at that limit, PXAT). The service's times go to Redis as durations,
+ * so that a window means the same on Redis' clock whatever the skew between the clocks. The plan
+ * comes from the token's text, and its terms hold for as long as its record is under `t:`: revoking
+ * or limiting it moves the record away, so that no use of the text extends a tombstone or a limited
+ * token. Only a check that finds nothing under `t:` (a revoked, limited, expired token) pays a second
+ * round trip, one small script that applies the plan to the other keys; a use to write down
+ * (`plan.touchIfBefore`) costs one more, the TOUCH script.
  */
 export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
   implements TokenStore
@@ -135,119 +135,68 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return true;
   }
 
-  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | RevokedToken | null> {
-    // Terms come only from a token the service has parsed, whose id it checked against the hash;
-    // other callers get the check here, so that a public id alone can never refresh a token.
-    if (options.terms === undefined && tokenIdOf(secretHash) !== id) return Promise.resolve(null);
-    const now = this.#now();
+  verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
+    if (tokenIdOf(secretHash) !== id) return Promise.resolve(null);
     const key = this.tokenKey(id);
-    const terms = options.terms;
     // Not async, and one `then`: this is every request's path, and each promise layer costs.
-    if (terms?.autoRefresh) {
-      const hard = terms.hardExpiresAt ?? Number.POSITIVE_INFINITY;
-      // Past its hard limit: refused, and nothing extended.
-      if (hard <= now) return Promise.resolve(null);
-      const until = Math.min(now + terms.autoRefresh, hard);
-      const refresh =
-        until < hard ? this.client.getex(key, 'PX', terms.autoRefresh) : this.client.getex(key, 'PXAT', hard);
-      return refresh.then((value) =>
-        value === null
-          ? this.#checkElsewhere(id, secretHash, now, options)
-          : this.#checked(id, key, secretHash, value, now, until, options),
-      );
-    }
-    return this.client
-      .get(key)
-      .then((value) =>
-        value === null
-          ? this.#checkElsewhere(id, secretHash, now, options)
-          : this.#checked(id, key, secretHash, value, now, null, options),
-      );
+    const read =
+      plan.expiresAt === null
+        ? this.client.get(key)
+        : this.client.getex(key, 'PX', Math.max(1, plan.expiresAt - plan.now));
+    return read.then((value) =>
+      value === null
+        ? this.#checkElsewhere(id, secretHash, plan)
+        : this.#checked(id, key, secretHash, value, plan),
+    );
+  }
+
+  /**
+   * What the one command of a check read under `t:`, the plan's expiry applied (a hard limit binds
+   * there already: the token's text carries it). A promise only when a use is to be written down.
+   */
+  #checked(
+    id: string,
+    key: string,
+    secretHash: string,
+    value: string,
+    plan: CheckPlan,
+  ): StoredToken | null | Promise<StoredToken> {
+    // Capped by the hard limit; with only a hard limit, the key expires exactly then.
+    const found = decodeToken(id, value, plan.expiresAt ?? Number.POSITIVE_INFINITY);
+    // Under `t:` there is only ever a record; anything else is not this store's.
+    if (found === null || 'revokedAt' in found || found.expiresAt <= plan.now) return null;
+    if (found.lastUsedAt !== null && found.lastUsedAt > plan.touchIfBefore) return found;
+    const ipArgs = plan.ip === undefined ? ['keep', ''] : ['set', escapeOptional(plan.ip)];
+    // The script compares the hashes: a wrong one writes nothing.
+    return this.#run(
+      TOUCH,
+      [key],
+      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs],
+    ).then((touched) => {
+      if (touched !== 1) return found;
+      found.lastUsedAt = plan.now;
+      if (plan.ip !== undefined) found.lastUsedIp = plan.ip;
+      return found;
+    });
   }
 
   /** The second step of a check that found nothing under `t:`: a limited record, a tombstone, or nothing. */
   async #checkElsewhere(
     id: string,
     secretHash: string,
-    now: number,
-    options: VerifyOptions,
+    plan: CheckPlan,
   ): Promise<StoredToken | RevokedToken | null> {
-    const key = this.limitedKey(id);
+    const ipArgs = plan.ip === undefined ? ['keep', ''] : ['set', escapeOptional(plan.ip)];
     const reply = (await this.#run(
       CHECK_ELSEWHERE,
-      [key, this.tombstoneKey(id)],
-      [secretHash, String(now)],
+      [this.limitedKey(id), this.tombstoneKey(id)],
+      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs, String(plan.expiresAt ?? '')],
     )) as ['L', string, number] | ['R', string] | null;
     if (reply === null) return null;
-    if (reply[0] === 'R') return decodeToken(id, reply[1], now);
-    const found = decodeToken(id, reply[1], reply[2] > 0 ? now + reply[2] : now);
-    if (found === null || 'revokedAt' in found) return null;
-    if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
-    if (!hashesMatch(found.secretHash, secretHash)) return found;
-    return this.#recordUse(found, key, secretHash, now, options);
-  }
-
-  /**
-   * What a check read: the record (its expiry set from what the read did to the TTL), a tombstone or
-   * null. A promise only when a second command is due: a TTL to correct, or a use to write down;
-   * the hashes are compared only then (the service compares them on every check, and decides).
-   */
-  #checked(
-    id: string,
-    key: string,
-    secretHash: string,
-    value: string | null,
-    now: number,
-    refreshedTo: number | null,
-    options: VerifyOptions,
-  ): StoredToken | RevokedToken | null | Promise<StoredToken> {
-    const found = decodeToken(id, value, refreshedTo ?? now);
-    // Under `t:` there is only ever a record; anything else is not this store's.
-    if (found === null || 'revokedAt' in found) return null;
-    if (found.hardExpiresAt !== null && found.hardExpiresAt <= now) return null;
-    if (found.autoRefresh === null) {
-      // Only a hard limit: the key expires exactly then.
-      found.expiresAt = found.hardExpiresAt ?? now;
-      return this.#recordUse(found, key, secretHash, now, options);
-    }
-    // The terms in the token are the record's (the id is a hash of them, and a record whose limit
-    // was brought forward is no longer here), unless the caller gave none: then set the expiry
-    // here, a second command.
-    const until = Math.min(now + found.autoRefresh, found.hardExpiresAt ?? Number.POSITIVE_INFINITY);
-    if (refreshedTo === null || until < refreshedTo) {
-      // Only for the secret's holder. (The caller compares the hashes too: it decides.)
-      if (!hashesMatch(found.secretHash, secretHash)) return found;
-      const [mode, at] = expiryOf(now, until, found.hardExpiresAt);
-      const refresh = mode === 'PX' ? this.client.pexpire(key, at) : this.client.pexpireat(key, at);
-      return refresh.then(() => {
-        found.expiresAt = until;
-        return this.#recordUse(found, key, secretHash, now, options);
-      });
-    }
-    found.expiresAt = refreshedTo;
-    return this.#recordUse(found, key, secretHash, now, options);
-  }
-
-  #recordUse(
-    found: StoredToken,
-    key: string,
-    secretHash: string,
-    now: number,
-    options: VerifyOptions,
-  ): StoredToken | Promise<StoredToken> {
-    if (!mustRecordUse(found, now, options)) {
-      // A sliding token's use shows in its TTL even when not written down.
-      if (found.autoRefresh !== null) found.lastUsedAt = now;
-      return found;
-    }
-    if (!hashesMatch(found.secretHash, secretHash)) return found;
-    const ip = options.ip;
-    const ipArgs = ip === undefined ? ['keep', ''] : ['set', escapeOptional(ip)];
-    return this.#run(TOUCH, [key], [found.secretHash, String(now), ...ipArgs]).then(() => {
-      found.lastUsedAt = now;
-      if (ip !== undefined) found.lastUsedIp = ip;
-      return found;
-    });
+    if (reply[0] === 'R') return decodeToken(id, reply[1], plan.now);
+    const found = decodeToken(id, reply[1], plan.now + Math.max(0, reply[2]));
+    if (found === null || 'revokedAt' in found || found.expiresAt <= plan.now) return null;
+    return found;
   }
 
   async get(id: string): Promise<StoredToken | null> {
@@ -259,7 +208,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const [value, pttl] = reply;
     const found = decodeToken(id, value, pttl > 0 ? now + pttl : now);
     if (!found || 'revokedAt' in found || found.expiresAt <= now) return null;
-    return sliding(found) ? { ...found, lastUsedAt: lastUseOf(found) } : found;
+    return found;
   }
 
   async listPage(user: string, page: PageRequest): Promise<TokenPage> {
@@ -282,12 +231,12 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     };
   }
 
-  async delete(id: string): Promise<StoredToken | null> {
+  async delete(id: string, tombstoneUntil: number): Promise<StoredToken | null> {
     const now = this.#now();
     const keys = [this.tokenKey(id), this.limitedKey(id), this.tombstoneKey(id)];
-    const reply = (await this.#takeAway(REVOKE, keys, [String(now), String(TOMBSTONE_LIFE)])) as
-      | [string, number]
-      | null;
+    // As a duration, as a check's expiry: on Redis' clock, the tombstone lives as long as the service meant.
+    const life = String(Math.max(1, tombstoneUntil - now));
+    const reply = (await this.#takeAway(REVOKE, keys, [String(now), life])) as [string, number] | null;
     if (!reply) return null;
     const found = decodeToken(id, reply[0], now + Math.max(0, reply[1]));
     if (!found || 'revokedAt' in found) return null;
@@ -389,38 +338,4 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
  */
 function expiryOf(now: number, until: number, hard: number | null): ['PX' | 'PXAT', string] {
   return hard !== null && until >= hard ? ['PXAT', String(hard)] : ['PX', String(Math.max(1, until - now))];
-}
-
-/**
- * How soon after its creation a sliding token's use cannot be read off its TTL. Creation and a first
- * use then set nearly the same expiry: they differ only by the time between them, which the latency
- * to Redis and the clock differences between app servers blur.
- */
-const TTL_RESOLUTION = 2000;
-
-/**
- * Whether a use must be written down. A sliding token's uses can be read off its TTL (expiry minus
- * window), so they are not written, unless its cap binds (its expiry then no longer says when it was
- * used), IPs are recorded, or it is too young to tell; any other token at most once per touch interval.
- */
-function mustRecordUse(token: StoredToken, now: number, options: VerifyOptions): boolean {
-  const readable =
-    sliding(token) &&
-    token.expiresAt === now + token.autoRefresh! &&
-    options.ip === undefined &&
-    now - token.createdAt >= TTL_RESOLUTION;
-  if (readable) return false;
-  return token.lastUsedAt === null || now - token.lastUsedAt >= options.touchInterval;
-}
-
-function sliding(token: StoredToken): boolean {
-  return token.autoRefresh !== null;
-}
-
-/** A sliding token's last use: each use sets its expiry to use + window, while the cap does not bind. */
-function lastUseOf(token: StoredToken): number | null {
-  const slidingExpiry = token.hardExpiresAt === null || token.expiresAt < token.hardExpiresAt;
-  const read = token.expiresAt - token.autoRefresh!;
-  if (!slidingExpiry || read < token.createdAt + TTL_RESOLUTION) return token.lastUsedAt;
-  return token.lastUsedAt === null ? read : Math.max(token.lastUsedAt, read);
 }

@@ -78,6 +78,8 @@ export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
 
 // The store contract, for writing a store of one's own.
 export {
+  type AttemptReservation,
+  type CheckPlan,
   type FailureCount,
   type PageRequest,
   type RevokedToken,
@@ -85,7 +87,6 @@ export {
   TOMBSTONE_LIFE,
   type TokenPage,
   type TokenStore,
-  type VerifyOptions,
 } from './store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 

@@ -4,7 +4,9 @@
  * The token service puts a timeout around every call and turns a throw into
  * `StoreUnavailableError`, so a store needs no error handling of its own.
  *
- * Every store must pass the shared conformance suite in `test/support/store-conformance.ts`.
+ * The service decides, the store applies: the service computes what each call must do (a check's
+ * `CheckPlan`, a tombstone's end), and a store applies it atomically, holding no rule of its own.
+ * Every store must pass the conformance suite, `checkTokenStore` from `personal-token-auth/testing`.
  */
 export interface StoredToken {
   /** Public id, 16 hex characters. */
@@ -63,7 +65,10 @@ export interface TokenPage {
   cursor: string | null;
 }
 
-/** How long a revoked token's tombstone may stay at most (less if the token would have expired sooner). */
+/**
+ * How long a revoked token's tombstone stays at most (less if the token would have expired sooner):
+ * the service revokes with `delete(id, now + TOMBSTONE_LIFE)`.
+ */
 export const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
 
 /**
@@ -99,26 +104,6 @@ export interface CheckPlan {
   ip?: string | null;
 }
 
-export interface VerifyOptions {
-  /**
-   * For Basic auth: the login that came with the token. A store may skip the refresh when it is not
-   * the owner (the memory store does); it need not, as only the holder of the secret gets this far.
-   */
-  login?: string;
-  /** Write `lastUsedAt` only if the stored one is older than this (ms): no write per request. */
-  touchInterval: number;
-  /**
-   * Client IP to record with `lastUsedAt`, if the service records IPs (`trackIp`): an address that
-   * `net.isIP` accepts, or null when the request's is not one (then none is recorded with this use).
-   */
-  ip?: string | null;
-  /**
-   * The expiry terms the token itself carries (its sliding window and hard limit), when it was
-   * read from a token: lets a store refresh in the same step as the read, without a script.
-   */
-  terms?: { autoRefresh: number | null; hardExpiresAt: number | null };
-}
-
 export interface TokenStore {
   /**
    * Saves a new token, to expire at `token.expiresAt` unless refreshed. Returns false, saving
@@ -127,14 +112,20 @@ export interface TokenStore {
   create(token: StoredToken): Promise<boolean>;
 
   /**
-   * The hot path, one round trip: looks the id up and, only if `secretHash` matches, pushes a
-   * sliding token's expiry to `min(now + autoRefresh, hardExpiresAt)` and refreshes `lastUsedAt`
-   * (at most once per `touchInterval`). The id is the first 8 bytes of the hash, in hex
-   * (`tokenIdOf`); a store refuses a pair that does not match, so a public id alone refreshes
-   * nothing. Returns the record as stored (the caller compares the hash again in constant time),
-   * its tombstone if it was revoked, or null if there is none (never was, or expired).
+   * The hot path: one check of a token, applying `plan` atomically. The whole rule, for every store:
+   * - `id` is always the first 16 hex digits of `secretHash` (`tokenIdOf`); if they differ, return
+   *   null and change nothing.
+   * - No live record for `id` (none, or its `expiresAt <= plan.now`): its tombstone if it was revoked
+   *   and the tombstone has not expired, else null.
+   * - A live record whose `secretHash` differs: return it, without writing `lastUsedAt` (the service
+   *   compares the hashes in constant time and refuses). A store whose one-command read also sets
+   *   the expiry may have pushed it to `plan.expiresAt` by then; it must not revive or write anything.
+   * - Otherwise: if `plan.expiresAt` is not null, `expiresAt = min(plan.expiresAt, hardExpiresAt)`;
+   *   if `lastUsedAt` is null or `<= plan.touchIfBefore`, `lastUsedAt = plan.now` and, when `plan.ip`
+   *   is not undefined, `lastUsedIp = plan.ip`. Return the record as it is after.
+   * The service, not the store, decides whether the token is accepted (hash, expiry, login).
    */
-  verify(id: string, secretHash: string, options: VerifyOptions): Promise<StoredToken | RevokedToken | null>;
+  verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null>;
 
   /** The record without touching it, or null (also for a revoked one). */
   get(id: string): Promise<StoredToken | null>;
@@ -151,11 +142,11 @@ export interface TokenStore {
   listPage(user: string, page: PageRequest): Promise<TokenPage>;
 
   /**
-   * Revokes a token, leaving a tombstone for at most the token's remaining lifetime and at most
-   * `TOMBSTONE_LIFE`; returns the revoked record, or null if there was no live token. Once this
-   * resolves, `verify` never accepts it. Nothing may extend a tombstone's life.
+   * Revokes a token, leaving a tombstone until `min(tombstoneUntil, the record's expiresAt)` (the
+   * service passes `now + TOMBSTONE_LIFE`); returns the revoked record, or null if there was no live
+   * token. Once this resolves, `verify` never returns the live record. Nothing may extend a tombstone.
    */
-  delete(id: string): Promise<StoredToken | null>;
+  delete(id: string, tombstoneUntil: number): Promise<StoredToken | null>;
 
   /**
    * Brings a token's hard limit forward to `hardExpiresAt` (never later than it was), for rotation

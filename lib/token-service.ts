@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { CallDeadlines, storeFailure } from './call-deadlines';
 import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
+import { planCheck } from './check-plan';
 import { addressOrUndefined } from './client-ip';
 import { parseDuration } from './duration';
 import {
@@ -20,6 +21,7 @@ import {
   isRevoked,
   type RevokedToken,
   type StoredToken,
+  TOMBSTONE_LIFE,
   type TokenStore,
 } from './store';
 import {
@@ -281,7 +283,8 @@ export class TokenService {
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     if (overlap > 0) await this.#checkLimit(old.user);
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
-    if (overlap === 0) await this.#takeAway('revoke', () => this.store.delete(id));
+    if (overlap === 0)
+      await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
     else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
     emit(this.onEvent, {
       type: 'rotated',
@@ -394,13 +397,17 @@ export class TokenService {
     this.#deadlines.call(
       'verify',
       () =>
-        this.store.verify(parsed.id, parsed.secretHash, {
-          login,
-          touchInterval: this.touchInterval,
+        this.store.verify(
+          parsed.id,
+          parsed.secretHash,
           // Only an address is recorded: a proxy header can hold anything.
-          ip: this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
-          terms: parsed,
-        }),
+          planCheck(
+            parsed,
+            this.#now(),
+            this.touchInterval,
+            this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
+          ),
+        ),
       (found) => done(this.#judge(found, parsed, login)),
       fail,
     );
@@ -501,7 +508,7 @@ export class TokenService {
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
-    const revoked = await this.#takeAway('revoke', () => this.store.delete(id));
+    const revoked = await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
     return revoked !== null;
@@ -519,7 +526,9 @@ export class TokenService {
       do {
         const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
         const settled = await this.#takeAway('revokeAll', () =>
-          Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
+          Promise.allSettled(
+            page.tokens.map((token) => this.store.delete(token.id, this.#now() + TOMBSTONE_LIFE)),
+          ),
         );
         const time = new Date(this.#now());
         for (const result of settled) {

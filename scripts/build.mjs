@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the package: tsc compiles lib/, adapters/ and cli/ to CommonJS in dist/, then each public
+// Builds the package: tsc compiles lib/, adapters/, cli/ and testing/ to CommonJS in dist/, then each public
 // entry point gets a small ESM wrapper that re-exports the CommonJS module's names, with its own
 // `.d.mts` types. One compiled copy of the code serves both `require` and `import`, so there is no
 // dual-package hazard (two copies of TokenService whose `instanceof` checks disagree). Both faces'
@@ -21,6 +21,8 @@ const entries = {
   index: 'lib/index.js',
   'adapters/redis': 'adapters/redis.js',
   'adapters/memory': 'adapters/memory.js',
+  'testing/index': 'testing/index.js',
+  'testing/node-test': 'testing/node-test.js',
 };
 
 const dist = join(root, 'dist');

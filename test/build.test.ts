@@ -7,7 +7,14 @@ import { test } from 'node:test';
 // `npx personal-token`, and tests that load dist/, must keep working while a build runs (`npm pack`
 // builds): the build writes beside dist/ and renames its result into place.
 const root = join(__dirname, '..');
-const watched = ['dist/cli/main.js', 'dist/lib/index.js', 'dist/esm/index.mjs', 'dist/require/index.d.ts'];
+const watched = [
+  'dist/cli/main.js',
+  'dist/lib/index.js',
+  'dist/esm/index.mjs',
+  'dist/require/index.d.ts',
+  'dist/testing/index.js',
+  'dist/esm/testing/node-test.mjs',
+];
 
 function build(): Promise<number | null> {
   const child = spawn(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'ignore' });

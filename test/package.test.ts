@@ -117,6 +117,8 @@ describe('the packed package', { timeout: 600_000 }, () => {
       } from 'personal-token-auth';
       import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
       import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
+      import { checkTokenStore, type StoreHarness } from 'personal-token-auth/testing';
+      import { testTokenStore } from 'personal-token-auth/testing/node-test';
       declare global {
         namespace Express {
           interface User { login: string }
@@ -133,11 +135,63 @@ describe('the packed package', { timeout: 600_000 }, () => {
       });
       export const listed: Promise<TokenInfo[]> = tokens.list('admin');
       export type Store = RedisTokenStore;
+      const harness = async (): Promise<StoreHarness> => ({
+        store: new MemoryTokenStore(),
+        advance: async () => {},
+        cleanup: async () => {},
+      });
+      export const report: Promise<{ passed: string[]; failed: { name: string; error: unknown }[] }> =
+        checkTokenStore(harness);
+      export const wrapper: (name: string, make: () => Promise<StoreHarness>) => void = testTokenStore;
     `;
     writeFileSync(join(consumer, 'typed.mts'), source);
     writeFileSync(join(consumer, 'typed.cts'), source);
     const result = typecheck(['typed.mts', 'typed.cts']);
     assert.ok(result.ok, result.output);
+  });
+
+  // A store's author runs the suite from the package: both faces, on the memory store, which fails
+  // nothing. The runner-agnostic entry loads no test runner (it must run under any).
+  const conformance = `
+    let time = Date.UTC(2026, 0, 1);
+    const harness = async () => ({
+      store: new MemoryTokenStore({ now: () => time }),
+      advance: async (ms) => { time += ms; },
+      cleanup: async () => {},
+    });
+    checkTokenStore(harness).then((report) => {
+      if (report.failed.length > 0) throw report.failed[0].error;
+      if (typeof testTokenStore !== 'function') throw new Error('node-test wrapper missing');
+      console.log('conformance', report.passed.length > 20);
+    });`;
+
+  test('personal-token-auth/testing runs from require() and import, without node:test', () => {
+    writeFileSync(
+      join(consumer, 'conformance.cjs'),
+      `const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+       const { checkTokenStore } = require('personal-token-auth/testing');
+       const testRunnerLoaded = Object.keys(require.cache).some((file) => file.includes('node-test'));
+       if (testRunnerLoaded) throw new Error('the node-test wrapper was loaded');
+       const { testTokenStore } = require('personal-token-auth/testing/node-test');${conformance}`,
+    );
+    writeFileSync(
+      join(consumer, 'conformance.mjs'),
+      `import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
+       import { checkTokenStore } from 'personal-token-auth/testing';
+       import { testTokenStore } from 'personal-token-auth/testing/node-test';${conformance}`,
+    );
+    for (const file of ['conformance.cjs', 'conformance.mjs']) {
+      assert.equal(
+        execFileSync(process.execPath, [file], { cwd: consumer }).toString().trim(),
+        'conformance true',
+        file,
+      );
+    }
+    const testing = join(consumer, 'node_modules/personal-token-auth/dist/testing');
+    const compiled = execFileSync('find', [testing, '-name', '*.js']).toString().trim().split('\n');
+    for (const file of compiled.filter((name) => !name.endsWith('node-test.js'))) {
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /require\("node:test"\)/, file);
+    }
   });
 
   test('a default import is refused by the types, as it would fail at run time', () => {

@@ -6,9 +6,9 @@ import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './support/
 
 const DAY = 24 * 3_600_000;
 
-import { runStoreConformance } from './support/store-conformance';
+import { testTokenStore } from '../testing/node-test';
 
-runStoreConformance('RedisTokenStore (standalone)', async () => {
+testTokenStore('RedisTokenStore (standalone)', async () => {
   const client = connectTestRedis();
   const prefix = uniquePrefix('conformance');
   return {

@@ -6,13 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterOptions } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { personalTokenAuth, TokenService } from '../lib/index';
+import { testTokenStore } from '../testing/node-test';
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './support/failover-load';
 import { basic, bearer, httpGet } from './support/http-load';
 import { waitReal } from './support/redis';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
 import type { RedisServer } from './support/redis-server';
-import { runStoreConformance } from './support/store-conformance';
 
 const TIMEOUT_MS = 1000;
 const MARGIN_MS = 750;
@@ -44,7 +44,7 @@ async function readyClient(handle: RedisClusterHandle): Promise<Cluster> {
   return client;
 }
 
-runStoreConformance('RedisTokenStore (Redis Cluster)', async () => {
+testTokenStore('RedisTokenStore (Redis Cluster)', async () => {
   const handle = await cluster();
   const client = await readyClient(handle);
   return {

@@ -170,9 +170,9 @@ test('revokeAll says how many it revoked when the store fails midway', async () 
   for (const token of records('ann', 1200, time)) await store.create(token);
   let deletes = 0;
   const failing = storeWith(store, {
-    delete: async (id: string) => {
+    delete: async (id: string, tombstoneUntil: number) => {
       if (++deletes > 700) throw new Error('connection lost');
-      return store.delete(id);
+      return store.delete(id, tombstoneUntil);
     },
   });
   const tokens = new TokenService({ store: failing });

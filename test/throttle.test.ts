@@ -282,10 +282,10 @@ onBothStores('throttle', ({ name, makeStore, advance }) => {
     const store = makeStore();
     const partial: TokenStore = {
       create: (token) => store.create(token),
-      verify: (id, hash, options) => store.verify(id, hash, options),
+      verify: (id, hash, plan) => store.verify(id, hash, plan),
       get: (id) => store.get(id),
       listPage: (user, page) => store.listPage(user, page),
-      delete: (id) => store.delete(id),
+      delete: (id, until) => store.delete(id, until),
       limit: (id, at) => store.limit(id, at),
       recordFailure: (key, window) => store.recordFailure!(key, window),
     };

@@ -1,0 +1,158 @@
+// The conformance suite must catch a broken store: each store here wraps a MemoryTokenStore and
+// breaks one rule of the contract, and the suite must report the cases that rule is for as failed;
+// the memory store itself must fail none.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryTokenStore } from '../adapters/memory';
+import { isRevoked, type TokenStore } from '../lib/store';
+import { checkTokenStore, type StoreHarness } from '../testing/index';
+
+/** A harness around a store made from a fresh MemoryTokenStore on a fake clock. */
+function harnessOf(wrap: (inner: MemoryTokenStore) => TokenStore): () => Promise<StoreHarness> {
+  return async () => {
+    let time = Date.UTC(2026, 0, 1);
+    const inner = new MemoryTokenStore({ now: () => time });
+    return {
+      store: wrap(inner),
+      advance: async (ms) => {
+        time += ms;
+      },
+      cleanup: async () => {},
+    };
+  };
+}
+
+/** The memory store's methods, bound, with some replaced. */
+function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenStore {
+  const store: TokenStore = {
+    create: (token) => inner.create(token),
+    verify: (id, hash, plan) => inner.verify(id, hash, plan),
+    get: (id) => inner.get(id),
+    listPage: (user, page) => inner.listPage(user, page),
+    delete: (id, until) => inner.delete(id, until),
+    limit: (id, at) => inner.limit(id, at),
+    now: () => inner.now(),
+    recordFailure: (key, window) => inner.recordFailure(key, window),
+    reserveAttempt: (key, limit, window) => inner.reserveAttempt(key, limit, window),
+    releaseAttempt: (key, attempt) => inner.releaseAttempt(key, attempt),
+    failAttempt: (key, attempt, window) => inner.failAttempt(key, attempt, window),
+  };
+  return { ...store, ...methods };
+}
+
+const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenStore; caught: string[] }[] = [
+  {
+    // Applies the plan to whatever record has the id: a public id alone writes a use.
+    name: 'ignores the hash',
+    make: (inner) =>
+      broken(inner, {
+        verify: async (id, hash, plan) => {
+          const record = await inner.get(id);
+          return inner.verify(id, record?.secretHash.startsWith(id) ? record.secretHash : hash, plan);
+        },
+      }),
+    caught: [
+      'verify with a wrong hash (same id) writes no use, and moves no expiry past the plan',
+      'verify with a wrong hash (same id) on a limited token writes no use and stays within the limit',
+    ],
+  },
+  {
+    name: 'never refreshes',
+    make: (inner) =>
+      broken(inner, { verify: (id, hash, plan) => inner.verify(id, hash, { ...plan, expiresAt: null }) }),
+    caught: [
+      "verify moves a sliding token's expiry to plan.expiresAt",
+      'parallel verifies of a sliding token leave its full window',
+    ],
+  },
+  {
+    // Revokes by forgetting: verify of a revoked token answers null, as for one never issued.
+    name: 'forgets tombstones',
+    make: (inner) =>
+      broken(inner, {
+        verify: async (id, hash, plan) => {
+          const found = await inner.verify(id, hash, plan);
+          return found && isRevoked(found) ? null : found;
+        },
+      }),
+    caught: [
+      'delete revokes at once, leaving a tombstone that verify reports, without secret material',
+      'verify never extends a tombstone, with the right hash or a wrong one',
+      'a delete racing verifies: once it resolves, verify never returns the live record',
+    ],
+  },
+  {
+    // Its listing is by page position alone: every user's tokens show in every user's first page.
+    name: "lists other users' tokens",
+    make: (inner) => {
+      const users = new Set<string>();
+      return broken(inner, {
+        create: (token) => {
+          users.add(token.user);
+          return inner.create(token);
+        },
+        listPage: async (user, page) => {
+          const own = await inner.listPage(user, page);
+          if (page.cursor !== null) return own;
+          const others = await Promise.all(
+            [...users].filter((other) => other !== user).map((other) => inner.listPage(other, page)),
+          );
+          return { tokens: [...own.tokens, ...others.flatMap((found) => found.tokens)], cursor: own.cursor };
+        },
+      });
+    },
+    caught: [
+      "listPage lists that user's live tokens only, newest first",
+      'pages list every token once, in order, across ties, revocations and creations between pages',
+      "revoking page by page, following the cursor, revokes all of one user's tokens and nobody else's",
+    ],
+  },
+  {
+    // Refreshes to the plan's expiry without capping it at the record's hard limit, which limit()
+    // may have brought forward: a limited token's use reports it live past its new limit.
+    name: 'lets expiry overshoot the hard limit',
+    make: (inner) =>
+      broken(inner, {
+        verify: async (id, hash, plan) => {
+          const found = await inner.verify(id, hash, plan);
+          return found && !isRevoked(found) && plan.expiresAt !== null
+            ? { ...found, expiresAt: plan.expiresAt }
+            : found;
+        },
+      }),
+    caught: [
+      'verify caps plan.expiresAt at a hard limit that limit() brought forward',
+      'a limit racing verifies: after it resolves, no use keeps the token past the new limit',
+    ],
+  },
+];
+
+test('the memory store passes every case', async () => {
+  const report = await checkTokenStore(harnessOf((inner) => inner));
+  assert.deepEqual(report.failed, []);
+  assert.deepEqual(report.skipped, []);
+  assert.ok(report.passed.length >= 25, `${report.passed.length} cases passed`);
+});
+
+for (const store of BROKEN_STORES) {
+  test(`the store that ${store.name} fails the suite`, async () => {
+    const report = await checkTokenStore(harnessOf(store.make));
+    const failed = report.failed.map((failure) => failure.name);
+    for (const name of store.caught)
+      assert.ok(failed.includes(name), `caught by: ${name} (failed: ${failed.join('; ')})`);
+    for (const failure of report.failed)
+      assert.ok(failure.error instanceof assert.AssertionError, `${failure.name}: an assertion`);
+  });
+}
+
+test('a store that hangs fails the case it hangs in, within the case timeout', async () => {
+  const hanging = harnessOf((inner) => broken(inner, { get: () => new Promise(() => {}) }));
+  const name = 'create then get returns the record as stored';
+  const report = await checkTokenStore(hanging, { cases: [name], caseTimeout: 100 });
+  assert.deepEqual(report.passed, []);
+  assert.deepEqual(
+    report.failed.map((failure) => failure.name),
+    [name],
+  );
+  assert.match(String(report.failed[0]!.error), /no answer within 100 ms/);
+});

@@ -1,0 +1,82 @@
+import { checkPlanCases } from './cases/check-plan';
+import { concurrencyCases } from './cases/concurrency';
+import { hardLimitCases } from './cases/hard-limits';
+import { listingCases } from './cases/listing';
+import { recordCases } from './cases/records';
+import { throttleCases } from './cases/throttle';
+import { tombstoneCases } from './cases/tombstones';
+import { wrongHashCases } from './cases/wrong-hash';
+import { CaseContext, type ConformanceCase, type StoreHarness } from './harness';
+
+const CASES: readonly ConformanceCase[] = [
+  ...recordCases,
+  ...checkPlanCases,
+  ...wrongHashCases,
+  ...tombstoneCases,
+  ...hardLimitCases,
+  ...listingCases,
+  ...throttleCases,
+  ...concurrencyCases,
+];
+
+/** The names of the suite's cases, in the order they run. */
+export const conformanceCaseNames: readonly string[] = CASES.map((check) => check.name);
+
+export interface ConformanceReport {
+  /** Names of the cases the store passed. */
+  passed: string[];
+  /** The cases it failed, each with what was thrown (an `AssertionError` says what was expected). */
+  failed: { name: string; error: unknown }[];
+  /** Cases for optional methods the store does not have (the throttle's). */
+  skipped: string[];
+}
+
+export interface CheckTokenStoreOptions {
+  /** Run only the cases with these names (see `conformanceCaseNames`); default all. */
+  cases?: readonly string[];
+  /** How long one case may take before it counts as failed, in ms (a hung store). Default 60 s. */
+  caseTimeout?: number;
+}
+
+/**
+ * Runs the conformance suite against a store: every case gets its own harness from `makeHarness()`
+ * and cleans it up after, and the cases run one after another. Resolves to what passed and what
+ * failed, never rejects for a failed case: use it from any test runner (assert that `failed` is
+ * empty), or see `personal-token-auth/testing/node-test` for `node:test`.
+ */
+export async function checkTokenStore(
+  makeHarness: () => Promise<StoreHarness>,
+  options: CheckTokenStoreOptions = {},
+): Promise<ConformanceReport> {
+  const report: ConformanceReport = { passed: [], failed: [], skipped: [] };
+  const wanted = options.cases === undefined ? undefined : new Set(options.cases);
+  for (const check of CASES) {
+    if (wanted && !wanted.has(check.name)) continue;
+    try {
+      const harness = await makeHarness();
+      try {
+        if (check.appliesTo && !check.appliesTo(harness.store)) {
+          report.skipped.push(check.name);
+          continue;
+        }
+        await withTimeout(check.run(new CaseContext(harness)), options.caseTimeout ?? 60_000, check.name);
+      } finally {
+        await harness.cleanup();
+      }
+      report.passed.push(check.name);
+    } catch (error) {
+      report.failed.push({ name: check.name, error });
+    }
+  }
+  return report;
+}
+
+// The timer holds the process open while a case runs: a store that hangs fails its case, rather
+// than ending the run with the case unsettled.
+function withTimeout(work: Promise<void>, ms: number, name: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
