@@ -21,6 +21,7 @@ const entries = {
   index: 'lib/index.js',
   'adapters/redis': 'adapters/redis.js',
   'adapters/memory': 'adapters/memory.js',
+  'adapters/postgres': 'adapters/postgres.js',
 };
 
 const dist = join(root, 'dist');
