@@ -3,8 +3,8 @@
 // due. N checks through the service are N statements, nothing else.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { forCurrentService } from '../adapters/postgres-service-bridge';
 import { TokenService } from '../lib/index';
-import { forCurrentService } from './support/check-plan-bridge';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Pool } from 'pg';
 import { PostgresTokenStore } from '../adapters/postgres';
+import { forCurrentService } from '../adapters/postgres-service-bridge';
 import { personalTokenAuth, TokenService } from '../lib/index';
 import { type AuthServer, startAuthServer } from './support/auth-server';
-import { forCurrentService } from './support/check-plan-bridge';
 import {
   assertFailoverVerdict,
   issuePopulation,

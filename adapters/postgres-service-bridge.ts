@@ -1,10 +1,11 @@
-// Until the token service computes a CheckPlan itself (the new store contract), this turns what
-// today's service passes a store (VerifyOptions; delete without a tombstone life) into the plan the
-// new service will pass, the same rule: slide to min(now + window, hard limit) from the terms the
-// token carries, write a use when the last one is touchInterval old. A plan passes through as it is,
-// so that this is a no-op once the service makes plans. Remove it at that merge.
-import type { PostgresTokenStore } from '../../adapters/postgres';
-import { type CheckPlan, TOMBSTONE_LIFE, type TokenStore, type VerifyOptions } from '../../lib/store';
+// TRANSITIONAL, not a public entry point: until the token service computes a CheckPlan itself (the
+// new store contract), this turns what today's service passes a store (VerifyOptions; delete without
+// a tombstone life) into the plan the new service will pass, by the same rule: slide to
+// min(now + window, hard limit) from the terms the token carries, write a use once the last one is
+// touchInterval old. A plan passes through as it is, so that this is a no-op once the service makes
+// plans. Delete this file when it does, passing the store itself where `forCurrentService` is called.
+import { type CheckPlan, TOMBSTONE_LIFE, type TokenStore, type VerifyOptions } from '../lib/store';
+import type { PostgresTokenStore } from './postgres';
 
 export function planOf(now: number, options: VerifyOptions | CheckPlan): CheckPlan {
   if ('touchIfBefore' in options) return options;
