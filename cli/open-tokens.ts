@@ -50,10 +50,11 @@ export async function openTokens(
         ? ([postgresUrl, `postgresUrl in ${path}`] as const)
         : undefined;
   if (configStore !== undefined) {
-    if (globals.redis !== undefined || globals.prefix !== undefined || globals.postgres !== undefined) {
-      throw new UsageError(
-        `--redis, --prefix and --postgres do not apply: the config ${path} provides its own store`,
-      );
+    if (globals.redis !== undefined || globals.prefix !== undefined) {
+      throw new UsageError(`--redis and --prefix do not apply: the config ${path} provides its own store`);
+    }
+    if (globals.postgres !== undefined) {
+      throw new UsageError(`--postgres does not apply: the config ${path} provides its own store`);
     }
     store = configStore;
     where = `the token store of ${path}`;
