@@ -7,6 +7,7 @@ import { forCurrentService } from '../adapters/postgres-service-bridge';
 import { TokenService } from '../lib/index';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
+import { waitFor } from './support/redis-servers';
 
 let server: PostgresServer;
 let h: PostgresHarness;
@@ -69,6 +70,24 @@ test('a token with only a hard limit: N checks are N statements, and no write wh
   assert.equal((await tokens.authenticate(issued.token)).ok, true);
   assert.equal(await rowVersion(issued.id), afterChecks);
   assert.ok((await h.store.get(issued.id))?.lastUsedAt);
+});
+
+test('every check that writes is a HOT update: no index entry per check', async () => {
+  const issued = await tokens.issue({ user: 'carol', autoRefresh: '10m' });
+  for (let i = 0; i < 200; i++) assert.equal((await tokens.authenticate(issued.token)).ok, true);
+  const updates = async () =>
+    (
+      await h.pool.query(
+        'SELECT n_tup_upd::int AS all, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = $1',
+        [h.store.table],
+      )
+    ).rows[0] as { all: number; hot: number };
+  // Each backend reports its counts to the statistics view a moment after it goes idle.
+  const counted = await waitFor('the updates to reach pg_stat_user_tables', async () => {
+    const seen = await updates();
+    return seen.all >= 200 ? seen : undefined;
+  });
+  assert.equal(counted.hot, counted.all, JSON.stringify(counted));
 });
 
 test('a refused token (unknown, revoked, wrong login) is one statement too', async () => {
