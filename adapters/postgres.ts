@@ -11,7 +11,7 @@ import type {
 import { tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import { recordOfRow, type TokenRow, tokenOfRow } from './postgres-row';
-import { DEFAULT_TABLE, schemaSql, schemaStatements, tableName } from './postgres-schema';
+import { schemaSql, schemaStatements, tableName } from './postgres-schema';
 import { type Statement, type Statements, statementsFor } from './postgres-statements';
 
 export { DEFAULT_TABLE, schemaSql } from './postgres-schema';
@@ -62,7 +62,7 @@ export class PostgresTokenStore {
       throw new TypeError('PostgresTokenStore needs a node-postgres Pool as its first argument');
     }
     this.pool = pool;
-    this.table = tableName(options.table ?? DEFAULT_TABLE);
+    this.table = tableName(options.table);
     this.#now = options.now ?? Date.now;
     this.#statements = statementsFor(this.table);
   }
