@@ -21,6 +21,11 @@ export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'on
   redisUrl?: string;
   /** Redis key prefix, when the config does not give a store. `--prefix` wins over it. */
   keyPrefix?: string;
+  /**
+   * PostgreSQL URL, when the config does not give a store: tokens in its `personal_tokens` table
+   * (see docs/postgres.md). `--postgres` wins over it, and `--redis` over it.
+   */
+  postgresUrl?: string;
 }
 
 export interface LoadedConfig {
@@ -74,11 +79,14 @@ export function validateConfig(exported: unknown, path: string): CliConfig {
     if (config[field] !== undefined && typeof config[field] !== 'function')
       fail(`${field} must be a function`);
   }
-  for (const field of ['redisUrl', 'keyPrefix', 'tokenPrefix'] as const) {
+  for (const field of ['redisUrl', 'keyPrefix', 'postgresUrl', 'tokenPrefix'] as const) {
     if (config[field] !== undefined && typeof config[field] !== 'string') fail(`${field} must be a string`);
   }
   if (config.store !== undefined && (config.redisUrl !== undefined || config.keyPrefix !== undefined)) {
     fail('give either store or redisUrl/keyPrefix, not both');
+  }
+  if (config.postgresUrl !== undefined && (config.store !== undefined || config.redisUrl !== undefined)) {
+    fail('give one of store, redisUrl and postgresUrl');
   }
   return config as CliConfig;
 }

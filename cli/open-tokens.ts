@@ -3,12 +3,14 @@ import { RedisTokenStore } from '../adapters/redis';
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, TokenService, type TokenStore } from '../lib/index';
 import { type CliConfig, loadConfig } from './config';
 import { CommandFailure, messageOf, UsageError } from './errors';
+import { assertPostgresUrl, type OpenedPostgres, openPostgres } from './postgres';
 import { assertRedisUrl, openRedis, type RedisConnectionOptions, redactUrl } from './redis';
 
 /** The global options, as typed on the command line (undefined = not given). */
 export interface GlobalOptions {
   redis?: string;
   prefix?: string;
+  postgres?: string;
   config?: string;
 }
 
@@ -35,16 +37,35 @@ export async function openTokens(
   connection: RedisConnectionOptions = {},
 ): Promise<OpenedTokens> {
   const { path, config } = await loadConfig(globals.config, cwd);
-  const { store: configStore, redisUrl, keyPrefix, ...serviceOptions } = config;
+  const { store: configStore, redisUrl, keyPrefix, postgresUrl, ...serviceOptions } = config;
   let store: TokenStore;
   let where: string;
   let client: Redis | undefined;
+  let postgres: OpenedPostgres | undefined;
+  const postgresFrom =
+    globals.postgres !== undefined
+      ? ([globals.postgres, '--postgres'] as const)
+      : postgresUrl !== undefined && globals.redis === undefined
+        ? ([postgresUrl, `postgresUrl in ${path}`] as const)
+        : undefined;
   if (configStore !== undefined) {
     if (globals.redis !== undefined || globals.prefix !== undefined) {
       throw new UsageError(`--redis and --prefix do not apply: the config ${path} provides its own store`);
     }
+    if (globals.postgres !== undefined) {
+      throw new UsageError(`--postgres does not apply: the config ${path} provides its own store`);
+    }
     store = configStore;
     where = `the token store of ${path}`;
+  } else if (postgresFrom !== undefined) {
+    if (globals.redis !== undefined || globals.prefix !== undefined) {
+      throw new UsageError('--postgres and --redis/--prefix name two stores: give one');
+    }
+    const [url, origin] = postgresFrom;
+    assertPostgresUrl(url, origin);
+    postgres = await openPostgres(url);
+    store = postgres.store;
+    where = postgres.where;
   } else {
     const [url, origin] =
       globals.redis !== undefined
@@ -67,6 +88,7 @@ export async function openTokens(
     tokens = new TokenService({ ...serviceOptions, store });
   } catch (error) {
     client?.disconnect();
+    await postgres?.close();
     throw new CommandFailure(`invalid options${path === null ? '' : ` in ${path}`}: ${messageOf(error)}`);
   }
   return {
@@ -77,6 +99,7 @@ export async function openTokens(
       await tokens.close();
       // disconnect, not quit: quit waits for an answer a hung server never sends.
       client?.disconnect();
+      await postgres?.close();
     },
   };
 }

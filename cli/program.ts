@@ -62,10 +62,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .description('Create, list, inspect and revoke the personal access tokens of personal-token-auth.')
     .usage(
-      '[--redis <url>] [--prefix <prefix>] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
+      '[--redis <url>] [--prefix <prefix>] [--postgres <url>] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
     )
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'Redis key prefix (default: pat:)')
+    .option('--postgres <url>', 'PostgreSQL URL: tokens in its personal_tokens table instead of Redis')
     .option(
       '--config <file>',
       'module exporting { store, resolveUser, canAccess, tokenPrefix } as the app uses them ' +
@@ -91,7 +92,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
         '  personal-token rotate <id> [--overlap 1h] [-q]        # same owner, scopes and hard limit\n\n' +
-        'Exit codes: 0 done, 1 refused or failed (unknown id or user, Redis unreachable...), 2 usage error.\n',
+        'Exit codes: 0 done, 1 refused or failed (unknown id or user, store unreachable...), 2 usage error.\n',
     )
     .hook('preSubcommand', (_program, subcommand) => {
       state.command = subcommand;

@@ -3,16 +3,21 @@
 //   HOST              interface to listen on (default 127.0.0.1: a demo should not face the network)
 //   DATA_DIR          where the files (DATA_DIR/files) and their node UUIDs (DATA_DIR/nodes.json) live;
 //                     default: a fresh temporary folder with a demo tree, deleted on exit
-//   REDIS_URL         if set, tokens live in Redis there (as the CLI's); else in memory, with a demo token
+//   DATABASE_URL      if set, tokens live in that PostgreSQL database's personal_tokens table (created
+//                     at start if absent; the CLI's --postgres reaches them)
+//   REDIS_URL         else, if set, tokens live in Redis there (as the CLI's); else in memory, with a demo token
 //   REDIS_KEY_PREFIX  Redis key prefix (default 'pat:', the CLI's default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, TokenService } from 'personal-token-auth';
+import { DEFAULT_KEY_PREFIX, TokenService, type TokenStore } from 'personal-token-auth';
 import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
+import { PostgresTokenStore } from 'personal-token-auth/adapters/postgres';
 import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
+import { Pool } from 'pg';
+// Until TokenService passes stores a CheckPlan: see that file.
 import { createApp } from './app';
 import { seedDemoTree } from './demo-tree';
 import { NodeTree } from './node-tree';
@@ -48,12 +53,32 @@ async function serve(port: number, host: string, temporaryDataDir: string | null
   const nodes = NodeTree.open(dataDir);
   const users = new UserDirectory();
 
-  const redisUrl = process.env.REDIS_URL;
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const redisUrl = databaseUrl ? undefined : process.env.REDIS_URL;
   const keyPrefix = process.env.REDIS_KEY_PREFIX ?? DEFAULT_KEY_PREFIX;
   const redis = redisUrl ? new Redis(redisUrl) : null;
   // ioredis reconnects by itself; without a listener an outage would print a stack per retry.
   redis?.on('error', (error: Error) => console.error(`Redis: ${error.message}`));
-  const store = redis ? new RedisTokenStore(redis, { prefix: keyPrefix }) : new MemoryTokenStore();
+  // Timeouts so that a server that stops answering cannot hold the pool (see docs/postgres.md).
+  const pool = databaseUrl
+    ? new Pool({
+        connectionString: databaseUrl,
+        query_timeout: 2000,
+        connectionTimeoutMillis: 2000,
+        statement_timeout: 2000,
+      })
+    : null;
+  // An idle connection the server drops is an 'error' on the pool: unheard, it would end the process.
+  // The message only: the error carries the client, whose parameters hold the password.
+  pool?.on('error', (error: Error) => console.error(`PostgreSQL: ${error.message}`));
+  let store: TokenStore;
+  if (pool) {
+    const postgres = new PostgresTokenStore(pool);
+    await postgres.createSchema();
+    store = postgres;
+  } else {
+    store = redis ? new RedisTokenStore(redis, { prefix: keyPrefix }) : new MemoryTokenStore();
+  }
   const tokens = new TokenService({ store, resolveUser: (login) => users.resolve(login) });
 
   const app = createApp({ tokens, nodes, users });
@@ -65,20 +90,25 @@ async function serve(port: number, host: string, temporaryDataDir: string | null
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  // Without Redis nobody else can create a token for this process, so it creates one: this is its creation
+  // In memory nobody else can create a token for this process, so it creates one: this is its creation
   // moment, the only time its text is shown.
-  const demo = redis
-    ? null
-    : await tokens.issue({
-        user: DEMO_LOGIN,
-        expiresIn: DEMO_TOKEN_LIFETIME,
-        label: 'demo token (npm start)',
-      });
+  const demo =
+    redis || pool
+      ? null
+      : await tokens.issue({
+          user: DEMO_LOGIN,
+          expiresIn: DEMO_TOKEN_LIFETIME,
+          label: 'demo token (npm start)',
+        });
   const facts: BannerFacts = {
     baseUrl: `http://${urlHost}:${address.port}`,
     filesDir: nodes.filesDir,
     filesAreTemporary: temporaryDataDir !== null,
-    store: redisUrl ? { kind: 'redis', url: redisUrl, keyPrefix } : { kind: 'memory' },
+    store: databaseUrl
+      ? { kind: 'postgres', url: databaseUrl }
+      : redisUrl
+        ? { kind: 'redis', url: redisUrl, keyPrefix }
+        : { kind: 'memory' },
     demoToken: demo ? { login: DEMO_LOGIN, token: demo.token, expiresIn: DEMO_TOKEN_LIFETIME } : null,
     readmeUuid: nodes.nodeAt('/docs/readme.txt')?.uuid ?? null,
   };
@@ -90,7 +120,7 @@ async function serve(port: number, host: string, temporaryDataDir: string | null
     stopping = true;
     server.close();
     server.closeAllConnections();
-    Promise.allSettled([tokens.close(), redis?.quit()]).then(() => {
+    Promise.allSettled([tokens.close(), redis?.quit(), pool?.end()]).then(() => {
       if (temporaryDataDir) rmSync(temporaryDataDir, { recursive: true, force: true });
       process.stderr.write(`stopped (${signal})\n`);
       process.exit(0);

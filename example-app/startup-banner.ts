@@ -5,27 +5,30 @@ export interface BannerFacts {
   baseUrl: string; // e.g. http://127.0.0.1:3000
   filesDir: string;
   filesAreTemporary: boolean;
-  store: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string };
+  store:
+    | { kind: 'memory' }
+    | { kind: 'redis'; url: string; keyPrefix: string }
+    | { kind: 'postgres'; url: string };
   /** The demo token (memory store only): printed here once, the moment it is created, and never again. */
   demoToken: { login: string; token: string; expiresIn: string } | null;
   readmeUuid: string | null;
 }
 
-/** A Redis URL fit to print: its password, if any, masked. */
-export function redactRedisUrl(url: string): string {
+/** A Redis or PostgreSQL URL fit to print: its password, if any, masked. */
+export function redactStoreUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '(unparsable REDIS_URL)';
+    return '(unparsable URL)';
   }
 }
 
 /** The CLI's global options needed to reach the same tokens as the app (none with the defaults). */
 function cliOptions(store: { url: string; keyPrefix: string }): string {
   const options: string[] = [];
-  if (store.url !== DEFAULT_REDIS_URL) options.push(`--redis '${redactRedisUrl(store.url)}'`);
+  if (store.url !== DEFAULT_REDIS_URL) options.push(`--redis '${redactStoreUrl(store.url)}'`);
   if (store.keyPrefix !== DEFAULT_KEY_PREFIX) options.push(`--prefix '${store.keyPrefix}'`);
   return options.map((option) => `${option} `).join('');
 }
@@ -39,8 +42,10 @@ export function startupBanner(facts: BannerFacts): string {
   const login = facts.demoToken?.login ?? 'admin';
   const store =
     facts.store.kind === 'memory'
-      ? 'in memory (set REDIS_URL to keep them in Redis)'
-      : `Redis at ${redactRedisUrl(facts.store.url)}, key prefix ${facts.store.keyPrefix}`;
+      ? 'in memory (set REDIS_URL or DATABASE_URL to keep them in Redis or PostgreSQL)'
+      : facts.store.kind === 'postgres'
+        ? `PostgreSQL at ${redactStoreUrl(facts.store.url)}, table personal_tokens`
+        : `Redis at ${redactStoreUrl(facts.store.url)}, key prefix ${facts.store.keyPrefix}`;
   const lines = [
     'personal-token-auth example app',
     `  REST:    ${baseUrl}/api/`,
@@ -60,6 +65,11 @@ export function startupBanner(facts: BannerFacts): string {
     lines.push(
       'Create a token with the CLI (it reads the same Redis), and put it in TOKEN:',
       `  export TOKEN=$(npx personal-token ${cliOptions(facts.store)}create -u ${login} -e 1h -q)`,
+    );
+  } else if (facts.store.kind === 'postgres') {
+    lines.push(
+      'Create a token with the CLI (it reads the same database), and put it in TOKEN:',
+      `  export TOKEN=$(npx personal-token --postgres '${redactStoreUrl(facts.store.url)}' create -u ${login} -e 1h -q)`,
     );
   }
   const bearer = '"Authorization: Bearer $TOKEN"';

@@ -21,6 +21,7 @@ const entries = {
   index: 'lib/index.js',
   'adapters/redis': 'adapters/redis.js',
   'adapters/memory': 'adapters/memory.js',
+  'adapters/postgres': 'adapters/postgres.js',
   'testing/index': 'testing/index.js',
   'testing/node-test': 'testing/node-test.js',
 };

@@ -226,7 +226,7 @@ describe('personal-token --help', () => {
     }
     assert.match(
       program!.stdout,
-      /^Usage: personal-token \[--redis <url>\] \[--prefix <prefix>\] \[--config <file>\]/,
+      /^Usage: personal-token \[--redis <url>\] \[--prefix <prefix>\] \[--postgres <url>\] \[--config <file>\]/,
     );
     for (const command of ['create', 'list', 'inspect', 'revoke']) {
       assert.match(program!.stdout, new RegExp(`^  ${command} `, 'm'));

@@ -42,6 +42,7 @@ describe('the packed package', { timeout: 600_000 }, () => {
   const check = `
     if (typeof personalTokenAuth !== 'function' || typeof TokenService !== 'function') throw new Error('core exports missing');
     if (typeof RedisTokenStore !== 'function' || typeof MemoryTokenStore !== 'function') throw new Error('adapters missing');
+    if (typeof PostgresTokenStore !== 'function') throw new Error('PostgreSQL adapter missing');
     if (typeof tokenRouter !== 'function') throw new Error('tokenRouter missing');
     const tokens = new TokenService({ store: new MemoryTokenStore() });
     tokens.issue({ user: 'admin', expiresIn: '1h' }).then(async ({ token }) => {
@@ -55,7 +56,8 @@ describe('the packed package', { timeout: 600_000 }, () => {
       join(consumer, 'use.cjs'),
       `const { personalTokenAuth, TokenService, parseDuration, tokenRouter } = require('personal-token-auth');
        const { RedisTokenStore } = require('personal-token-auth/adapters/redis');
-       const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');${check}`,
+       const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+       const { PostgresTokenStore } = require('personal-token-auth/adapters/postgres');${check}`,
     );
     assert.equal(
       execFileSync(process.execPath, ['use.cjs'], { cwd: consumer }).toString().trim(),
@@ -69,6 +71,7 @@ describe('the packed package', { timeout: 600_000 }, () => {
       `import { personalTokenAuth, TokenService, parseDuration, tokenRouter } from 'personal-token-auth';
        import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
        import { MemoryTokenStore } from 'personal-token-auth/adapters/memory';
+       import { PostgresTokenStore } from 'personal-token-auth/adapters/postgres';
        import { createRequire } from 'node:module';
        if (createRequire(import.meta.url)('personal-token-auth').TokenService !== TokenService) throw new Error('two copies');
        ${check}`,
@@ -119,6 +122,10 @@ describe('the packed package', { timeout: 600_000 }, () => {
       import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
       import { checkTokenStore, type StoreHarness } from 'personal-token-auth/testing';
       import { testTokenStore } from 'personal-token-auth/testing/node-test';
+      import { PostgresTokenStore, type PostgresTokenStorePool } from 'personal-token-auth/adapters/postgres';
+      // Without pg installed: the store's types need neither pg nor @types/pg.
+      declare const pool: PostgresTokenStorePool;
+      export const postgres = new PostgresTokenStore(pool, { table: 'tokens' });
       declare global {
         namespace Express {
           interface User { login: string }

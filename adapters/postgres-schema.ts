@@ -1,0 +1,65 @@
+/**
+ * The PostgreSQL store's tables, as SQL: `createSchema()` runs it, and docs/postgres.md prints it for
+ * migration tools (a test keeps the two the same).
+ *
+ * `<table>` holds tokens and their tombstones, one row per id: `revoked_at` null is a token, set is
+ * its tombstone; either is gone once `expires_at` has passed (the rows are deleted later, see
+ * `SWEEP_SAMPLE`). `<table>_failures` holds the throttle's failure counters and reserved attempts,
+ * one row per client.
+ *
+ * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`), so
+ * that a check's UPDATE is a HOT update: the new row version goes into the same page and no index
+ * gets an entry. The fill factor leaves each page room for those versions.
+ */
+
+// Lower-case, so that it means the same quoted as unquoted; short enough that the names made from it
+// (`<table>_failures_expiry`, prepared statements `pta_<what>_<table>`) stay within PostgreSQL's 63.
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
+
+export const DEFAULT_TABLE = 'personal_tokens';
+
+/** The table name, checked: a TypeError for anything but a plain lower-case identifier. */
+export function tableName(table: string | undefined): string {
+  const name = table ?? DEFAULT_TABLE;
+  if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
+    throw new TypeError(
+      'PostgresTokenStore: table must be a lower-case identifier (a-z, 0-9, _), at most 40 characters',
+    );
+  }
+  return name;
+}
+
+/** The statements that create the store's tables and indexes, if absent, in order. */
+export function schemaStatements(table: string): string[] {
+  const name = tableName(table);
+  return [
+    `CREATE TABLE IF NOT EXISTS "${name}" (
+  id text COLLATE "C" PRIMARY KEY,
+  login text NOT NULL,
+  secret_hash text NOT NULL,
+  label text,
+  scopes text[] NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  hard_expires_at bigint,
+  auto_refresh bigint,
+  last_used_at bigint,
+  last_used_ip text,
+  revoked_at bigint
+) WITH (fillfactor = 80)`,
+    `CREATE INDEX IF NOT EXISTS "${name}_by_login" ON "${name}" (login, created_at DESC, id DESC)`,
+    `CREATE TABLE IF NOT EXISTS "${name}_failures" (
+  key text PRIMARY KEY,
+  count integer NOT NULL,
+  reset_at bigint NOT NULL,
+  attempts jsonb NOT NULL,
+  expires_at bigint NOT NULL
+)`,
+    `CREATE INDEX IF NOT EXISTS "${name}_failures_expiry" ON "${name}_failures" (expires_at)`,
+  ];
+}
+
+/** The schema as one script, as docs/postgres.md shows it. */
+export function schemaSql(table: string = DEFAULT_TABLE): string {
+  return `${schemaStatements(table).join(';\n')};\n`;
+}
