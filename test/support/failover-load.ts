@@ -81,10 +81,9 @@ export async function loadThroughFault(
   await fault();
   const recoveredAt = performance.now();
   await new Promise((resolve) => setTimeout(resolve, settleMs));
-  const settled = () => {
-    const last = load.samples.slice(-SETTLED_REQUESTS);
-    return last.length === SETTLED_REQUESTS && last.every((sample) => sample.status !== 503);
-  };
+  // The verdict's own test: requests that started after the last 503 ended (answers arrive out of
+  // order, so the last answers in arrival order can include requests sent before it).
+  const settled = () => answeredAfterLastUnavailable(load.samples) >= SETTLED_REQUESTS;
   while (!settled() && performance.now() - recoveredAt < settleGuardMs) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -156,10 +155,8 @@ export function assertFailoverVerdict(run: FailoverRun, options: FailoverVerdict
   );
   // Recovered, and for good: once answers came back, the unavailability did not return, and the
   // last requests of the run were all answered (by a live 200 or a revoked 401).
-  const lastUnavailable = unavailable.at(-1);
-  const after = lastUnavailable ? samples.filter((s) => s.start > lastUnavailable.end) : samples;
   assert.ok(
-    after.length >= SETTLED_REQUESTS,
+    answeredAfterLastUnavailable(samples) >= SETTLED_REQUESTS,
     `${SETTLED_REQUESTS} requests in a row answered after recovery (${context})`,
   );
   const slow = samples.filter((s) => latency(s) > options.maxLatencyMs);
@@ -169,4 +166,11 @@ export function assertFailoverVerdict(run: FailoverRun, options: FailoverVerdict
     `every answer within ${options.maxLatencyMs} ms (${context})`,
   );
   return report;
+}
+
+/** How many requests started after the last 503 ended (all of them when there was none). */
+function answeredAfterLastUnavailable(samples: readonly LoadSample[]): number {
+  let lastEnd = Number.NEGATIVE_INFINITY;
+  for (const s of samples) if (s.status === 503 && s.end > lastEnd) lastEnd = s.end;
+  return samples.filter((s) => s.start > lastEnd).length;
 }
