@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { Scheme } from './authenticate-credentials';
+import type { Scheme } from './credentials';
 import type { OnEvent } from './events';
 import type { ThrottleOptions } from './failure-throttle';
 import { type ForwardedRequest, readForwardedRequest } from './forwarded-request';

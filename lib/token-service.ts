@@ -353,57 +353,38 @@ export class TokenService {
    * Checks a token and, for a sliding one, pushes its expiry forward. With `login` (Basic auth) the
    * token must belong to that login. Returns why it failed, for audit; never the token itself.
    */
-  authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
-    return new Promise((resolve, reject) => {
-      this.check(
-        token,
-        options.login,
-        options.ip,
-        (result) => resolve(result.ok ? { ok: true, token: toInfo(result.token) } : result),
-        reject,
-      );
-    });
+  async authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
+    const result = await this.check(token, options.login, options.ip);
+    return result.ok ? { ok: true, token: toInfo(result.token) } : result;
   }
 
   /**
-   * `authenticate()` for the request path of `personalTokenAuth()`: the same checks, answered
-   * through callbacks, with the store's record as it is. One store call and one `then`, where the
-   * promise form costs several promise layers and a `TokenInfo` with four Dates on every request.
+   * `authenticate()` for the request path: the same checks, answering with the store's record as it
+   * is (no `TokenInfo` with four Dates on every request). Rejects only with `StoreUnavailableError`.
    * @internal
    */
-  check(
-    token: string,
-    login: string | undefined,
-    ip: string | undefined,
-    done: (result: Check) => void,
-    fail: (error: StoreUnavailableError) => void,
-  ): void {
+  check(token: string, login: string | undefined, ip: string | undefined): Promise<Check> {
     // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
     // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
     // logged, and this one could hold a secret.
     if (login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login))) {
-      done({ ok: false, reason: 'user_mismatch' });
-      return;
+      return Promise.resolve({ ok: false, reason: 'user_mismatch' });
     }
     const parsed = parseToken(token, this.tokenPrefix);
     if (typeof parsed === 'string') {
       // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
-      done({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
-      return;
+      return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
     }
-    this.#deadlines.call(
-      'verify',
-      () =>
-        this.store.verify(parsed.id, parsed.secretHash, {
-          login,
-          touchInterval: this.touchInterval,
-          // Only an address is recorded: a proxy header can hold anything.
-          ip: this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
-          terms: parsed,
-        }),
-      (found) => done(this.#judge(found, parsed, login)),
-      fail,
-    );
+    const options = {
+      login,
+      touchInterval: this.touchInterval,
+      // Only an address is recorded: a proxy header can hold anything.
+      ip: this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
+      terms: parsed,
+    };
+    return this.#deadlines
+      .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, options))
+      .then((found) => this.#judge(found, parsed, login));
   }
 
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */
