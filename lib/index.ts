@@ -19,7 +19,7 @@ export {
   requireNodePermission,
 } from './node-permission';
 export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
-export type { ResolveAncestors } from './request-context';
+export type { ResolveAncestors } from './scopes';
 export type { ThrottleOptions } from './failure-throttle';
 
 // Issuing, verifying, listing, rotating and revoking tokens.

@@ -11,7 +11,8 @@ import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
 import { emit, type OnEvent } from './events';
 import { FailureThrottle, type ThrottleOptions } from './failure-throttle';
-import { type ResolveAncestors, setRequestContext } from './request-context';
+import { setRequestContext } from './request-context';
+import type { ResolveAncestors } from './scopes';
 import type { TokenStore } from './store';
 import { type ResolveUser, TokenService } from './token-service';
 

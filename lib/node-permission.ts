@@ -2,7 +2,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
 import { emit } from './events';
-import { getRequestContext, type ResolveAncestors } from './request-context';
+import { getRequestContext } from './request-context';
+import type { ResolveAncestors } from './scopes';
 import { type Permission, parseScope, scopesAllow } from './scopes';
 
 export interface NodePermissionOptions {
