@@ -8,6 +8,13 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    {
+      name: 'service-free-of-http',
+      severity: 'error',
+      comment: 'TokenService decides on tokens, logins and token info; requests are the HTTP side.',
+      from: { path: '^lib/token-service[.]ts$' },
+      to: { path: 'node_modules/express/', reachable: true },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
