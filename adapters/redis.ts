@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
   CheckPlan,
@@ -45,9 +46,8 @@ export interface RedisTokenStoreOptions {
   durableRevocation?: false | DurableRevocationOptions;
 }
 
+export { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 export type { RedisTokenStoreClient } from './redis-client';
-
-export const DEFAULT_KEY_PREFIX = 'pat:';
 
 // How many of a user's oldest index entries each issue checks for expiry.
 const PRUNE_SAMPLE = 16;

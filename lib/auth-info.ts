@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { Scheme } from './credentials';
 import { NotTokenAuthenticatedError } from './errors';
 
 /** What a successful personal-token authentication puts in `req.authInfo`. */
@@ -14,7 +15,7 @@ export interface PersonalTokenAuthInfo {
   /** Sliding window in ms, or null for a token with only a hard limit. */
   autoRefresh: number | null;
   /** How the token came: as a Bearer token or as a Basic password. */
-  scheme: 'bearer' | 'basic';
+  scheme: Scheme;
 }
 
 /**

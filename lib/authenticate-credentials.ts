@@ -1,10 +1,8 @@
 import type { PersonalTokenAuthInfo } from './auth-info';
-import type { Credentials } from './credentials';
+import type { Credentials, Scheme } from './credentials';
 import type { RejectReason } from './events';
 import type { StoredToken } from './store';
 import type { ResolveUser, TokenService } from './token-service';
-
-export type Scheme = 'bearer' | 'basic';
 
 /** The outcome of one request's credentials; the middleware and the strategies each turn it into a response. */
 export type CredentialsOutcome =
@@ -20,77 +18,39 @@ export type CredentialsOutcome =
       login?: string;
     };
 
-/**
- * Checks credentials against the token service, then `resolveUser`. Rejects only when the store or
- * `resolveUser` fails: refusals are outcomes. (What the Passport strategies use.)
- */
-export function authenticateCredentials(
-  credentials: Credentials,
-  tokens: TokenService,
-  schemes: readonly Scheme[],
-  resolveUser: ResolveUser | undefined,
-  ip?: string,
-): Promise<CredentialsOutcome> {
-  return new Promise((resolve, reject) =>
-    checkCredentials(credentials, tokens, schemes, resolveUser, ip, resolve, reject),
-  );
+/** What a check of credentials needs besides them. */
+export interface CredentialsCheck {
+  tokens: TokenService;
+  /** The schemes the caller accepts; credentials of another scheme are absent. */
+  schemes: readonly Scheme[];
+  resolveUser: ResolveUser | undefined;
+  /** The client IP, recorded with the use when the service tracks IPs. */
+  ip?: string | undefined;
 }
 
 /**
- * The same, through callbacks: what `personalTokenAuth()` runs on every request, with no promise
- * of its own (`fail` gets a store or `resolveUser` failure).
+ * Checks credentials against the token service, then `resolveUser`. Rejects only when the store or
+ * `resolveUser` fails: refusals are outcomes. (What the middleware and the Passport strategies run.)
  */
-export function checkCredentials(
+export async function authenticateCredentials(
   credentials: Credentials,
-  tokens: TokenService,
-  schemes: readonly Scheme[],
-  resolveUser: ResolveUser | undefined,
-  ip: string | undefined,
-  done: (outcome: CredentialsOutcome) => void,
-  fail: (error: unknown) => void,
-): void {
+  { tokens, schemes, resolveUser, ip }: CredentialsCheck,
+): Promise<CredentialsOutcome> {
   const scheme = attemptedScheme(credentials, schemes);
-  if (scheme === undefined || credentials.scheme === 'none') {
-    done(ABSENT);
-    return;
-  }
-  if (credentials.scheme === 'malformed') {
-    done({ kind: 'malformed', scheme });
-    return;
-  }
+  if (scheme === undefined || credentials.scheme === 'none') return ABSENT;
+  if (credentials.scheme === 'malformed') return { kind: 'malformed', scheme };
   const login = credentials.scheme === 'basic' ? credentials.login : undefined;
   const token = credentials.scheme === 'basic' ? credentials.password : credentials.token;
-  tokens.check(
-    token,
-    login,
-    ip,
-    (result) => {
-      // result.login, not login: the service leaves out a claimed login that looks like a secret.
-      if (!result.ok) {
-        return done({
-          kind: 'rejected',
-          scheme,
-          reason: result.reason,
-          tokenId: result.tokenId,
-          login: result.login,
-        });
-      }
-      const record = result.token;
-      if (!resolveUser) return done(success(scheme, record, { login: record.user }));
-      let user: unknown;
-      try {
-        user = resolveUser(record.user);
-      } catch (error) {
-        return fail(error);
-      }
-      if (isThenable(user)) {
-        Promise.resolve(user).then((resolved) => done(resolvedOutcome(scheme, record, resolved)), fail);
-      } else {
-        done(resolvedOutcome(scheme, record, user));
-      }
-    },
-    fail,
-  );
+  const result = await tokens.check(token, login, ip);
+  // result.login, not login: the service leaves out a claimed login that looks like a secret.
+  if (!result.ok) {
+    return { kind: 'rejected', scheme, reason: result.reason, tokenId: result.tokenId, login: result.login };
+  }
+  const record = result.token;
+  if (!resolveUser) return success(scheme, record, { login: record.user });
+  const user = resolveUser(record.user);
+  // A synchronous resolveUser costs no extra turn of the event loop.
+  return resolvedOutcome(scheme, record, isThenable(user) ? await user : user);
 }
 
 const ABSENT: CredentialsOutcome = { kind: 'absent' };

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { authenticateCredentials } from './authenticate-credentials';
 import type { TokenStrategyOptions } from './bearer-strategy';
-import { assertRealm, basicChallenge } from './challenges';
+import { assertRealm, basicChallenge, DEFAULT_REALM } from './challenges';
 import { readCredentials } from './credentials';
 import { HttpBasicStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
@@ -28,7 +28,7 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
 
   constructor(options: BasicTokenStrategyOptions) {
     if (!options?.tokens) throw new TypeError('BasicTokenStrategy requires { tokens: TokenService }');
-    const realm = options.realm ?? 'Users';
+    const realm = options.realm ?? DEFAULT_REALM;
     assertRealm(realm);
     // The base class insists on a verify callback; this one answers for callers of the base API.
     super({ realm }, (login: string, password: string, done: (error: unknown, user?: unknown) => void) => {
@@ -41,7 +41,11 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
 
   override authenticate(req: Request): void {
     const credentials = readCredentials(req.headers.authorization);
-    authenticateCredentials(credentials, this.tokens, ['basic'], this.resolveUser).then(
+    authenticateCredentials(credentials, {
+      tokens: this.tokens,
+      schemes: ['basic'],
+      resolveUser: this.resolveUser,
+    }).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { authenticateCredentials } from './authenticate-credentials';
-import { assertRealm, bearerChallenge } from './challenges';
+import { assertRealm, bearerChallenge, DEFAULT_REALM } from './challenges';
 import { type Credentials, readCredentials } from './credentials';
 import { HttpBearerStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
@@ -41,7 +41,7 @@ export class BearerTokenStrategy extends HttpBearerStrategy {
 
   constructor(options: BearerTokenStrategyOptions) {
     if (!options?.tokens) throw new TypeError('BearerTokenStrategy requires { tokens: TokenService }');
-    const realm = options.realm ?? 'Users';
+    const realm = options.realm ?? DEFAULT_REALM;
     assertRealm(realm);
     // The base class insists on a verify callback; this one answers for callers of the base API.
     super({ realm }, (token: string, done: (error: unknown, user?: Express.User | false) => void) => {
@@ -55,7 +55,11 @@ export class BearerTokenStrategy extends HttpBearerStrategy {
 
   override authenticate(req: Request): void {
     const credentials = this.read(req);
-    authenticateCredentials(credentials, this.tokens, ['bearer'], this.resolveUser).then(
+    authenticateCredentials(credentials, {
+      tokens: this.tokens,
+      schemes: ['bearer'],
+      resolveUser: this.resolveUser,
+    }).then(
       (outcome) => {
         switch (outcome.kind) {
           case 'success':

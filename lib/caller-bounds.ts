@@ -1,10 +1,8 @@
-import type { Request } from 'express';
 import { BroaderThanCallerError } from './errors';
-import { getRequestContext, type ResolveAncestors } from './request-context';
-import { grantsAllow, parseScope, type ScopeGrants, scopeGrants } from './scopes';
+import { grantsAllow, parseScope, type ResolveAncestors, type ScopeGrants, scopeGrants } from './scopes';
 
 /**
- * What a token may hand on, to a token it makes (`issueFor`) or rotates (the router): no scope it
+ * What a token may hand on, to a token it makes (`issueFor`) or rotates (`rotate`): no scope it
  * does not cover, no hard limit after its own, and no longer idle life than its own. The rule lives
  * here only.
  *
@@ -30,14 +28,36 @@ export interface TokenTermsRequest {
 }
 
 /**
- * The bounds of the personal token that authenticated the request, or undefined when no personal
- * token did (a session, OAuth...). A `req.authInfo` that names a token but lacks any of its limits
- * was not set by this library's check: refused, as nothing it may hand on is known.
+ * Who asks for a token: the `req.authInfo` that the check of its request produced (a
+ * `PersonalTokenAuthInfo` when a personal token authenticated it), or the login of a user the app
+ * authenticated otherwise (a session, OAuth...).
  */
-export function callerBounds(req: Request): CallerBounds | undefined {
-  const info = req.authInfo;
-  if (info?.tokenId === undefined) return undefined;
-  const { tokenId, scopes, expiresAt, hardExpiresAt, autoRefresh } = info;
+export type Caller = CallerTokenInfo | string;
+
+/** `req.authInfo` as this module reads it: every field checked before use. */
+export interface CallerTokenInfo {
+  /** Never a request: its token info is `req.authInfo`. */
+  headers?: never;
+  tokenId?: unknown;
+  login?: unknown;
+  scopes?: unknown;
+  expiresAt?: unknown;
+  hardExpiresAt?: unknown;
+  autoRefresh?: unknown;
+}
+
+/**
+ * The bounds of the personal token that authenticated the caller, or undefined when no personal
+ * token did (a login, or token info of another kind). Token info that names a token but lacks any
+ * of its limits was not set by this library's check: refused, as nothing it may hand on is known.
+ */
+export function callerBounds(caller: Caller | undefined): CallerBounds | undefined {
+  if (typeof caller !== 'object' || caller === null) return undefined;
+  // A request passed whole would name no token, and a scoped token's request would escape its bounds.
+  if ('headers' in caller)
+    throw new TypeError('Pass the caller as req.authInfo (or a login), not the request');
+  if (caller.tokenId === undefined) return undefined;
+  const { tokenId, scopes, expiresAt, hardExpiresAt, autoRefresh } = caller;
   if (
     typeof tokenId === 'string' &&
     Array.isArray(scopes) &&
@@ -66,12 +86,12 @@ export function callerBounds(req: Request): CallerBounds | undefined {
  * longer than its own or a hard limit no later than its current expiry.
  */
 export async function assertWithinCaller(
-  req: Request,
   caller: CallerBounds,
   terms: TokenTermsRequest,
   now: number,
+  coverage: ScopeCoverage = new ScopeCoverage(caller, undefined),
 ): Promise<void> {
-  const uncovered = await scopeCoverage(req, caller).firstUncovered(terms.scopes);
+  const uncovered = await coverage.firstUncovered(terms.scopes);
   if (uncovered !== undefined) {
     throw new BroaderThanCallerError(
       'ERR_SCOPE_BROADER_THAN_CALLER',
@@ -106,33 +126,12 @@ export async function assertWithinCaller(
   }
 }
 
-/** Whether the caller's scopes cover all of `scopes` (an unscoped caller covers anything). */
-export function coversScopes(
-  req: Request,
-  caller: CallerBounds,
-  scopes: readonly string[],
-): Promise<boolean> {
-  return scopeCoverage(req, caller)
-    .firstUncovered(scopes)
-    .then((uncovered) => uncovered === undefined);
-}
-
-// One per request: a listing checks many tokens against the same caller, and the nodes their
-// scopes name repeat; each node's ancestors are resolved once per request, however many tokens
-// name it (the app's resolveAncestors may be slow, or even synchronous I/O).
-const coverages = new WeakMap<Request, ScopeCoverage>();
-
-function scopeCoverage(req: Request, caller: CallerBounds): ScopeCoverage {
-  let coverage = coverages.get(req);
-  if (coverage?.callerId !== caller.tokenId) {
-    coverage = new ScopeCoverage(caller, getRequestContext(req)?.resolveAncestors);
-    coverages.set(req, coverage);
-  }
-  return coverage;
-}
-
-/** The caller's scopes parsed once, and each node's ancestors resolved once, for one request. */
-class ScopeCoverage {
+/**
+ * The caller's scopes parsed once, and each node's ancestors resolved once: one per request, since a
+ * listing checks many tokens against the same caller, and the nodes their scopes name repeat (the
+ * app's resolveAncestors may be slow, or even synchronous I/O).
+ */
+export class ScopeCoverage {
   readonly callerId: string;
   /** Null for an unscoped caller, which covers anything. */
   readonly #grants: ScopeGrants | null;
@@ -143,6 +142,11 @@ class ScopeCoverage {
     this.callerId = caller.tokenId;
     this.#grants = caller.scopes.length === 0 ? null : scopeGrants(caller.scopes);
     this.#resolveAncestors = resolveAncestors;
+  }
+
+  /** Whether the caller's scopes cover all of `scopes` (an unscoped caller covers anything). */
+  async covers(scopes: readonly string[]): Promise<boolean> {
+    return (await this.firstUncovered(scopes)) === undefined;
   }
 
   /** The first scope not covered, null for "no scopes" (full access) under a scoped caller, or undefined. */

@@ -1,4 +1,7 @@
 /** The `WWW-Authenticate` challenges, one per scheme (RFC 6750 for Bearer, RFC 7617 for Basic). */
+/** The realm of the challenges when none is given, as passport-http's. */
+export const DEFAULT_REALM = 'Users';
+
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
 // A realm goes inside a quoted string; quotes, backslashes and control characters would break the header.

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import type { Request } from 'express';
 
 /** The text if it is an IP address, else undefined. */
 export function addressOrUndefined(text: string | undefined): string | undefined {
@@ -12,6 +11,6 @@ export function addressOrUndefined(text: string | undefined): string | undefined
  * (Express does not check its form), so it may hold any text, even a token: only an address is
  * ever reported or used as a key.
  */
-export function clientIp(req: Request): string | undefined {
+export function clientIp(req: { ip?: string | undefined }): string | undefined {
   return addressOrUndefined(req.ip);
 }

@@ -4,11 +4,13 @@
  * case (`bearer`, `BASIC`), a Basic password may contain `:` (split at the first one only, RFC 7617),
  * Basic credentials are UTF-8 and must be valid base64, and nothing is read from the query string.
  */
+export type Scheme = 'bearer' | 'basic';
+
 export type Credentials =
   /** No header, or a scheme this library does not handle (left to the app's other authentication). */
   | { scheme: 'none' }
   /** A Bearer or Basic header that breaks the grammar: a 400. */
-  | { scheme: 'malformed'; attempted: 'bearer' | 'basic' }
+  | { scheme: 'malformed'; attempted: Scheme }
   | { scheme: 'bearer'; token: string }
   | { scheme: 'basic'; login: string; password: string };
 

@@ -1,14 +1,5 @@
-import { Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, RedisTokenStore } from '../adapters/redis';
+import { DEFAULT_KEY_PREFIX, redisUrlFromEnv } from './redis-defaults';
 import { TokenService } from './token-service';
-
-/** Where `personalTokenAuth()` and the CLI look for Redis when told nothing. */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
-export function redisUrlFromEnv(): string {
-  // `||`, not `??`: an empty REDIS_URL (`REDIS_URL= npm start`) means "not set", as in most tools.
-  return process.env.REDIS_URL || DEFAULT_REDIS_URL;
-}
 
 /**
  * The zero-configuration service: Redis at `$REDIS_URL` (default `redis://127.0.0.1:6379`), keys
@@ -22,6 +13,9 @@ export function createDefaultTokenService(timeout = 1000): TokenService {
   // on the open socket; socketTimeout drops such a connection, no retries keep nothing waiting, and
   // a short reconnection backoff has requests succeed again within a few hundred ms of Redis' return.
   // The offline queue stays on, so commands sent while the first connection opens wait for it.
+  // Required here, not imported: an app with a store of its own never loads a Redis client.
+  const { Redis } = require('ioredis') as typeof import('ioredis');
+  const { RedisTokenStore } = require('../adapters/redis') as typeof import('../adapters/redis');
   const client = new Redis(redisUrlFromEnv(), {
     commandTimeout: timeout,
     socketTimeout: timeout,

@@ -1,4 +1,4 @@
-import type { Scheme } from './authenticate-credentials';
+import type { Scheme } from './credentials';
 
 /**
  * Audit events, for `onEvent` of `TokenService` and `personalTokenAuth()`. Each names the token by

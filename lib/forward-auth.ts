@@ -1,12 +1,11 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { Scheme } from './authenticate-credentials';
+import type { Scheme } from './credentials';
 import type { OnEvent } from './events';
 import type { ThrottleOptions } from './failure-throttle';
 import { type ForwardedRequest, readForwardedRequest } from './forwarded-request';
 import { personalTokenAuth } from './middleware';
 import { requireNodePermission } from './node-permission';
-import type { ResolveAncestors } from './request-context';
-import type { Permission } from './scopes';
+import type { Permission, ResolveAncestors } from './scopes';
 import { type ResolveUser, TokenService } from './token-service';
 
 /** The node a proxied request touches, and what it does there. */

@@ -19,7 +19,7 @@ export {
   requireNodePermission,
 } from './node-permission';
 export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
-export type { ResolveAncestors } from './request-context';
+export type { ResolveAncestors } from './scopes';
 export type { ThrottleOptions } from './failure-throttle';
 
 // Issuing, verifying, listing, rotating and revoking tokens.
@@ -73,8 +73,7 @@ export { formatDuration, parseDuration } from './duration';
 export { formatScope, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
 export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
-export { DEFAULT_REDIS_URL, redisUrlFromEnv } from './default-token-service';
-export { DEFAULT_KEY_PREFIX } from '../adapters/redis';
+export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-defaults';
 
 // The store contract, for writing a store of one's own.
 export {

@@ -1,18 +1,18 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   attemptedScheme,
+  authenticateCredentials,
   type CredentialsOutcome,
-  checkCredentials,
-  type Scheme,
 } from './authenticate-credentials';
-import { assertRealm, type BearerError, basicChallenge, bearerChallenge } from './challenges';
+import { assertRealm, type BearerError, basicChallenge, bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
-import { type Credentials, readCredentials } from './credentials';
+import { readCredentials, type Scheme } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
 import { emit, type OnEvent } from './events';
 import { FailureThrottle, type ThrottleOptions } from './failure-throttle';
-import { type ResolveAncestors, setRequestContext } from './request-context';
+import { setRequestContext } from './request-context';
+import type { ResolveAncestors } from './scopes';
 import type { TokenStore } from './store';
 import { type ResolveUser, TokenService } from './token-service';
 
@@ -45,6 +45,10 @@ interface Attempt {
   id: string;
 }
 
+/** The throttle refused the attempt, and the 429 is sent. */
+const REFUSED = Symbol('refused');
+type Refused = typeof REFUSED;
+
 // Clients whose forwarded address is not one share a single throttling key.
 const NO_ADDRESS = 'no-address';
 
@@ -54,7 +58,6 @@ export type PersonalTokenAuthMiddleware = RequestHandler & {
 };
 
 const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
-const DEFAULT_REALM = 'Users';
 
 /**
  * Express middleware: authenticates a request by a personal token, as `Authorization: Bearer <token>`
@@ -90,36 +93,96 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   const contextNeeded =
     realm !== DEFAULT_REALM || options.resolveAncestors !== undefined || onEvent !== undefined;
 
-  function challenges(bearerError?: BearerError): string[] {
-    return schemes.map((scheme) =>
-      scheme === 'bearer' ? bearerChallenge(realm, bearerError) : basicChallenge(realm),
-    );
+  /** One request, top to bottom: read the credentials, admit the attempt, check it, answer. */
+  async function authenticate(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const credentials = readCredentials(req.headers.authorization);
+    // Only attempts are throttled: a request without credentials costs no lookup and never counts.
+    const attempt =
+      throttle && attemptedScheme(credentials, schemes) !== undefined
+        ? await admit(req, res, throttle)
+        : undefined;
+    if (attempt === REFUSED) return;
+    let outcome: CredentialsOutcome;
+    try {
+      outcome = await authenticateCredentials(credentials, {
+        tokens,
+        schemes,
+        resolveUser,
+        // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
+        // (The service records it only if it is an address.)
+        ip: tokens.trackIp ? req.ip : undefined,
+      });
+    } catch (error) {
+      // The store or resolveUser failed, not the client: its attempt is no failure.
+      if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
+      throw error;
+    }
+    switch (outcome.kind) {
+      case 'success':
+        // Not awaited: the request need not wait for it, and the store runs it before this
+        // client's next call on the same connection.
+        if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
+        req.user = outcome.user as Express.User;
+        req.authInfo = outcome.info;
+        if (contextNeeded) setRequestContext(req, context);
+        if (onEvent) {
+          emit(onEvent, {
+            type: 'authenticated',
+            time: new Date(tokens.now()),
+            tokenId: outcome.info.tokenId,
+            login: outcome.info.login,
+            ip: clientIp(req),
+            scheme: outcome.info.scheme,
+          });
+        }
+        return next();
+      case 'absent':
+        if (optional) return next();
+        return refuse(res, 401, 'unauthorized');
+      case 'malformed':
+        reportRejection(req, outcome);
+        await countFailure(attempt);
+        return refuse(res, 400, 'invalid_request', 'invalid_request');
+      case 'rejected':
+        reportRejection(req, outcome);
+        await countFailure(attempt);
+        return refuse(res, 401, 'invalid_token', 'invalid_token');
+    }
   }
 
-  function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {
-    res.status(status).set('WWW-Authenticate', challenges(bearerError)).json({ error });
-  }
-
-  function unavailable(res: Response): void {
-    res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
+  /** Reserves the attempt in the throttle, or answers 429 and says REFUSED. */
+  async function admit(req: Request, res: Response, throttle: FailureThrottle): Promise<Attempt | Refused> {
+    const ip = clientIp(req) ?? NO_ADDRESS;
+    const wait = throttle.retryAfter(ip);
+    if (wait > 0) return tooManyRequests(res, ip, wait);
+    const admission = await throttle.admit(ip);
+    if ('retryAfter' in admission) return tooManyRequests(res, ip, admission.retryAfter);
+    return { ip, id: admission.attempt };
   }
 
   // A failed attempt is counted before the answer, so that the client's next request already sees it.
-  async function refuseAndCount(attempt: Attempt | undefined, respond: () => void): Promise<void> {
+  async function countFailure(attempt: Attempt | undefined): Promise<void> {
     if (attempt) await throttle?.fail(attempt.ip, attempt.id).catch(() => {});
-    respond();
   }
 
-  function tooManyRequests(res: Response, ip: string, wait: number): void {
+  function tooManyRequests(res: Response, ip: string, wait: number): Refused {
     if (onEvent) emit(onEvent, { type: 'throttled', time: new Date(tokens.now()), ip, retryAfter: wait });
     res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
+    return REFUSED;
+  }
+
+  function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {
+    const challenges = schemes.map((scheme) =>
+      scheme === 'bearer' ? bearerChallenge(realm, bearerError) : basicChallenge(realm),
+    );
+    res.status(status).set('WWW-Authenticate', challenges).json({ error });
   }
 
   // Events are built only when someone listens: the success path runs on every request.
   function reportRejection(
     req: Request,
     outcome: Extract<CredentialsOutcome, { kind: 'malformed' | 'rejected' }>,
-  ) {
+  ): void {
     if (!onEvent) return;
     emit(onEvent, {
       type: 'rejected',
@@ -132,93 +195,15 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     });
   }
 
-  function failed(res: Response, next: NextFunction) {
-    return (error: unknown) => {
-      // Fail closed: a store that cannot answer never lets a request through.
-      if (error instanceof StoreUnavailableError) return unavailable(res);
-      next(error);
-    };
-  }
-
-  function check(
-    req: Request,
-    res: Response,
-    next: NextFunction,
-    credentials: Credentials,
-    attempt: Attempt | undefined,
-  ): void {
-    // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
-    // (The service records it only if it is an address.)
-    const ip = tokens.trackIp ? req.ip : undefined;
-    checkCredentials(
-      credentials,
-      tokens,
-      schemes,
-      resolveUser,
-      ip,
-      (outcome) => {
-        switch (outcome.kind) {
-          case 'success':
-            // Not awaited: the request need not wait for it, and the store runs it before this
-            // client's next call on the same connection.
-            if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
-            req.user = outcome.user as Express.User;
-            req.authInfo = outcome.info;
-            if (contextNeeded) setRequestContext(req, context);
-            if (onEvent) {
-              emit(onEvent, {
-                type: 'authenticated',
-                time: new Date(tokens.now()),
-                tokenId: outcome.info.tokenId,
-                login: outcome.info.login,
-                ip: clientIp(req),
-                scheme: outcome.info.scheme,
-              });
-            }
-            return next();
-          case 'absent':
-            if (optional) return next();
-            return refuse(res, 401, 'unauthorized');
-          case 'malformed':
-            reportRejection(req, outcome);
-            return refuseAndCount(attempt, () => refuse(res, 400, 'invalid_request', 'invalid_request'));
-          case 'rejected':
-            reportRejection(req, outcome);
-            return refuseAndCount(attempt, () => refuse(res, 401, 'invalid_token', 'invalid_token'));
-        }
-      },
-      (error: unknown) => {
-        // The store or resolveUser failed, not the client: its attempt is no failure.
-        if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
-        failed(res, next)(error);
-      },
-    );
-  }
-
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const credentials = readCredentials(req.headers.authorization);
-    // Only attempts are throttled: a request without credentials costs no lookup and never counts.
-    if (!throttle || attemptedScheme(credentials, schemes) === undefined) {
-      check(req, res, next, credentials, undefined);
-      return;
-    }
-    const ip = clientIp(req) ?? NO_ADDRESS;
-    const wait = throttle.retryAfter(ip);
-    if (wait > 0) {
-      tooManyRequests(res, ip, wait);
-      return;
-    }
-    throttle
-      .admit(ip)
-      .then(
-        (admission) => {
-          if ('retryAfter' in admission) return tooManyRequests(res, ip, admission.retryAfter);
-          check(req, res, next, credentials, { ip, id: admission.attempt });
-        },
-        failed(res, next),
-      )
-      // Whatever throws above goes to Express, never to an unhandled rejection.
-      .catch(next);
+    authenticate(req, res, next).catch((error: unknown) => {
+      // Fail closed: a store that cannot answer never lets a request through.
+      if (error instanceof StoreUnavailableError) {
+        res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
+      } else {
+        next(error);
+      }
+    });
   };
   return Object.assign(middleware, { tokens });
 }

@@ -1,8 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { bearerChallenge } from './challenges';
+import { bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
 import { emit } from './events';
-import { getRequestContext, type ResolveAncestors } from './request-context';
+import { getRequestContext } from './request-context';
+import type { ResolveAncestors } from './scopes';
 import { type Permission, parseScope, scopesAllow } from './scopes';
 
 export interface NodePermissionOptions {
@@ -72,7 +73,7 @@ export function requireNodePermission(
           scheme: req.authInfo?.scheme,
         });
         if (req.authInfo?.scheme === 'bearer') {
-          res.set('WWW-Authenticate', bearerChallenge(context?.realm ?? 'Users', 'insufficient_scope'));
+          res.set('WWW-Authenticate', bearerChallenge(context?.realm ?? DEFAULT_REALM, 'insufficient_scope'));
         }
         res.status(403).json({ error: 'insufficient_scope' });
       }, next);

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { OnEvent } from './events';
+import type { ResolveAncestors } from './scopes';
 
 /** What `personalTokenAuth()` leaves on a request for `requireNodePermission()` to use later. */
 export interface RequestContext {
@@ -7,9 +8,6 @@ export interface RequestContext {
   resolveAncestors: ResolveAncestors | undefined;
   onEvent: OnEvent | undefined;
 }
-
-/** A node's ancestors (any order), so that a scope on a folder covers what is below it. */
-export type ResolveAncestors = (nodeId: string) => readonly string[] | Promise<readonly string[]>;
 
 // A WeakMap rather than a property on `req`: invisible to JSON, to the app and to other middleware,
 // and adding a property to every request changes its shape, which costs V8 time on the hot path.

@@ -5,6 +5,9 @@ import { DEFAULT_TOKEN_PREFIX, tokenLikeText } from './token-format';
 /** `r` read, `w` write, `rw` both. `w` does not imply `r`: an upload-only token is a real use. */
 export type Permission = 'r' | 'w' | 'rw';
 
+/** A node's ancestors (any order), so that a scope on a folder covers what is below it. */
+export type ResolveAncestors = (nodeId: string) => readonly string[] | Promise<readonly string[]>;
+
 /** One `node:<NODE_ID>:<PERMISSION>` scope: the node and everything below it. */
 export interface Scope {
   nodeId: string;

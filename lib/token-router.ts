@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import { assertWithinCaller, callerBounds, coversScopes } from './caller-bounds';
+import { type CallerBounds, callerBounds, ScopeCoverage } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
   PersonalTokenError,
@@ -8,7 +8,8 @@ import {
   StoreUnavailableError,
 } from './errors';
 import { quoteInput } from './quote-input';
-import { parseScope } from './scopes';
+import { getRequestContext } from './request-context';
+import { parseScope, type ResolveAncestors } from './scopes';
 import { tokenToJson } from './token-json';
 import { MAX_PAGE_SIZE } from './token-page';
 import {
@@ -150,7 +151,11 @@ export function tokenRouter(options: TokenRouterOptions): Router {
       json,
       handle(async (req, res, login) => {
         const body = readBody(req, CREATE_FIELDS);
-        const issued = await tokens.issueFor(req, { user: login, ...validateCreate(body, tokens) });
+        const issued = await tokens.issueFor(req.authInfo ?? login, {
+          ...validateCreate(body, tokens),
+          user: login,
+          resolveAncestors: resolveAncestorsOf(req),
+        });
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${issued.id}`)
@@ -197,16 +202,11 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         const overlap = validateOverlap(body.overlap);
         const old = await ownToken(req, login);
         // The replacement has the old token's terms: a token may rotate only what it could have made.
-        const caller = callerBounds(req);
-        if (caller && caller.tokenId !== old.id) {
-          const terms = {
-            scopes: old.scopes,
-            hardExpiresAt: old.hardExpiresAt?.getTime() ?? null,
-            autoRefresh: old.autoRefresh,
-          };
-          await assertWithinCaller(req, caller, terms, tokens.now());
-        }
-        const fresh = await tokens.rotate(old.id, { overlap });
+        const fresh = await tokens.rotate(old.id, {
+          overlap,
+          caller: req.authInfo,
+          resolveAncestors: resolveAncestorsOf(req),
+        });
         if (!fresh) throw notFound();
         const previousExpiresAt =
           overlap === 0
@@ -246,9 +246,13 @@ function defaultLogin(req: Request): string | undefined {
   return typeof login === 'string' ? login : undefined;
 }
 
+function resolveAncestorsOf(req: Request): ResolveAncestors | undefined {
+  return getRequestContext(req)?.resolveAncestors;
+}
+
 /** Whether the request came with a scoped personal token (`personalTokenAuth`). */
 function callerIsNarrowed(req: Request): boolean {
-  return (callerBounds(req)?.scopes.length ?? 0) > 0;
+  return (callerBounds(req.authInfo)?.scopes.length ?? 0) > 0;
 }
 
 /** Which tokens the request may see: undefined for all of them (it is not narrowed). */
@@ -262,9 +266,21 @@ function visibility(req: Request): ((token: TokenInfo) => Promise<boolean>) | un
  * A narrow token that leaked must not be able to list, revoke or rotate (and so obtain) broader ones.
  */
 async function coveredByCaller(req: Request, target: TokenInfo): Promise<boolean> {
-  const caller = callerBounds(req);
+  const caller = callerBounds(req.authInfo);
   if (!caller || caller.tokenId === target.id) return true;
-  return coversScopes(req, caller, target.scopes);
+  return coverageOf(req, caller).covers(target.scopes);
+}
+
+// One per request: a listing checks every token against the same caller.
+const coverages = new WeakMap<Request, ScopeCoverage>();
+
+function coverageOf(req: Request, caller: CallerBounds): ScopeCoverage {
+  let coverage = coverages.get(req);
+  if (coverage?.callerId !== caller.tokenId) {
+    coverage = new ScopeCoverage(caller, resolveAncestorsOf(req));
+    coverages.set(req, coverage);
+  }
+  return coverage;
 }
 
 /** `?limit=&cursor=` of `GET /tokens`; the service checks the values, this only their form. */

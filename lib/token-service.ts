@@ -1,6 +1,11 @@
-import type { Request } from 'express';
 import { CallDeadlines, storeFailure } from './call-deadlines';
-import { assertWithinCaller, callerBounds, type TokenTermsRequest } from './caller-bounds';
+import {
+  assertWithinCaller,
+  type Caller,
+  callerBounds,
+  ScopeCoverage,
+  type TokenTermsRequest,
+} from './caller-bounds';
 import { planCheck } from './check-plan';
 import { addressOrUndefined } from './client-ip';
 import { parseDuration } from './duration';
@@ -14,7 +19,7 @@ import {
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
-import { normaliseScopes, type Permission, parseScope, type Scope } from './scopes';
+import { normaliseScopes, type Permission, parseScope, type ResolveAncestors, type Scope } from './scopes';
 import {
   type AttemptReservation,
   type FailureCount,
@@ -128,9 +133,21 @@ export interface IssuedToken extends TokenInfo {
   token: string;
 }
 
+/** What `issueFor` takes besides the caller. */
+export interface IssueForOptions extends Omit<IssueOptions, 'user'> {
+  /** The owner. Default: the caller's login. */
+  user?: string;
+  /** A node's ancestors, for a scoped caller: the middleware's `resolveAncestors`. */
+  resolveAncestors?: ResolveAncestors;
+}
+
 export interface RotateOptions {
   /** How long the old token keeps working (`'1h'`, or ms). Default 0: it stops at once. */
   overlap?: string | number;
+  /** Who asks (see `issueFor`): a personal token may rotate only what it could have made. */
+  caller?: Caller;
+  /** A node's ancestors, for a scoped caller: the middleware's `resolveAncestors`. */
+  resolveAncestors?: ResolveAncestors;
 }
 
 export interface ListPageOptions {
@@ -235,29 +252,28 @@ export class TokenService {
   }
 
   /**
-   * Issues a token for the request's authenticated user (`options.user` overrides). When the request
-   * itself came with a personal token, the new token can outreach it in nothing (see
-   * `BroaderThanCallerError`): each scope covered by the caller's (an unscoped caller may issue any
-   * scope), a hard limit no later than the caller's (so a caller with one must ask for one), and no
-   * longer idle life than a sliding caller's. The caller's limits are those its check found for this request.
+   * Issues a token for a caller: the `req.authInfo` of its request, or its login when the app
+   * authenticated it otherwise (`options.user` overrides the owner). When the caller is a personal
+   * token, the new token can outreach it in nothing (see `BroaderThanCallerError`): each scope
+   * covered by the caller's (an unscoped caller may issue any scope), a hard limit no later than the
+   * caller's (so a caller with one must ask for one), and no longer idle life than a sliding caller's.
+   * The caller's limits are those its check found for this request. Pass `req.authInfo` whenever a
+   * personal token may have authenticated the request: a bare login carries no limits.
    */
-  async issueFor(
-    req: Request,
-    options: Omit<IssueOptions, 'user'> & { user?: string },
-  ): Promise<IssuedToken> {
-    const caller = callerBounds(req);
-    const userObject = req.user as { login?: unknown } | undefined;
-    const user =
-      options.user ??
-      (caller ? req.authInfo?.login : undefined) ??
-      (typeof userObject?.login === 'string' ? userObject.login : undefined);
-    if (user === undefined)
-      throw new InvalidTokenOptionsError('issueFor needs an authenticated request (req.user.login)');
+  async issueFor(caller: Caller, options: IssueForOptions): Promise<IssuedToken> {
+    const bounds = callerBounds(caller);
+    const user = options.user ?? callerLogin(caller);
+    if (user === undefined) {
+      throw new InvalidTokenOptionsError(
+        "issueFor needs the caller: its request's req.authInfo, or its login",
+      );
+    }
     const { label, hardLimit, window, scopes } = validateIssue({ ...options, user }, this.#tokenLike);
     const now = this.#now();
     const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
     this.#assertPolicy(now, terms);
-    if (caller) await assertWithinCaller(req, caller, terms, now);
+    if (bounds)
+      await assertWithinCaller(bounds, terms, now, new ScopeCoverage(bounds, options.resolveAncestors));
     await this.#checkUser(user, scopes);
     await this.#checkLimit(user);
     return this.#create(now, { user, label, ...terms });
@@ -268,6 +284,7 @@ export class TokenService {
    * limit* (rotating never makes a temporary token last longer). The old one keeps working for
    * `overlap`, then is gone. Returns null if there is no live token with that id. With an overlap
    * the user has one live token more for a while, so `maxTokensPerUser` applies (`TokenLimitError`).
+   * With `options.caller` a personal token, it may rotate only what it could have made (see `issueFor`).
    */
   async rotate(id: string, options: RotateOptions = {}): Promise<IssuedToken | null> {
     const overlap = options.overlap === undefined ? 0 : parseOverlap(options.overlap);
@@ -278,6 +295,11 @@ export class TokenService {
     const terms = { scopes: old.scopes, hardExpiresAt: old.hardExpiresAt, autoRefresh: old.autoRefresh };
     // A policy tightened since the old token was made applies to its replacement.
     this.#assertPolicy(now, terms);
+    const bounds = callerBounds(options.caller);
+    // A token rotating itself hands on its own terms.
+    if (bounds && bounds.tokenId !== id) {
+      await assertWithinCaller(bounds, terms, now, new ScopeCoverage(bounds, options.resolveAncestors));
+    }
     // With an overlap, the user has one live token more until it ends: that counts as an issue does.
     // Rotating a token already in its overlap again is then bounded by the same count (and its
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
@@ -356,61 +378,38 @@ export class TokenService {
    * Checks a token and, for a sliding one, pushes its expiry forward. With `login` (Basic auth) the
    * token must belong to that login. Returns why it failed, for audit; never the token itself.
    */
-  authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
-    return new Promise((resolve, reject) => {
-      this.check(
-        token,
-        options.login,
-        options.ip,
-        (result) => resolve(result.ok ? { ok: true, token: toInfo(result.token) } : result),
-        reject,
-      );
-    });
+  async authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
+    const result = await this.check(token, options.login, options.ip);
+    return result.ok ? { ok: true, token: toInfo(result.token) } : result;
   }
 
   /**
-   * `authenticate()` for the request path of `personalTokenAuth()`: the same checks, answered
-   * through callbacks, with the store's record as it is. One store call and one `then`, where the
-   * promise form costs several promise layers and a `TokenInfo` with four Dates on every request.
+   * `authenticate()` for the request path: the same checks, answering with the store's record as it
+   * is (no `TokenInfo` with four Dates on every request). Rejects only with `StoreUnavailableError`.
    * @internal
    */
-  check(
-    token: string,
-    login: string | undefined,
-    ip: string | undefined,
-    done: (result: Check) => void,
-    fail: (error: StoreUnavailableError) => void,
-  ): void {
+  check(token: string, login: string | undefined, ip: string | undefined): Promise<Check> {
     // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
     // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
     // logged, and this one could hold a secret.
     if (login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login))) {
-      done({ ok: false, reason: 'user_mismatch' });
-      return;
+      return Promise.resolve({ ok: false, reason: 'user_mismatch' });
     }
     const parsed = parseToken(token, this.tokenPrefix);
     if (typeof parsed === 'string') {
       // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
-      done({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
-      return;
+      return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
     }
-    this.#deadlines.call(
-      'verify',
-      () =>
-        this.store.verify(
-          parsed.id,
-          parsed.secretHash,
-          // Only an address is recorded: a proxy header can hold anything.
-          planCheck(
-            parsed,
-            this.#now(),
-            this.touchInterval,
-            this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
-          ),
-        ),
-      (found) => done(this.#judge(found, parsed, login)),
-      fail,
+    // Only an address is recorded: a proxy header can hold anything.
+    const plan = planCheck(
+      parsed,
+      this.#now(),
+      this.touchInterval,
+      this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
     );
+    return this.#deadlines
+      .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
+      .then((found) => this.#judge(found, parsed, login));
   }
 
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */
@@ -637,6 +636,12 @@ function toInfo(token: StoredToken): TokenInfo {
     lastUsedAt: token.lastUsedAt === null ? null : new Date(token.lastUsedAt),
     lastUsedIp: token.lastUsedIp,
   };
+}
+
+/** The login of a caller: given as such, or the one its token info names. */
+function callerLogin(caller: Caller): string | undefined {
+  if (typeof caller === 'string') return caller.length > 0 ? caller : undefined;
+  return typeof caller?.login === 'string' ? caller.login : undefined;
 }
 
 function validateIssue(

@@ -302,7 +302,7 @@ onBothStores('issueFor: scoped tokens stay narrow', ({ makeStore }) => {
     app.use(personalTokenAuth({ tokens, resolveAncestors: ancestors }));
     app.post('/tokens', async (req, res) => {
       try {
-        const issued = await tokens.issueFor(req, req.body);
+        const issued = await tokens.issueFor(req.authInfo!, { ...req.body, resolveAncestors: ancestors });
         res.json({
           id: issued.id,
           scopes: issued.scopes,
@@ -360,9 +360,12 @@ onBothStores('issueFor: scoped tokens stay narrow', ({ makeStore }) => {
 
   test('without an authenticated user it is an error', async () => {
     const tokens = new TokenService({ store: makeStore() });
-    await assert.rejects(tokens.issueFor({} as express.Request, { expiresIn: '1h' }), (error: unknown) => {
+    await assert.rejects(tokens.issueFor({}, { expiresIn: '1h' }), (error: unknown) => {
       return (error as { code?: string }).code === 'ERR_INVALID_TOKEN_OPTIONS';
     });
+    // The request itself is not the caller: its token, if any, would escape its bounds.
+    const req = { headers: {}, authInfo: {} } as unknown as Parameters<typeof tokens.issueFor>[0];
+    await assert.rejects(tokens.issueFor(req, { user: 'ann', expiresIn: '1h' }), TypeError);
     assert.ok(BroaderThanCallerError);
   });
 });
