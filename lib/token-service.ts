@@ -22,6 +22,7 @@ import {
   type StoredToken,
   type TokenStore,
 } from './store';
+import { TokenCache, type TokenCacheOptions } from './token-cache';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -87,6 +88,12 @@ export interface TokenServiceOptions {
   maxAutoRefresh?: string | number;
   /** Audit events: issued, revoked, rotated (and, through the middleware, authenticated, rejected, throttled). */
   onEvent?: OnEvent;
+  /**
+   * Keep successful checks in this process for a short while, so that a token used again costs no
+   * store call (see docs/cache.md). Off by default. Needs a store with an invalidation channel
+   * (`TokenStore.invalidations`: the memory and Redis stores have one), or throws a `TypeError`.
+   */
+  cache?: TokenCacheOptions;
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
   onClose?: () => Promise<void>;
 }
@@ -191,6 +198,7 @@ export class TokenService {
   readonly #revocationDeadlines: CallDeadlines;
   readonly #tokenLike: (text: string) => boolean;
   readonly #sealedCursors = new SealedPageCursors();
+  readonly #cache: TokenCache | undefined;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
@@ -207,6 +215,10 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
+    this.#cache =
+      options.cache === undefined
+        ? undefined
+        : new TokenCache(store.invalidations, options.cache, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -283,6 +295,7 @@ export class TokenService {
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0) await this.#takeAway('revoke', () => this.store.delete(id));
     else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
+    await this.#announce([id]);
     emit(this.onEvent, {
       type: 'rotated',
       time: new Date(this.#now()),
@@ -391,6 +404,15 @@ export class TokenService {
       done({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
       return;
     }
+    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
+    const cache = this.#cache;
+    const startedAt = cache === undefined ? 0 : this.#now();
+    const cached = cache?.get(parsed.id, startedAt);
+    if (cached !== undefined) {
+      done(this.#judge(cached, parsed, login));
+      return;
+    }
+    const mark = cache?.mark() ?? 0;
     this.#deadlines.call(
       'verify',
       () =>
@@ -401,7 +423,11 @@ export class TokenService {
           ip: this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
           terms: parsed,
         }),
-      (found) => done(this.#judge(found, parsed, login)),
+      (found) => {
+        const result = this.#judge(found, parsed, login);
+        if (cache !== undefined && result.ok) cache.add(mark, result.token, startedAt);
+        done(result);
+      },
       fail,
     );
   }
@@ -502,6 +528,8 @@ export class TokenService {
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
     const revoked = await this.#takeAway('revoke', () => this.store.delete(id));
+    // Also when there was nothing to revoke: a retry after a failed publish publishes again.
+    await this.#announce([id]);
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
     return revoked !== null;
@@ -521,6 +549,7 @@ export class TokenService {
         const settled = await this.#takeAway('revokeAll', () =>
           Promise.allSettled(page.tokens.map((token) => this.store.delete(token.id))),
         );
+        await this.#announce(page.tokens.map((token) => token.id));
         const time = new Date(this.#now());
         for (const result of settled) {
           if (result.status !== 'fulfilled' || result.value === null) continue;
@@ -565,6 +594,7 @@ export class TokenService {
   }
 
   async close(): Promise<void> {
+    await this.#cache?.close();
     await this.#onClose?.();
   }
 
@@ -607,6 +637,17 @@ export class TokenService {
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return this.#deadlines.run(operation, call);
+  }
+
+  /**
+   * Tells every process's cache, this one's at once, that these tokens changed. A revocation
+   * resolves only once published: if the publish fails, the call rejects (the store has the change;
+   * other caches drop the token within `maxStale`, and calling again publishes again).
+   */
+  async #announce(ids: readonly string[]): Promise<void> {
+    this.#cache?.evict(ids);
+    const channel = this.store.invalidations;
+    if (channel !== undefined && ids.length > 0) await this.#takeAway('publish', () => channel.publish(ids));
   }
 
   /** A store call that takes access away, under the longer deadline of those (see `timeout`). */
