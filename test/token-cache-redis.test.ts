@@ -3,43 +3,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { StoreUnavailableError, TokenService, type TokenServiceOptions } from '../lib/index';
 import type { Check } from '../lib/token-service';
 import type { WorkerMessage } from './support/cache-worker';
+import { observedStore } from './support/observed-store';
 import { track } from './support/owned-processes';
 import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
 import { monitorRedis } from './support/redis-monitor';
 import { type RedisServer, startRedis, waitFor } from './support/redis-servers';
-
-/** A Redis store whose channel's health changes are recorded, as the cache hears them. */
-function observedStore(client: Redis, options: { now?: () => number } = {}) {
-  const store = new RedisTokenStore(client, {
-    prefix: uniquePrefix('cache'),
-    durableRevocation: false,
-    ...options,
-  });
-  const channel = store.invalidations!;
-  const health: boolean[] = [];
-  Object.defineProperty(store, 'invalidations', {
-    value: {
-      publish: (ids: readonly string[]) => channel.publish(ids),
-      subscribe: (onIds: (ids: string[]) => void, onHealth: (healthy: boolean) => void) =>
-        channel.subscribe(onIds, (healthy) => {
-          health.push(healthy);
-          onHealth(healthy);
-        }),
-    },
-  });
-  const verify = store.verify.bind(store);
-  let verifies = 0;
-  store.verify = (...args) => {
-    verifies++;
-    return verify(...args);
-  };
-  return { store, health, verifies: () => verifies };
-}
 
 function check(tokens: TokenService, token: string): Promise<Check> {
   return new Promise((resolve, reject) => tokens.check(token, undefined, undefined, resolve, reject));
@@ -61,7 +33,7 @@ describe('TokenService cache on Redis (a server of its own)', () => {
 
   function setup(cache: TokenServiceOptions['cache'], now?: () => number) {
     const client = server.client({ maxRetriesPerRequest: 1 });
-    const observed = observedStore(client, { now });
+    const observed = observedStore(client, now ? { now } : {});
     const tokens = new TokenService({ store: observed.store, cache });
     services.push(tokens);
     return { client, tokens, ...observed };
