@@ -5,11 +5,13 @@ import {
   type InvalidationSubscription,
 } from '../lib/cache-invalidation';
 
-/** The part of an ioredis `Redis` the channel uses: PUBLISH, and a connection of its own to subscribe on. */
+/** The part of an ioredis `Redis` or `Cluster` the channel uses. */
 interface PublishingClient {
   publish(channel: string, message: string): Promise<unknown>;
   duplicate(override?: Record<string, unknown>): SubscribingConnection;
   readonly isCluster?: boolean;
+  /** A Cluster's node connections (the Cluster keeps the list current). */
+  nodes?(role?: 'all'): PublishingClient[];
 }
 
 interface SubscribingConnection {
@@ -19,10 +21,12 @@ interface SubscribingConnection {
   disconnect(): void;
 }
 
+// How long a Cluster subscription waits before it tries another node, after losing one.
+const NEXT_NODE_DELAY = 100;
+
 /**
  * The invalidation channel of a Redis store: PUBLISH on the store's client, SUBSCRIBE on a
- * connection of its own (`client.duplicate()`, so a Sentinel client follows the master as the
- * store's does). Undefined for a client that cannot publish.
+ * connection of its own. Undefined for a client that cannot publish.
  */
 export function redisInvalidations(client: unknown, channel: string): InvalidationChannel | undefined {
   const publisher = client as Partial<PublishingClient>;
@@ -40,21 +44,61 @@ class RedisInvalidations implements InvalidationChannel {
   }
 
   async publish(ids: readonly string[]): Promise<void> {
-    // In a Cluster, PUBLISH reaches every node; any process, subscribed anywhere, hears it.
+    // In a Cluster, PUBLISH reaches every node: a subscriber on any one of them hears it.
     await this.#client.publish(this.#channel, encodeInvalidation(ids));
   }
 
   subscribe(onIds: (ids: string[]) => void, onHealth: (healthy: boolean) => void): InvalidationSubscription {
-    if (this.#client.isCluster) {
-      // A Cluster client moves its subscription to another node by itself, without a sign that
-      // messages were missed in between: nothing here could tell when the cache must be dropped.
-      throw new TypeError(
-        'The token cache cannot subscribe through a Redis Cluster client yet: give the cache a store on a Redis or Sentinel client',
-      );
+    const client = this.#client;
+    if (!client.isCluster) {
+      // `duplicate()`: a Sentinel client's copy follows the master as the store's does; ioredis
+      // reconnects it, and each new connection subscribes again (see `subscribeOn`).
+      const connection = client.duplicate({ autoResubscribe: false, lazyConnect: false });
+      const subscription = this.#subscribeOn(connection, onIds, onHealth);
+      return { close: async () => subscription.close() };
     }
-    // Subscribed by hand on each connection rather than by ioredis' autoResubscribe: the channel
-    // is healthy only once the server confirmed the subscription on the connection that is up now.
-    const connection = this.#client.duplicate({ autoResubscribe: false, lazyConnect: false });
+    // A Cluster client would move its subscription between nodes by itself, without a sign that
+    // messages were missed meanwhile. Hence a plain connection to one node, never reconnected:
+    // once it is gone, the channel is unhealthy until a connection to another node subscribes.
+    let closed = false;
+    let current: { close(): void } | undefined;
+    const connect = () => {
+      if (closed) return;
+      const nodes = client.nodes!('all');
+      const node = nodes[Math.floor(Math.random() * nodes.length)];
+      if (node === undefined) {
+        setTimeout(connect, NEXT_NODE_DELAY).unref();
+        return;
+      }
+      const connection = node.duplicate({
+        autoResubscribe: false,
+        lazyConnect: false,
+        retryStrategy: () => null,
+      });
+      connection.on('end', () => {
+        if (!closed) setTimeout(connect, NEXT_NODE_DELAY).unref();
+      });
+      current = this.#subscribeOn(connection, onIds, onHealth);
+    };
+    connect();
+    return {
+      close: async () => {
+        closed = true;
+        current?.close();
+      },
+    };
+  }
+
+  /**
+   * Subscribes by hand on each connection that comes up rather than by ioredis' autoResubscribe:
+   * the channel is healthy only once the server confirmed the subscription on the connection that
+   * is up now, and unhealthy from the moment it closes.
+   */
+  #subscribeOn(
+    connection: SubscribingConnection,
+    onIds: (ids: string[]) => void,
+    onHealth: (healthy: boolean) => void,
+  ): { close(): void } {
     let connections = 0;
     let closed = false;
     connection.on('message', (channel: string, text: string) => {
@@ -77,7 +121,7 @@ class RedisInvalidations implements InvalidationChannel {
     // Each error also closes the connection (handled above); the store's own client reports them.
     connection.on('error', () => {});
     return {
-      close: async () => {
+      close: () => {
         closed = true;
         connection.disconnect();
       },

@@ -1,10 +1,10 @@
 // A Redis store as the cache tests need to watch it: the health of its invalidation channel as the
 // cache hears it, the ids of each message, and how many checks reach the store.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../adapters/redis';
 import { uniquePrefix } from './redis';
 
-export function observedStore(client: Redis, options: RedisTokenStoreOptions = {}) {
+export function observedStore(client: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
   const store = new RedisTokenStore(client, {
     prefix: uniquePrefix('cache'),
     durableRevocation: false,
