@@ -28,7 +28,7 @@ export function encodeInvalidation(ids: readonly string[]): string {
 
 /** The ids of a message; anything that is not an id is dropped (the channel is not trusted to be ours). */
 export function decodeInvalidation(text: string): string[] {
-  return text.split(',', 1000).filter(isTokenId);
+  return text.split(',').filter(isTokenId);
 }
 
 /**

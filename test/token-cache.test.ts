@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
+import { decodeInvalidation, encodeInvalidation } from '../lib/cache-invalidation';
 import {
   type InvalidationChannel,
   InvalidDurationError,
@@ -215,6 +216,24 @@ describe('TokenService cache: invalidation', () => {
     assert.deepEqual(await both(issued[3]!.token), [false, false]);
     await two.rotate(issued[4]!.id);
     assert.deepEqual(await both(issued[4]!.token), [false, false]);
+  });
+
+  test('a service without a cache (the CLI, an admin task) still announces its revocations', async () => {
+    const store = new MemoryTokenStore({ now: () => START });
+    const cached = new TokenService({ store, cache: { maxStale: '1h' } });
+    const admin = new TokenService({ store });
+    const { token, id } = await admin.issue({ user: 'ann', expiresIn: '1d' });
+    assert.equal((await check(cached, token)).ok, true);
+    assert.equal(await admin.revoke(id), true);
+    assert.equal((await check(cached, token)).ok, false);
+  });
+
+  test('a message is read as ids only: anything else in it is ignored', () => {
+    assert.deepEqual(decodeInvalidation('0123456789abcdef,../x,,0123456789ABCDEF,fedcba9876543210'), [
+      '0123456789abcdef',
+      'fedcba9876543210',
+    ]);
+    assert.deepEqual(decodeInvalidation(encodeInvalidation(['0123456789abcdef'])), ['0123456789abcdef']);
   });
 
   test('a check that began before a change cannot put the old record back', async () => {
