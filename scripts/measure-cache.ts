@@ -136,9 +136,12 @@ async function load(server: Server, tokens: string[], seconds: number) {
   const ok = result['2xx'];
   if (ok !== result.requests.total)
     throw new Error(`${server.name}: ${result.requests.total - ok} requests failed`);
+  const cpuUs = after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs;
   return {
     reqPerSec: result.requests.total / result.duration,
     commandsPerRequest: (after.redisCommands - before.redisCommands) / requests,
+    // The server's own CPU per request: steadier than req/s on a machine busy with other work.
+    cpuUsPerRequest: cpuUs / requests,
   };
 }
 
@@ -171,15 +174,18 @@ async function main(): Promise<void> {
       const cl = await load(cachedLong, hot, SECONDS);
       const uc = await load(uncached, cold, SECONDS);
       const cc = await load(cached, cold, SECONDS);
-      const line = (name: string, r: { reqPerSec: number; commandsPerRequest: number }, base: number) =>
-        `round ${round} ${name.padEnd(22)} ${r.reqPerSec.toFixed(0).padStart(7)} req/s  ${(r.reqPerSec / base).toFixed(3)}x  ${r.commandsPerRequest.toFixed(4)} commands/request`;
+      type Figures = Awaited<ReturnType<typeof load>>;
+      const line = (name: string, r: Figures, base: Figures) =>
+        `round ${round} ${name.padEnd(22)} ${r.reqPerSec.toFixed(0).padStart(7)} req/s ${(r.reqPerSec / base.reqPerSec).toFixed(3)}x  ` +
+        `${r.cpuUsPerRequest.toFixed(1).padStart(6)} CPU µs/request ${(r.cpuUsPerRequest / base.cpuUsPerRequest).toFixed(3)}x  ` +
+        `${r.commandsPerRequest.toFixed(4)} commands/request`;
       rows.push(
-        line('hot floor', f, f.reqPerSec),
-        line('hot uncached', u, f.reqPerSec),
-        line('hot cached', c, f.reqPerSec),
-        line('hot cached 5 min', cl, f.reqPerSec),
-        line('cold uncached', uc, uc.reqPerSec),
-        line('cold cached (vs unc.)', cc, uc.reqPerSec),
+        line('hot floor', f, f),
+        line('hot uncached', u, f),
+        line('hot cached', c, f),
+        line('hot cached 5 min', cl, f),
+        line('cold uncached', uc, uc),
+        line('cold cached (vs unc.)', cc, uc),
       );
       console.log(rows.slice(-6).join('\n'));
     }
