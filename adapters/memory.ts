@@ -1,3 +1,4 @@
+import { InProcessInvalidations } from '../lib/cache-invalidation';
 import type {
   AttemptReservation,
   CheckPlan,
@@ -34,6 +35,8 @@ export class MemoryTokenStore implements TokenStore {
   readonly #failures = new Map<string, FailureCount>();
   readonly #byUser = new Map<string, UserTokenIndex>();
   readonly #now: () => number;
+  /** Every service on this store is in this process: its messages need no server. */
+  readonly invalidations = new InProcessInvalidations();
   // Expired entries are dropped when touched; a sweep drops the others once the entries double, so
   // that every entry is reclaimed and memory stays within twice what is live, at a constant cost
   // per added entry.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
@@ -14,6 +15,7 @@ import { tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
+import { redisInvalidations } from './redis-invalidation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
   CHECK_ELSEWHERE,
@@ -84,6 +86,8 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   /** How long a revocation may wait for the replicas (see `durableRevocation`), in ms; 0 when off. */
   readonly revocationWait: number;
   readonly #confirmer: RevocationConfirmer | undefined;
+  /** Pub/sub on `<prefix>invalidated`, for the token service's cache; undefined for a client without PUBLISH. */
+  readonly invalidations: InvalidationChannel | undefined;
 
   constructor(client: Client, options: RedisTokenStoreOptions = {}) {
     if (!client || typeof client.evalsha !== 'function') {
@@ -96,6 +100,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const durable = options.durableRevocation ?? (canConfirm(client) ? {} : false);
     this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
     this.revocationWait = this.#confirmer?.timeout ?? 0;
+    this.invalidations = redisInvalidations(client, `${this.prefix}invalidated`);
   }
 
   now(): number {

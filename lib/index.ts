@@ -88,6 +88,13 @@ export {
   type TokenStore,
 } from './store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
+// The in-process cache's options, and the invalidation channel a store offers for it.
+export type { TokenCacheOptions } from './token-cache';
+export {
+  InProcessInvalidations,
+  type InvalidationChannel,
+  type InvalidationSubscription,
+} from './cache-invalidation';
 
 // Errors, each with a stable `code`.
 export {

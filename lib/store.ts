@@ -1,3 +1,5 @@
+import type { InvalidationChannel } from './cache-invalidation';
+
 /**
  * The store contract: everything a token store must do, in the style of lucia's adapters. A few
  * async methods; "not found" is `null` (or `false`/`0`), and only infrastructure failures throw.
@@ -161,6 +163,13 @@ export interface TokenStore {
    * its deadline plus this, so that a confirmation never loses the race to the deadline.
    */
   readonly revocationWait?: number;
+
+  /**
+   * Optional: how the processes sharing this store tell each other which tokens changed (see
+   * `InvalidationChannel`). The service publishes every revocation, rotation and limit on it; its
+   * `cache` option needs it.
+   */
+  readonly invalidations?: InvalidationChannel;
 
   /**
    * Optional, for failed-authentication throttling: counts one failure for `key` in a fixed window

@@ -29,6 +29,7 @@ import {
   TOMBSTONE_LIFE,
   type TokenStore,
 } from './store';
+import { TokenCache, type TokenCacheOptions } from './token-cache';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -94,6 +95,12 @@ export interface TokenServiceOptions {
   maxAutoRefresh?: string | number;
   /** Audit events: issued, revoked, rotated (and, through the middleware, authenticated, rejected, throttled). */
   onEvent?: OnEvent;
+  /**
+   * Keep successful checks in this process for a short while, so that a token used again costs no
+   * store call (see docs/cache.md). Off by default. Needs a store with an invalidation channel
+   * (`TokenStore.invalidations`: the memory and Redis stores have one), or throws a `TypeError`.
+   */
+  cache?: TokenCacheOptions;
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
   onClose?: () => Promise<void>;
 }
@@ -210,6 +217,7 @@ export class TokenService {
   readonly #revocationDeadlines: CallDeadlines;
   readonly #tokenLike: (text: string) => boolean;
   readonly #sealedCursors = new SealedPageCursors();
+  readonly #cache: TokenCache | undefined;
 
   constructor(options: TokenServiceOptions) {
     const store = options?.store;
@@ -226,6 +234,10 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
+    this.#cache =
+      options.cache === undefined
+        ? undefined
+        : new TokenCache(store.invalidations, options.cache, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -308,6 +320,7 @@ export class TokenService {
     if (overlap === 0)
       await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
     else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
+    await this.#announce([id]);
     emit(this.onEvent, {
       type: 'rotated',
       time: new Date(this.#now()),
@@ -400,16 +413,26 @@ export class TokenService {
       // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
       return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
     }
+    const now = this.#now();
+    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
+    const cache = this.#cache;
+    const cached = cache?.get(parsed.id, now);
+    if (cached !== undefined) return Promise.resolve(this.#judge(cached, parsed, login));
+    const mark = cache?.mark() ?? 0;
     // Only an address is recorded: a proxy header can hold anything.
     const plan = planCheck(
       parsed,
-      this.#now(),
+      now,
       this.touchInterval,
       this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
     );
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
-      .then((found) => this.#judge(found, parsed, login));
+      .then((found) => {
+        const result = this.#judge(found, parsed, login);
+        if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
+        return result;
+      });
   }
 
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */
@@ -508,6 +531,8 @@ export class TokenService {
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
     const revoked = await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+    // Also when there was nothing to revoke: a retry after a failed publish publishes again.
+    await this.#announce([id]);
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
     return revoked !== null;
@@ -535,6 +560,7 @@ export class TokenService {
           revoked++;
           emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
         }
+        await this.#announce(page.tokens.map((token) => token.id));
         const failed = settled.find((result) => result.status === 'rejected');
         if (failed) throw storeFailure('revokeAll', failed.reason);
         cursor = page.cursor;
@@ -573,6 +599,7 @@ export class TokenService {
   }
 
   async close(): Promise<void> {
+    await this.#cache?.close();
     await this.#onClose?.();
   }
 
@@ -615,6 +642,17 @@ export class TokenService {
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return this.#deadlines.run(operation, call);
+  }
+
+  /**
+   * Tells every process's cache, this one's at once, that these tokens changed. A revocation
+   * resolves only once published: if the publish fails, the call rejects (the store has the change;
+   * other caches drop the token within `maxStale`, and calling again publishes again).
+   */
+  async #announce(ids: readonly string[]): Promise<void> {
+    this.#cache?.evict(ids);
+    const channel = this.store.invalidations;
+    if (channel !== undefined && ids.length > 0) await this.#takeAway('publish', () => channel.publish(ids));
   }
 
   /** A store call that takes access away, under the longer deadline of those (see `timeout`). */
