@@ -13,12 +13,6 @@ export interface Figures {
   storeCallsPerRequest: number;
 }
 
-export interface Measurement {
-  figures: Figures;
-  statusCounts: Record<string, number>;
-  errors: number;
-}
-
 // Requests still in flight when the load stops finish within a few ms: wait for them to count on both sides.
 const SETTLE_MS = 100;
 
@@ -34,5 +28,7 @@ export async function measure(server: ServerProcess, store: RunningStore | null,
     cpuUsPerRequest: per(after.cpuUs - before.cpuUs),
     storeCallsPerRequest: per(after.commands - before.commands),
   };
-  return { figures, statusCounts, errors } satisfies Measurement;
+  return { figures, statusCounts, errors };
 }
+
+export type Measurement = Awaited<ReturnType<typeof measure>>;

@@ -28,8 +28,8 @@ export async function startServer(file: string, env: Record<string, string>, lau
   exited.catch(() => {});
   // One question at a time: the harness never asks a server twice at once.
   const next = async () => ((await Promise.race([once(child, 'message'), exited])) as [ServerMessage])[0];
-  // Node, tsx and a server's modules take 10 to 60 s to load under valgrind.
-  const timeoutMs = launcher ? 300_000 : 30_000;
+  // Node, tsx and a server's modules take 10 to 60 s to load under valgrind, many minutes on a busy machine.
+  const timeoutMs = launcher ? 900_000 : 30_000;
   const tooLong = new Promise<never>((_, reject) => {
     setTimeout(() => reject(new Error(`${file} did not start within ${timeoutMs} ms`)), timeoutMs).unref();
   });
