@@ -111,7 +111,8 @@ async function main(): Promise<void> {
           request: (row, url) => request(row, url, 0),
           dir: join(tempDir, 'callgrind'),
           plan,
-          log: (row, perRequest) => log(`instructions/request, ${labels[rows.indexOf(row)]}: ${perRequest}`),
+          log: (row, perRequest) =>
+            log(`instructions/request, ${labels[rows.indexOf(row)]}: ${Math.round(perRequest)}`),
         })
       : [];
 
