@@ -1,97 +1,66 @@
-// The harness' handle on the load generator: one child process (bench/load-generator.ts) that
-// stays up for the whole run and runs one autocannon load at a time on request, so the load
-// never competes with the harness' own work for the event loop.
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
-import { track, waitForExit } from '../test/support/owned-processes';
-
-/** Which Authorization header the load carries; each draws from a pool of many distinct ones. */
-export type LoadKind = 'bearer' | 'basic' | 'jwt' | 'bad-bearer' | 'bad-basic';
-
-/** Whose tokens: the main Redis', or those of the big second Redis of `--scale`. */
-export type TokenPool = 'main' | 'scale';
-
-export interface LoadFiles {
-  credentials: string;
-  jwts: string;
-  scaleCredentials: string | null;
-}
+// The load: autocannon, run in the harness (which does nothing else meanwhile), every request with the
+// Authorization of a token drawn at random among the workload's, so that no server or store can get by
+// on a handful of hot keys.
+import autocannon from 'autocannon';
+import { readCredentials } from './seed';
+import type { LoadKind } from './server-list';
+import { ROUTE } from './servers/serve';
 
 export interface LoadRequest {
-  type: 'run';
-  seq: number;
   url: string;
   kind: LoadKind;
-  pool: TokenPool;
+  /** The seeded credentials file, and how many of its first tokens to draw from. */
+  credentials: string;
+  tokens: number;
+  headers?: Record<string, string>;
   connections: number;
+  /** Load for this long, or send exactly `amount` requests. */
   durationSec: number;
-  /** Send exactly this many requests instead of loading for `durationSec` (the instruction counts). */
   amount?: number;
 }
 
-export interface LoadResult {
-  requests: number;
-  durationSec: number;
-  reqPerSec: number;
-  /** Latency percentiles over every response, ms (autocannon's own are whole ms only). */
-  p50Ms: number;
-  p99Ms: number;
-  statusCounts: Record<string, number>;
-  errors: number;
-  timeouts: number;
-  /** Distinct headers in the pool the requests were drawn from. */
-  distinctHeaders: number;
-  /** The load generator's own CPU per response, µs: on a small machine it shares the cores with the rest. */
-  cpuUsPerRequest: number;
+const pools = new Map<string, string[]>();
+
+function headersFor({ credentials: file, tokens, kind }: LoadRequest): string[] {
+  const key = `${file} ${tokens} ${kind}`;
+  if (!pools.has(key)) {
+    const header = (login: string, token: string) =>
+      kind === 'bearer' ? `Bearer ${token}` : `Basic ${Buffer.from(`${login}:${token}`).toString('base64')}`;
+    pools.set(
+      key,
+      readCredentials(file, tokens).map(({ login, token }) => header(login, token)),
+    );
+  }
+  return pools.get(key)!;
 }
 
-export type LoadMessage =
-  | { type: 'ready' }
-  | { type: 'result'; seq: number; result: LoadResult }
-  | { type: 'error'; seq: number; message: string };
-
-export interface LoadGenerator {
-  run(request: Omit<LoadRequest, 'type' | 'seq'>): Promise<LoadResult>;
-  stop(): Promise<void>;
-}
-
-export async function startLoadGenerator(files: LoadFiles): Promise<LoadGenerator> {
-  const child: ChildProcess = track(
-    fork(join(__dirname, 'load-generator.ts'), [JSON.stringify(files)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  let seq = 0;
-  const pending = new Map<
-    number,
-    { resolve: (result: LoadResult) => void; reject: (error: Error) => void }
-  >();
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) before it was ready`)));
-    child.on('message', (message: LoadMessage) => {
-      if (message.type === 'ready') resolve();
-      if (message.type === 'result') pending.get(message.seq)?.resolve(message.result);
-      if (message.type === 'error') pending.get(message.seq)?.reject(new Error(message.message));
-      if (message.type !== 'ready') pending.delete(message.seq);
+export async function runLoad(request: LoadRequest) {
+  const headers = headersFor(request);
+  const { url, connections, amount, durationSec: duration } = request;
+  const setupRequest = (req: { headers: Record<string, string> }) =>
+    Object.assign(req, {
+      headers: {
+        ...req.headers,
+        ...request.headers,
+        authorization: headers[(Math.random() * headers.length) | 0],
+      },
     });
-  });
-  child.on('exit', (code) => {
-    for (const { reject } of pending.values()) reject(new Error(`load generator exited (${code})`));
-    pending.clear();
-  });
-  await ready;
-  return {
-    run(request) {
-      const message: LoadRequest = { type: 'run', seq: ++seq, ...request };
-      return new Promise((resolve, reject) => {
-        pending.set(message.seq, { resolve, reject });
-        child.send(message);
-      });
-    },
-    async stop() {
-      child.disconnect();
-      if (!(await waitForExit(child, 5000)) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    },
-  };
+  return new Promise<{ reqPerSec: number; statusCounts: Record<string, number>; errors: number }>(
+    (resolve, reject) =>
+      autocannon(
+        {
+          url,
+          connections,
+          ...(amount ? { amount } : { duration }),
+          requests: [{ path: ROUTE, setupRequest }],
+        },
+        (error, result) => {
+          if (error) return reject(error);
+          const statusCounts: Record<string, number> = {};
+          for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCounts[code] = count;
+          const errors = result.errors + result.timeouts;
+          resolve({ reqPerSec: result.requests.total / result.duration, statusCounts, errors });
+        },
+      ),
+  );
 }

@@ -1,142 +1,71 @@
-// The six servers, in the order each round runs them. Servers 3 and 4 are one program
-// (bench/servers/personal-token-auth.ts) in two processes, loaded with Bearer and Basic headers.
-import type { LoadKind } from './load';
+// What the bench can run: the servers (one entry here + one file in bench/servers/ each) and the
+// workloads (how many distinct tokens the load draws from). A row of the report is one server under
+// one workload, run on this checkout's code or, for library servers with --compare, another's.
+import type { StoreName } from './stores';
+
+/** How the load presents a seeded token. */
+export type LoadKind = 'bearer' | 'basic';
 
 export interface ServerDefinition {
   id: number;
-  /** Short name for the table and results.json. */
+  /** Short name for --servers, the table and results.json. */
   key: string;
   name: string;
+  /** Its program, in bench/servers/. */
   file: string;
   load: LoadKind;
-  usesRedis: boolean;
-  /** Needs tokens issued by the library (and the library itself). */
+  /** The backing store it needs: the harness starts it, seeds it and passes its address (env). */
+  store: StoreName | null;
+  /** Runs the library's code: with --compare, also run on the other checkout's. */
   library: boolean;
-  /** Flood of malformed / bad-checksum tokens, for the servers where it tells something. */
-  flood?: LoadKind;
-  /** Which Redis it talks to: the main one, or the big one of `--scale` (same tokens, many more stored). */
-  store: 'main' | 'scale';
+  /** Headers every request also carries. */
+  headers?: Record<string, string>;
+  /** Run only when --servers names it. */
+  optional?: boolean;
 }
 
+/** Timed figures are given as ratios to this server's in the same round. */
 export const FLOOR_ID = 2;
+/** Instruction counts are given as ratios to this one: what any auth middleware pays. */
+export const FLOOR_MIDDLEWARE_ID = 9;
 
+// biome-ignore format: one line per server reads as a table
 export const SERVERS: ServerDefinition[] = [
-  {
-    id: 1,
-    key: 'bare',
-    name: 'bare Express, no auth',
-    file: 'bare-express.ts',
-    load: 'bearer',
-    usesRedis: false,
-    library: false,
-    store: 'main',
-  },
-  {
-    id: 2,
-    key: 'floor',
-    name: 'Express + 1 raw GET (the floor)',
-    file: 'raw-redis-get.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: false,
-    flood: 'bad-bearer',
-    store: 'main',
-  },
-  {
-    id: 3,
-    key: 'bearer',
-    name: 'personalTokenAuth() Bearer',
-    file: 'personal-token-auth.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: true,
-    flood: 'bad-bearer',
-    store: 'main',
-  },
-  {
-    id: 4,
-    key: 'basic',
-    name: 'personalTokenAuth() Basic',
-    file: 'personal-token-auth.ts',
-    load: 'basic',
-    usesRedis: true,
-    library: true,
-    flood: 'bad-basic',
-    store: 'main',
-  },
-  {
-    id: 5,
-    key: 'passport',
-    name: 'passport-http-bearer, naive GET+PEXPIRE',
-    file: 'passport-naive-bearer.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: false,
-    flood: 'bad-bearer',
-    store: 'main',
-  },
-  {
-    id: 6,
-    key: 'jwt',
-    name: 'jose JWT HS256, no Redis',
-    file: 'jwt-jose.ts',
-    load: 'jwt',
-    usesRedis: false,
-    library: false,
-    store: 'main',
-  },
+  { id: 1, key: 'bare', name: 'bare Express, no auth', file: 'bare-express.ts', load: 'bearer', store: null, library: false },
+  { id: 2, key: 'floor', name: 'Express + 1 raw GET (the floor)', file: 'raw-redis-get.ts', load: 'bearer', store: 'redis', library: false },
+  { id: 3, key: 'bearer', name: 'personalTokenAuth() Bearer', file: 'personal-token-auth.ts', load: 'bearer', store: 'redis', library: true },
+  { id: 4, key: 'basic', name: 'personalTokenAuth() Basic', file: 'personal-token-auth.ts', load: 'basic', store: 'redis', library: true },
+  { id: 8, key: 'strategy', name: 'BearerTokenStrategy via passport', file: 'passport-token-strategy.ts', load: 'bearer', store: 'redis', library: true, optional: true },
+  { id: 9, key: 'floor-middleware', name: 'the floor as a middleware', file: 'floor-middleware.ts', load: 'bearer', store: 'redis', library: false },
+  { id: 11, key: 'forward-auth', name: "forwardAuth(): a proxy's sub-request", file: 'forward-auth.ts', load: 'bearer', store: 'redis', library: true, optional: true,
+    headers: { 'x-original-method': 'GET', 'x-original-uri': '/files/report.pdf' } },
 ];
 
-/** With `--scale N`: server 3 again, against a second Redis holding N tokens, in the same rounds. */
-export function scaleServer(tokens: number): ServerDefinition {
-  return {
-    id: 7,
-    key: 'bearer-scale',
-    name: `server 3 with ${tokens.toLocaleString('en-US')} tokens stored`,
-    file: 'personal-token-auth.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: true,
-    store: 'scale',
-  };
+export interface Workload {
+  key: string;
+  /** The load picks every request's token at random among this many seeded ones. */
+  tokens: number;
 }
 
-/** With `--with-strategy`: the library's BearerTokenStrategy behind passport.authenticate(). */
-export const STRATEGY_SERVER: ServerDefinition = {
-  id: 8,
-  key: 'strategy',
-  name: 'BearerTokenStrategy via passport',
-  file: 'passport-token-strategy.ts',
-  load: 'bearer',
-  usesRedis: true,
-  library: true,
-  store: 'main',
-};
-
-/**
- * With `--with-baselines`: what any middleware pays (server 9: the floor's GET as a middleware that
- * sets `req.user` and `req.authInfo`), and what this design pays at least (server 10: the library's
- * check by hand). Between them and server 3, what the library's own code costs.
- */
-export const BASELINE_SERVERS: ServerDefinition[] = [
-  {
-    id: 9,
-    key: 'floor-middleware',
-    name: 'the floor as a middleware (sets 2 props)',
-    file: 'floor-middleware.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: false,
-    store: 'main',
-  },
-  {
-    id: 10,
-    key: 'by-hand',
-    name: "the library's check by hand",
-    file: 'same-check-by-hand.ts',
-    load: 'bearer',
-    usesRedis: true,
-    library: true,
-    store: 'main',
-  },
+export const WORKLOADS: Workload[] = [
+  { key: 'hot', tokens: 10_000 },
+  { key: 'cold', tokens: 1_000_000 },
 ];
+
+/** A workload by name, or a number of tokens (`200`, `50_000`). */
+export function workloadNamed(text: string): Workload | null {
+  const tokens = Number(text.replace(/_/g, ''));
+  const valid = Number.isInteger(tokens) && tokens >= 1 && tokens <= 1_000_000;
+  return WORKLOADS.find((workload) => workload.key === text) ?? (valid ? { key: text, tokens } : null);
+}
+
+export interface Row {
+  server: ServerDefinition;
+  workload: Workload;
+  /** The other checkout's code (--compare), labelled "(before)". */
+  before: boolean;
+}
+
+export function rowLabel({ server, workload, before }: Row, workloads: number): string {
+  return `${server.id} ${server.name}${workloads > 1 ? `, ${workload.key}` : ''}${before ? ' (before)' : ''}`;
+}

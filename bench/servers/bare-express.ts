@@ -1,7 +1,6 @@
 // Server 1: bare Express, no auth. The ceiling: what the route costs with nothing in front of it.
 import express from 'express';
-import { ROUTE } from '../keys';
-import { serve } from './serve';
+import { ROUTE, serve } from './serve';
 
 const app = express();
 app.get(ROUTE, (_req, res) => {

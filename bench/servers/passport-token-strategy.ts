@@ -1,15 +1,15 @@
-// Optional server 8 (`--with-strategy`): the library's own BearerTokenStrategy run the way apps that
-// already use passport would, behind passport.initialize() + passport.authenticate(). Same tokens,
-// same lookup as server 3: the difference between the two is what passport's per-request machinery
-// costs, and why personalTokenAuth() does not go through it.
+// Server 8 (optional): the library's own BearerTokenStrategy run the way apps that already use passport
+// would, behind passport.initialize() + passport.authenticate(). Same tokens, same lookup as server 3:
+// the difference is what passport's per-request machinery costs, and why personalTokenAuth() does
+// without it.
 import express from 'express';
+import { Redis } from 'ioredis';
 import passport from 'passport';
 import { BearerTokenStrategy, TokenService } from 'personal-token-auth';
 import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
-import { ROUTE } from '../keys';
-import { benchRedis, serve } from './serve';
+import { ROUTE, serve, storeAddress } from './serve';
 
-const redis = benchRedis();
+const redis = new Redis(storeAddress('REDIS_URL'));
 passport.use(new BearerTokenStrategy({ tokens: new TokenService({ store: new RedisTokenStore(redis) }) }));
 
 const app = express();
@@ -18,4 +18,4 @@ app.get(ROUTE, passport.authenticate('bearer', { session: false }), (req, res) =
   res.json({ user: req.authInfo?.login });
 });
 
-serve(app, redis);
+serve(app, redis.ping());

@@ -1,14 +1,14 @@
-// Servers 3 and 4: the library as an app would use it, `personalTokenAuth()` over a RedisTokenStore,
-// with its defaults (Bearer and Basic both accepted). The harness starts this file twice: server 3
-// is loaded with `Authorization: Bearer <token>`, server 4 with `Basic base64(login:token)`. The
-// seeded tokens are sliding ones, so every request also pushes the expiry (the refresh is included).
+// Servers 3 and 4: the library as an app uses it, `personalTokenAuth()` over a RedisTokenStore with its
+// defaults (Bearer and Basic both accepted). The harness starts this file twice: server 3 is loaded
+// with `Authorization: Bearer <token>`, server 4 with `Basic base64(login:token)`. The seeded tokens
+// are sliding ones, so every request also pushes the expiry.
 import express from 'express';
+import { Redis } from 'ioredis';
 import { personalTokenAuth } from 'personal-token-auth';
 import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
-import { ROUTE } from '../keys';
-import { benchRedis, serve } from './serve';
+import { ROUTE, serve, storeAddress } from './serve';
 
-const redis = benchRedis();
+const redis = new Redis(storeAddress('REDIS_URL'));
 const auth = personalTokenAuth({ store: new RedisTokenStore(redis) });
 
 const app = express();
@@ -16,4 +16,4 @@ app.get(ROUTE, auth, (req, res) => {
   res.json({ user: req.authInfo?.login });
 });
 
-serve(app, redis);
+serve(app, redis.ping());

@@ -1,89 +1,58 @@
-// What every benchmarked server shares: listening on a free loopback port, and reporting its own
-// figures to the harness over the IPC channel rather than an HTTP endpoint, so that asking for them
-// is neither a request that goes through (or around) the auth under test nor one that gets counted.
+// What every benchmarked server shares: the route, the store's address, listening on a free loopback
+// port, and its own figures reported over the IPC channel rather than an HTTP endpoint, so that asking
+// for them is never itself a request that goes through (or around) the auth under test.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
+
+/** Every server serves this one small JSON route: `{"user":"<login>"}`. */
+export const ROUTE = '/me';
+
+/** The floor's data: `GET <prefix><token>` → login. */
+export const LOGIN_KEY_PREFIX = 'bench:login:';
 
 export interface ServerStats {
-  /** process.cpuUsage(), µs. */
-  cpuUserUs: number;
-  cpuSystemUs: number;
+  /** process.cpuUsage(), user + system, µs. */
+  cpuUs: number;
   /** HTTP requests received since start. */
   requests: number;
-  /** Commands this process sent to Redis since start (EVALSHA counts as one, whatever the script does). */
-  redisCommands: number;
-  /** Peak resident set size since start, kB (getrusage). */
-  maxRssKb: number;
 }
 
-export type ParentMessage = { type: 'stats'; seq: number } | { type: 'shutdown' };
-export type ServerMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'stats'; seq: number; stats: ServerStats };
+export type ServerMessage = { port: number } | ServerStats;
 
-let redisCommands = 0;
-
-/** An ioredis client for the bench Redis that counts the commands it sends (from REDIS_URL). */
-export function benchRedis(): Redis {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set (servers are started by bench/run.ts)');
-  const client = new Redis(url);
-  const send = client.sendCommand.bind(client);
-  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
-    redisCommands++;
-    return send(...args);
-  }) as Redis['sendCommand'];
-  return client;
-}
-
-function stats(requests: number): ServerStats {
-  const cpu = process.cpuUsage();
-  return {
-    cpuUserUs: cpu.user,
-    cpuSystemUs: cpu.system,
-    requests,
-    redisCommands,
-    maxRssKb: process.resourceUsage().maxRSS,
-  };
+/** An address the harness passes in the environment (REDIS_URL, ...). */
+export function storeAddress(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (servers are started by bench/run.ts)`);
+  return value;
 }
 
 /**
- * Serves `app` on 127.0.0.1 (a free port), once `redis` (if any) answers, and tells the harness
- * which port. Runs until the harness sends `shutdown` (a clean exit, so `--cpu-prof` gets written).
+ * Serves `app` on 127.0.0.1 (a free port) once `ready` (the store answering) resolves, and tells the
+ * harness which port; answers 'stats' until 'shutdown'. Started by hand, it prints its address
+ * instead, for a profiler (`node --cpu-prof`) or a load of one's own.
  */
-export function serve(app: Express, redis?: Redis): void {
-  start(app, redis).catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
-
-async function start(app: Express, redis?: Redis): Promise<void> {
-  if (redis) await redis.ping();
+export function serve(app: Express, ready: Promise<unknown> = Promise.resolve()): void {
   let requests = 0;
-  const server = createServer(app);
-  server.on('request', () => {
-    requests++;
-  });
+  const server = createServer(app).on('request', () => requests++);
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
   const send = (message: ServerMessage) => process.send?.(message);
-  process.on('message', (message: ParentMessage) => {
-    if (message.type === 'stats') send({ type: 'stats', seq: message.seq, stats: stats(requests) });
-    if (message.type === 'shutdown') {
-      server.closeAllConnections();
-      server.close();
-      redis?.disconnect();
-      process.exit(0);
-    }
+  process.on('message', (message: 'stats' | 'shutdown') => {
+    const { user, system } = process.cpuUsage();
+    if (message === 'stats') send({ cpuUs: user + system, requests });
+    if (message === 'shutdown') process.exit(0);
   });
   // The harness is gone (crashed, killed): so is the reason to run.
   process.on('disconnect', () => process.exit(0));
-  // Started by hand (no IPC channel): say where we are.
-  if (process.send) send({ type: 'ready', port });
-  else console.log(`listening on http://127.0.0.1:${port}`);
+  ready
+    .then(() => new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening)))
+    .then(() => {
+      const { port } = server.address() as AddressInfo;
+      if (process.send) send({ port });
+      else console.log(`listening on http://127.0.0.1:${port}${ROUTE}`);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
 }

@@ -1,0 +1,64 @@
+// The backing stores the servers need, started by the harness for the run alone (a fresh server on
+// a free port, so its counters count only the bench's traffic) and stopped at the end. A server
+// definition names its store; adding a store is one entry here.
+import type { TokenStore } from 'personal-token-auth';
+import { startRedis } from '../test/support/redis-servers';
+import type { Credential } from './seed';
+import { LOGIN_KEY_PREFIX } from './servers/serve';
+
+export type StoreName = 'redis';
+
+/** Loads a module of the library under test (this checkout's or --compare's) by its package specifier. */
+export type LibraryLoader = (specifier: string) => unknown;
+
+export interface RunningStore {
+  name: string;
+  version: string;
+  /** What a server process gets in its environment to reach it. */
+  env: Record<string, string>;
+  /** The library's store over it, to issue the seeded tokens through, and how to let go of it. */
+  tokenStore(library: LibraryLoader): { store: TokenStore; close(): void };
+  /** The floor's data: each token's text → its login, for one plain lookup. */
+  writeLogins(credentials: Credential[]): Promise<void>;
+  /** Commands (statements) it has executed since it started, those run inside scripts included. */
+  commands(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startRedisStore(): Promise<RunningStore> {
+  const server = await startRedis();
+  const harness = server.client();
+  const info = await harness.info('server');
+  return {
+    name: 'Redis',
+    version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown',
+    env: { REDIS_URL: server.url },
+    tokenStore(library) {
+      const { RedisTokenStore } = library(
+        'personal-token-auth/adapters/redis',
+      ) as typeof import('personal-token-auth/adapters/redis');
+      const client = server.client({ enableAutoPipelining: true });
+      return { store: new RedisTokenStore(client), close: () => client.disconnect() };
+    },
+    async writeLogins(credentials) {
+      for (let start = 0; start < credentials.length; start += 1000) {
+        const batch = harness.pipeline();
+        for (const { login, token } of credentials.slice(start, start + 1000))
+          batch.set(LOGIN_KEY_PREFIX + token, login);
+        await batch.exec();
+      }
+    },
+    async commands() {
+      let calls = 0;
+      // The harness' own INFO calls are not the servers' traffic.
+      for (const [, command, n] of (await harness.info('commandstats')).matchAll(
+        /^cmdstat_([^:]+):calls=(\d+)/gm,
+      ))
+        if (command !== 'info') calls += Number(n);
+      return calls;
+    },
+    stop: () => server.stop(),
+  };
+}
+
+export const STORES: Record<StoreName, () => Promise<RunningStore>> = { redis: startRedisStore };
