@@ -318,8 +318,8 @@ export class TokenService {
     if (overlap > 0) await this.#checkLimit(old.user);
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0)
-      await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-    else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
+      await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+    else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
     await this.#announce([id]);
     emit(this.onEvent, {
       type: 'rotated',
@@ -530,7 +530,9 @@ export class TokenService {
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
-    const revoked = await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+    const revoked = await this.#takeAway([id], 'revoke', () =>
+      this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
+    );
     // Also when there was nothing to revoke: a retry after a failed publish publishes again.
     await this.#announce([id]);
     if (revoked)
@@ -549,7 +551,8 @@ export class TokenService {
     try {
       do {
         const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
-        const settled = await this.#takeAway('revokeAll', () =>
+        const ids = page.tokens.map((token) => token.id);
+        const settled = await this.#takeAway(ids, 'revokeAll', () =>
           Promise.allSettled(
             page.tokens.map((token) => this.store.delete(token.id, this.#now() + TOMBSTONE_LIFE)),
           ),
@@ -560,7 +563,7 @@ export class TokenService {
           revoked++;
           emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
         }
-        await this.#announce(page.tokens.map((token) => token.id));
+        await this.#announce(ids);
         const failed = settled.find((result) => result.status === 'rejected');
         if (failed) throw storeFailure('revokeAll', failed.reason);
         cursor = page.cursor;
@@ -652,12 +655,21 @@ export class TokenService {
   async #announce(ids: readonly string[]): Promise<void> {
     this.#cache?.evict(ids);
     const channel = this.store.invalidations;
-    if (channel !== undefined && ids.length > 0) await this.#takeAway('publish', () => channel.publish(ids));
+    if (channel !== undefined && ids.length > 0)
+      await this.#revocationDeadlines.run('publish', () => channel.publish(ids));
   }
 
-  /** A store call that takes access away, under the longer deadline of those (see `timeout`). */
-  #takeAway<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return this.#revocationDeadlines.run(operation, call);
+  /**
+   * A store call that takes access away from these tokens, under the longer deadline of those (see
+   * `timeout`). This process's cache drops them however it ends: a call that failed or was late may
+   * still have been applied (its reply lost), and the cache must not go on accepting them meanwhile.
+   */
+  async #takeAway<T>(ids: readonly string[], operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#revocationDeadlines.run(operation, call);
+    } finally {
+      this.#cache?.evict(ids);
+    }
   }
 }
 

@@ -228,6 +228,39 @@ describe('TokenService cache: invalidation', () => {
     assert.equal((await check(cached, token)).ok, false);
   });
 
+  // A reply lost after the write (a connection dropped, a deadline) leaves the change applied in the
+  // store: the call fails, but this process must not go on accepting the token from its cache.
+  test('a revocation that fails after the store may have applied it still drops the token here', async () => {
+    const clock = { time: START };
+    const store = new MemoryTokenStore({ now: () => clock.time });
+    const tokens = new TokenService({ store, cache: { maxStale: '1h' } });
+    const lost = new Error('connection lost after the write');
+    const applyThenFail =
+      <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
+      async (...args: A): Promise<never> => {
+        await call(...args);
+        throw lost;
+      };
+    const remove = store.delete.bind(store);
+    const limit = store.limit.bind(store);
+    const issued = [];
+    for (let i = 0; i < 4; i++)
+      issued.push(await tokens.issue({ user: i < 3 ? 'ann' : 'bob', expiresIn: '1d' }));
+    for (const { token } of issued) assert.equal((await check(tokens, token)).ok, true);
+    store.delete = applyThenFail(remove);
+    store.limit = applyThenFail(limit);
+
+    await assert.rejects(tokens.revoke(issued[0]!.id), { name: 'StoreUnavailableError' });
+    assert.equal((await check(tokens, issued[0]!.token)).ok, false);
+    await assert.rejects(tokens.rotate(issued[1]!.id), { name: 'StoreUnavailableError' });
+    assert.equal((await check(tokens, issued[1]!.token)).ok, false);
+    await assert.rejects(tokens.revokeAll('ann'));
+    assert.equal((await check(tokens, issued[2]!.token)).ok, false);
+    await assert.rejects(tokens.rotate(issued[3]!.id, { overlap: '1m' }), { name: 'StoreUnavailableError' });
+    clock.time += MINUTE;
+    assert.equal((await check(tokens, issued[3]!.token)).ok, false);
+  });
+
   test('a message is read as ids only: anything else in it is ignored', () => {
     assert.deepEqual(decodeInvalidation('0123456789abcdef,../x,,0123456789ABCDEF,fedcba9876543210'), [
       '0123456789abcdef',
