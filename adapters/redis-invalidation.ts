@@ -37,6 +37,8 @@ export function redisInvalidations(client: unknown, channel: string): Invalidati
 class RedisInvalidations implements InvalidationChannel {
   readonly #client: PublishingClient;
   readonly #channel: string;
+  /** This process's subscribers: they hear a change before it is published, not when Redis echoes it. */
+  readonly #local = new Set<(ids: string[]) => void>();
 
   constructor(client: PublishingClient, channel: string) {
     this.#client = client;
@@ -44,11 +46,28 @@ class RedisInvalidations implements InvalidationChannel {
   }
 
   async publish(ids: readonly string[]): Promise<void> {
+    // A revocation resolves once published: by then every service of this process must refuse the
+    // token, and its own subscription may not have read the message yet.
+    for (const onIds of this.#local) onIds([...ids]);
     // In a Cluster, PUBLISH reaches every node: a subscriber on any one of them hears it.
     await this.#client.publish(this.#channel, encodeInvalidation(ids));
   }
 
   subscribe(onIds: (ids: string[]) => void, onHealth: (healthy: boolean) => void): InvalidationSubscription {
+    this.#local.add(onIds);
+    const subscription = this.#subscribeRemote(onIds, onHealth);
+    return {
+      close: async () => {
+        this.#local.delete(onIds);
+        await subscription.close();
+      },
+    };
+  }
+
+  #subscribeRemote(
+    onIds: (ids: string[]) => void,
+    onHealth: (healthy: boolean) => void,
+  ): InvalidationSubscription {
     const client = this.#client;
     if (!client.isCluster) {
       // `duplicate()`: a Sentinel client's copy follows the master as the store's does; ioredis

@@ -121,6 +121,24 @@ describe('TokenService cache on Redis (a server of its own)', () => {
     assert.equal(verifies(), filled);
   });
 
+  // Two services of one process on one store (the middleware's and an admin task's): once revoke()
+  // resolves, no request that starts later may be accepted here, message or no message yet.
+  test('a revocation is refused at once by every service of this process on the store', async () => {
+    const { tokens, store, health, verifies } = setup({ maxStale: '1h' });
+    const other = new TokenService({ store, cache: { maxStale: '1h' } });
+    services.push(other);
+    await waitFor('both subscriptions', async () => (health.filter(Boolean).length >= 2 ? true : undefined));
+    for (let round = 0; round < 20; round++) {
+      const { token, id } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+      assert.equal((await check(other, token)).ok, true);
+      const cached = verifies();
+      assert.equal((await check(other, token)).ok, true);
+      assert.equal(verifies(), cached, 'a hit');
+      assert.equal(await tokens.revoke(id), true);
+      assert.equal((await check(other, token)).ok, false, `round ${round}`);
+    }
+  });
+
   test('Redis restarted under load: no cached answer while the channel is down, the cache works again after', async () => {
     const { tokens, health, verifies } = setup({ maxStale: '1h' });
     await healthy(health);
