@@ -97,7 +97,7 @@ export interface TokenServiceOptions {
   onEvent?: OnEvent;
   /**
    * Keep successful checks in this process for a short while, so that a token used again costs no
-   * store call (see docs/cache.md). Off by default. Needs a store with an invalidation channel
+   * store call (see docs/cache.md). Off by default, and with `false` or `null`. Needs a store with an invalidation channel
    * (`TokenStore.invalidations`: the memory and Redis stores have one), or throws a `TypeError`.
    */
   cache?: TokenCacheOptions;
@@ -234,10 +234,7 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
-    this.#cache =
-      options.cache === undefined
-        ? undefined
-        : new TokenCache(store.invalidations, options.cache, this.touchInterval);
+    this.#cache = cacheOf(options.cache, store, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -671,6 +668,17 @@ export class TokenService {
       this.#cache?.evict(ids);
     }
   }
+}
+
+/**
+ * The cache the `cache` option asks for, or none. Off unless it is an object: `false` or `null` (as
+ * `cache: enabled && { ... }` gives) keep it off, anything else is a mistake to refuse, never a reason
+ * to loosen revocation.
+ */
+function cacheOf(option: unknown, store: TokenStore, touchInterval: number): TokenCache | undefined {
+  if (option === undefined || option === null || option === false) return undefined;
+  if (typeof option !== 'object') throw new TypeError('cache must be an object of options (or left out)');
+  return new TokenCache(store.invalidations, option as TokenCacheOptions, touchInterval);
 }
 
 function toInfo(token: StoredToken): TokenInfo {

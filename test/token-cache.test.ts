@@ -63,6 +63,22 @@ describe('TokenService cache: configuration', () => {
     assert.throws(() => new TokenService({ store: memory, cache: { maxStale: -1 } }), InvalidDurationError);
   });
 
+  // `cache: enabled && { ... }` in plain JavaScript: false must not turn on what it means to keep off.
+  test('cache: false or null is off; anything else that is not an object is refused (TypeError)', async () => {
+    for (const cache of [false, null]) {
+      const { tokens, verifies } = setup(cache as never);
+      const { token } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+      for (let i = 0; i < 3; i++) assert.equal((await check(tokens, token)).ok, true);
+      assert.equal(verifies(), 3, String(cache));
+    }
+    for (const cache of [true, 'on', 1, () => ({})]) {
+      assert.throws(() => new TokenService({ store: new MemoryTokenStore(), cache: cache as never }), {
+        name: 'TypeError',
+        message: /cache/,
+      });
+    }
+  });
+
   test('off by default: every check goes to the store', async () => {
     const { tokens, verifies } = setup(undefined);
     const { token } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
