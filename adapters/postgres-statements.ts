@@ -45,9 +45,11 @@ export function statementsFor(table: string): Statements {
   // The attempts of a failure row that have not lapsed by $now.
   const pending = (now: string) =>
     `(SELECT coalesce(jsonb_object_agg(a.key, a.value), '{}'::jsonb) FROM jsonb_each(f.attempts) a WHERE (a.value)::bigint > ${now})`;
-  // Deletes a few failure rows that mean nothing any more (window over, no attempt pending).
+  // Deletes a few failure rows that mean nothing any more (window over, no attempt pending). Only
+  // rows no other statement holds: two clients whose rows both lapsed, failing at once, each lock
+  // their own row first and would each wait for the other's here, a deadlock.
   const sweepFailures = (now: string, key: string) =>
-    `swept AS (DELETE FROM ${f} WHERE key IN (SELECT key FROM ${f} WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${SWEEP_SAMPLE}) AND key <> ${key})`;
+    `swept AS (DELETE FROM ${f} WHERE key IN (SELECT key FROM ${f} WHERE expires_at <= ${now} AND key <> ${key} ORDER BY expires_at LIMIT ${SWEEP_SAMPLE} FOR UPDATE SKIP LOCKED))`;
   // Counts one failure in the fixed window that starts with the first one.
   // ($2 now, $3 window, cast: a parameter's type is deduced once, and `unknown + unknown` is none.)
   const countFailure = `count = CASE WHEN f.reset_at > $2::bigint THEN f.count + 1 ELSE 1 END,

@@ -21,6 +21,14 @@ interface SubscribingConnection {
   disconnect(): void;
 }
 
+/**
+ * This process's subscribers by channel name, whichever store object they came from (two stores on
+ * one client and prefix share a channel): they hear a change before it is published, not when Redis
+ * echoes it. A same-named channel of another server gets the ids too; dropping a cached token only
+ * costs a store call.
+ */
+const subscribersHere = new Map<string, Set<(ids: string[]) => void>>();
+
 // How long a Cluster subscription waits before it tries another node, after losing one.
 const NEXT_NODE_DELAY = 100;
 
@@ -44,11 +52,30 @@ class RedisInvalidations implements InvalidationChannel {
   }
 
   async publish(ids: readonly string[]): Promise<void> {
+    // A revocation resolves once published: by then every service of this process must refuse the
+    // token, and its own subscription may not have read the message yet.
+    for (const onIds of subscribersHere.get(this.#channel) ?? []) onIds([...ids]);
     // In a Cluster, PUBLISH reaches every node: a subscriber on any one of them hears it.
     await this.#client.publish(this.#channel, encodeInvalidation(ids));
   }
 
   subscribe(onIds: (ids: string[]) => void, onHealth: (healthy: boolean) => void): InvalidationSubscription {
+    const here = subscribersHere.get(this.#channel) ?? new Set();
+    subscribersHere.set(this.#channel, here.add(onIds));
+    const subscription = this.#subscribeRemote(onIds, onHealth);
+    return {
+      close: async () => {
+        here.delete(onIds);
+        if (here.size === 0) subscribersHere.delete(this.#channel);
+        await subscription.close();
+      },
+    };
+  }
+
+  #subscribeRemote(
+    onIds: (ids: string[]) => void,
+    onHealth: (healthy: boolean) => void,
+  ): InvalidationSubscription {
     const client = this.#client;
     if (!client.isCluster) {
       // `duplicate()`: a Sentinel client's copy follows the master as the store's does; ioredis

@@ -6,7 +6,10 @@ import { isTokenId } from './token-format';
  * optional `invalidations` member; the token service's cache works only on a store that does.
  */
 export interface InvalidationChannel {
-  /** Tells every subscriber, in every process (this one included), that these tokens changed. */
+  /**
+   * Tells every subscriber, in every process, that these tokens changed; this process's subscribers
+   * before it resolves (a revocation that resolved must be refused by every service here at once).
+   */
   publish(ids: readonly string[]): Promise<void>;
   /**
    * Calls `onIds` with the ids of each message, and `onHealth(true)` once the subscription is in

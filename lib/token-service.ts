@@ -97,7 +97,7 @@ export interface TokenServiceOptions {
   onEvent?: OnEvent;
   /**
    * Keep successful checks in this process for a short while, so that a token used again costs no
-   * store call (see docs/cache.md). Off by default. Needs a store with an invalidation channel
+   * store call (see docs/cache.md). Off by default, and with `false` or `null`. Needs a store with an invalidation channel
    * (`TokenStore.invalidations`: the memory and Redis stores have one), or throws a `TypeError`.
    */
   cache?: TokenCacheOptions;
@@ -234,10 +234,7 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
-    this.#cache =
-      options.cache === undefined
-        ? undefined
-        : new TokenCache(store.invalidations, options.cache, this.touchInterval);
+    this.#cache = cacheOf(options.cache, store, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -318,8 +315,8 @@ export class TokenService {
     if (overlap > 0) await this.#checkLimit(old.user);
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
     if (overlap === 0)
-      await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-    else await this.#takeAway('limit', () => this.store.limit(id, this.#now() + overlap));
+      await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+    else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
     await this.#announce([id]);
     emit(this.onEvent, {
       type: 'rotated',
@@ -530,7 +527,9 @@ export class TokenService {
   /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
   async revoke(id: string): Promise<boolean> {
     if (!isTokenId(id)) return false;
-    const revoked = await this.#takeAway('revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+    const revoked = await this.#takeAway([id], 'revoke', () =>
+      this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
+    );
     // Also when there was nothing to revoke: a retry after a failed publish publishes again.
     await this.#announce([id]);
     if (revoked)
@@ -549,7 +548,8 @@ export class TokenService {
     try {
       do {
         const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit: BATCH_SIZE }));
-        const settled = await this.#takeAway('revokeAll', () =>
+        const ids = page.tokens.map((token) => token.id);
+        const settled = await this.#takeAway(ids, 'revokeAll', () =>
           Promise.allSettled(
             page.tokens.map((token) => this.store.delete(token.id, this.#now() + TOMBSTONE_LIFE)),
           ),
@@ -560,7 +560,7 @@ export class TokenService {
           revoked++;
           emit(this.onEvent, { type: 'revoked', time, tokenId: result.value.id, login: user });
         }
-        await this.#announce(page.tokens.map((token) => token.id));
+        await this.#announce(ids);
         const failed = settled.find((result) => result.status === 'rejected');
         if (failed) throw storeFailure('revokeAll', failed.reason);
         cursor = page.cursor;
@@ -652,13 +652,33 @@ export class TokenService {
   async #announce(ids: readonly string[]): Promise<void> {
     this.#cache?.evict(ids);
     const channel = this.store.invalidations;
-    if (channel !== undefined && ids.length > 0) await this.#takeAway('publish', () => channel.publish(ids));
+    if (channel !== undefined && ids.length > 0)
+      await this.#revocationDeadlines.run('publish', () => channel.publish(ids));
   }
 
-  /** A store call that takes access away, under the longer deadline of those (see `timeout`). */
-  #takeAway<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return this.#revocationDeadlines.run(operation, call);
+  /**
+   * A store call that takes access away from these tokens, under the longer deadline of those (see
+   * `timeout`). This process's cache drops them however it ends: a call that failed or was late may
+   * still have been applied (its reply lost), and the cache must not go on accepting them meanwhile.
+   */
+  async #takeAway<T>(ids: readonly string[], operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#revocationDeadlines.run(operation, call);
+    } finally {
+      this.#cache?.evict(ids);
+    }
   }
+}
+
+/**
+ * The cache the `cache` option asks for, or none. Off unless it is an object: `false` or `null` (as
+ * `cache: enabled && { ... }` gives) keep it off, anything else is a mistake to refuse, never a reason
+ * to loosen revocation.
+ */
+function cacheOf(option: unknown, store: TokenStore, touchInterval: number): TokenCache | undefined {
+  if (option === undefined || option === null || option === false) return undefined;
+  if (typeof option !== 'object') throw new TypeError('cache must be an object of options (or left out)');
+  return new TokenCache(store.invalidations, option as TokenCacheOptions, touchInterval);
 }
 
 function toInfo(token: StoredToken): TokenInfo {

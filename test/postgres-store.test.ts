@@ -127,4 +127,47 @@ describe('PostgresTokenStore', () => {
       await h.cleanup();
     }
   });
+
+  // Two clients whose counters both lapsed, failing at once, would each lock its own row and then
+  // wait for the other's in its sweep: a deadlock, a 503 for both. A sweep takes only free rows.
+  test("the throttle's sweep never waits for a row another statement holds", async () => {
+    const h = await makePostgresHarness(server);
+    const holder = await h.pool.connect();
+    try {
+      await h.store.recordFailure('198.51.100.7', 1000);
+      await h.advance(1000);
+      // Another client's statement holds that lapsed row, as its own upsert would.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "${h.store.table}_failures" WHERE key = $1 FOR UPDATE`, [
+        '198.51.100.7',
+      ]);
+      const statements = [
+        () => h.store.recordFailure('203.0.113.1', 1000),
+        () => h.store.reserveAttempt('203.0.113.2', 5, 1000),
+        async () => {
+          const { attempt } = await h.store.reserveAttempt('203.0.113.3', 5, 1000);
+          await h.store.failAttempt('203.0.113.3', attempt!, 1000);
+        },
+      ];
+      for (const statement of statements) {
+        let settled = false;
+        const done = statement().finally(() => {
+          settled = true;
+        });
+        // Bounded by rounds, not time: each round asks the server whether a statement waits on a lock.
+        for (let round = 0; !settled; round++) {
+          assert.ok(round < 10_000, 'hang guard');
+          const { rows } = await h.pool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%_failures%'",
+          );
+          assert.equal(rows[0].n, 0, 'a statement of the store waits for the held row');
+        }
+        await done;
+      }
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+      await h.cleanup();
+    }
+  });
 });

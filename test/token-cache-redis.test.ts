@@ -121,6 +121,35 @@ describe('TokenService cache on Redis (a server of its own)', () => {
     assert.equal(verifies(), filled);
   });
 
+  // Two services of one process on one store (the middleware's and an admin task's): once revoke()
+  // resolves, no request that starts later may be accepted here, message or no message yet.
+  test('a revocation is refused at once by every service of this process on the store', async () => {
+    const { client, tokens, store, health, verifies } = setup({ maxStale: '1h' });
+    const other = new TokenService({ store, cache: { maxStale: '1h' } });
+    // Another store object on the same client and prefix: the same channel.
+    const sameKeys = observedStore(client, { prefix: store.prefix });
+    const third = new TokenService({ store: sameKeys.store, cache: { maxStale: '1h' } });
+    services.push(other, third);
+    await waitFor('every subscription', async () =>
+      health.filter(Boolean).length >= 2 && sameKeys.health.at(-1) ? true : undefined,
+    );
+    for (let round = 0; round < 20; round++) {
+      const { token, id } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+      for (const service of [other, third]) assert.equal((await check(service, token)).ok, true);
+      const cached = verifies() + sameKeys.verifies();
+      for (const service of [other, third]) assert.equal((await check(service, token)).ok, true);
+      assert.equal(verifies() + sameKeys.verifies(), cached, 'hits');
+      assert.equal(await tokens.revoke(id), true);
+      for (const service of [other, third])
+        assert.equal((await check(service, token)).ok, false, `round ${round}`);
+    }
+    // Whatever the order in which this process reads its sockets: heard before the PUBLISH is even sent.
+    const { id } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+    const publishing = store.invalidations!.publish([id]);
+    assert.ok(sameKeys.heard.includes(id), 'the other store object heard it at once');
+    await publishing;
+  });
+
   test('Redis restarted under load: no cached answer while the channel is down, the cache works again after', async () => {
     const { tokens, health, verifies } = setup({ maxStale: '1h' });
     await healthy(health);

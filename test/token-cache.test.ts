@@ -63,6 +63,22 @@ describe('TokenService cache: configuration', () => {
     assert.throws(() => new TokenService({ store: memory, cache: { maxStale: -1 } }), InvalidDurationError);
   });
 
+  // `cache: enabled && { ... }` in plain JavaScript: false must not turn on what it means to keep off.
+  test('cache: false or null is off; anything else that is not an object is refused (TypeError)', async () => {
+    for (const cache of [false, null]) {
+      const { tokens, verifies } = setup(cache as never);
+      const { token } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+      for (let i = 0; i < 3; i++) assert.equal((await check(tokens, token)).ok, true);
+      assert.equal(verifies(), 3, String(cache));
+    }
+    for (const cache of [true, 'on', 1, () => ({})]) {
+      assert.throws(() => new TokenService({ store: new MemoryTokenStore(), cache: cache as never }), {
+        name: 'TypeError',
+        message: /cache/,
+      });
+    }
+  });
+
   test('off by default: every check goes to the store', async () => {
     const { tokens, verifies } = setup(undefined);
     const { token } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
@@ -226,6 +242,39 @@ describe('TokenService cache: invalidation', () => {
     assert.equal((await check(cached, token)).ok, true);
     assert.equal(await admin.revoke(id), true);
     assert.equal((await check(cached, token)).ok, false);
+  });
+
+  // A reply lost after the write (a connection dropped, a deadline) leaves the change applied in the
+  // store: the call fails, but this process must not go on accepting the token from its cache.
+  test('a revocation that fails after the store may have applied it still drops the token here', async () => {
+    const clock = { time: START };
+    const store = new MemoryTokenStore({ now: () => clock.time });
+    const tokens = new TokenService({ store, cache: { maxStale: '1h' } });
+    const lost = new Error('connection lost after the write');
+    const applyThenFail =
+      <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
+      async (...args: A): Promise<never> => {
+        await call(...args);
+        throw lost;
+      };
+    const remove = store.delete.bind(store);
+    const limit = store.limit.bind(store);
+    const issued = [];
+    for (let i = 0; i < 4; i++)
+      issued.push(await tokens.issue({ user: i < 3 ? 'ann' : 'bob', expiresIn: '1d' }));
+    for (const { token } of issued) assert.equal((await check(tokens, token)).ok, true);
+    store.delete = applyThenFail(remove);
+    store.limit = applyThenFail(limit);
+
+    await assert.rejects(tokens.revoke(issued[0]!.id), { name: 'StoreUnavailableError' });
+    assert.equal((await check(tokens, issued[0]!.token)).ok, false);
+    await assert.rejects(tokens.rotate(issued[1]!.id), { name: 'StoreUnavailableError' });
+    assert.equal((await check(tokens, issued[1]!.token)).ok, false);
+    await assert.rejects(tokens.revokeAll('ann'));
+    assert.equal((await check(tokens, issued[2]!.token)).ok, false);
+    await assert.rejects(tokens.rotate(issued[3]!.id, { overlap: '1m' }), { name: 'StoreUnavailableError' });
+    clock.time += MINUTE;
+    assert.equal((await check(tokens, issued[3]!.token)).ok, false);
   });
 
   test('a message is read as ids only: anything else in it is ignored', () => {
