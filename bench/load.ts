@@ -17,6 +17,8 @@ export interface LoadRequest {
   /** Load for this long, or send exactly `amount` requests. */
   durationSec: number;
   amount?: number;
+  /** Tokens in the file's order rather than at random: with `amount`, each of the first ones once. */
+  inOrder?: boolean;
 }
 
 const pools = new Map<string, string[]>();
@@ -37,12 +39,14 @@ function headersFor({ credentials: file, tokens, kind }: LoadRequest): string[] 
 export async function runLoad(request: LoadRequest) {
   const headers = headersFor(request);
   const { url, connections, amount, durationSec: duration } = request;
+  let next = 0;
+  const pick = () => (request.inOrder ? next++ % headers.length : (Math.random() * headers.length) | 0);
   const setupRequest = (req: { headers: Record<string, string> }) =>
     Object.assign(req, {
       headers: {
         ...req.headers,
         ...request.headers,
-        authorization: headers[(Math.random() * headers.length) | 0],
+        authorization: headers[pick()],
       },
     });
   return new Promise<{ reqPerSec: number; statusCounts: Record<string, number>; errors: number }>(

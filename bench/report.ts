@@ -34,6 +34,7 @@ export function summarize(
   return rows.map((row, index) => {
     const rounds = measurements[index]!;
     const floor = measurements[same(row, FLOOR_ID)];
+    const versus = row.server.versus === undefined ? undefined : measurements[same(row, row.server.versus)];
     const count = counts[index];
     const against = (id: number) => (count?.perRequest ?? NaN) / (counts[same(row, id)]?.perRequest ?? NaN);
     const figures = Object.keys(rounds[0]!.figures) as (keyof Figures)[];
@@ -47,6 +48,14 @@ export function summarize(
         ? {
             reqPerSec: ratio(rounds, floor, 'reqPerSec'),
             cpuUsPerRequest: ratio(rounds, floor, 'cpuUsPerRequest'),
+          }
+        : null,
+      // Against what it is an alternative to (another store, the same middleware uncached), round by round.
+      versus: versus
+        ? {
+            id: row.server.versus!,
+            reqPerSec: ratio(rounds, versus, 'reqPerSec'),
+            cpuUsPerRequest: ratio(rounds, versus, 'cpuUsPerRequest'),
           }
         : null,
       rounds,
@@ -81,14 +90,15 @@ function table(header: string[], rows: string[][]): string {
 
 export function timedTable(results: RowResult[], store: string): string {
   return table(
-    ['server', 'req/s', '× floor', 'CPU µs/req', '× floor', `${store} commands/req`],
-    results.map(({ label, median: m, toFloor }) => [
+    ['server', 'req/s', '× floor', 'CPU µs/req', '× floor', `${store} commands/req`, 'req/s, CPU × server'],
+    results.map(({ label, median: m, toFloor, versus: v }) => [
       label,
       whole(m.reqPerSec),
       spread(toFloor?.reqPerSec),
       fixed(m.cpuUsPerRequest, 1),
       spread(toFloor?.cpuUsPerRequest),
-      fixed(m.storeCallsPerRequest, 2),
+      fixed(m.storeCallsPerRequest, 3),
+      v ? `${spread(v.reqPerSec)}, ${spread(v.cpuUsPerRequest)} × ${v.id}` : '–',
     ]),
   );
 }

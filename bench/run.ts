@@ -12,7 +12,7 @@ import { type Measurement, measure } from './measure';
 import { parseOptions } from './options';
 import { headline, instructionTable, NOISE_NOTE, summarize, timedTable } from './report';
 import { seed } from './seed';
-import { type Row, rowLabel } from './server-list';
+import { type Row, rowLabel, type TokenKind } from './server-list';
 import { type ServerProcess, startServer } from './server-process';
 import { type RunningStore, STORES, type StoreName } from './stores';
 
@@ -46,24 +46,31 @@ async function main(): Promise<void> {
   try {
     // A server without a store is loaded with the tokens of the default one.
     const storeOf = (row: Row): StoreName => row.server.store ?? 'redis';
+    const kindOf = (row: Row): TokenKind => row.server.tokens ?? 'sliding';
+    const fileOf = (row: Row) =>
+      join(tempDir, `${storeOf(row)}-${row.before ? 'before' : 'this'}-${kindOf(row)}.tsv`);
     const stores = new Map<StoreName, RunningStore>();
-    const files = new Map<string, string>();
     for (const name of new Set(rows.map(storeOf))) {
       const store = await STORES[name]();
       cleanups.push(() => store.stop());
       stores.set(name, store);
-      // One seeding per code (this checkout's, --compare's), as many tokens as its largest workload needs.
-      for (const before of [false, true]) {
-        const seeded = rows.filter((row) => storeOf(row) === name && row.before === before);
-        if (seeded.length === 0) continue;
-        const tokens = Math.max(...seeded.map((row) => row.workload.tokens));
-        const file = join(tempDir, `${name}-${before ? 'before' : 'this'}.tsv`);
-        log(`seeding ${tokens} tokens into ${store.name}${before ? ' (before)' : ''} ...`);
-        const checkout = before ? options.compare! : join(__dirname, '..');
-        const issued = await seed(store, createRequire(join(checkout, 'package.json')), tokens, file);
-        if (!before) await store.writeLogins(issued);
-        files.set(`${name} ${before}`, file);
-      }
+    }
+    // One seeding per store, code (this checkout's, --compare's) and kind of token, as many tokens as
+    // its largest workload needs.
+    for (const file of new Set(rows.map(fileOf))) {
+      const seeded = rows.filter((row) => fileOf(row) === file);
+      const { before } = seeded[0]!;
+      const [store, kind] = [stores.get(storeOf(seeded[0]!))!, kindOf(seeded[0]!)];
+      const count = Math.max(...seeded.map((row) => row.workload.tokens));
+      const started = Date.now();
+      const checkout = before ? options.compare! : join(__dirname, '..');
+      const issued = await seed(store, createRequire(join(checkout, 'package.json')), { count, kind, file });
+      // The floor's keys: the same token texts, for the floor's own rows.
+      if (seeded.some((row) => !row.server.library)) await store.writeLogins?.(issued);
+      const seconds = (Date.now() - started) / 1000;
+      log(
+        `seeded ${count} ${kind} tokens into ${store.name}${before ? ' (before)' : ''} in ${seconds.toFixed(0)} s`,
+      );
     }
 
     const start = (row: Row, launcher?: string[]) =>
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
     const request = (row: Row, url: string, durationSec: number): LoadRequest => ({
       url,
       kind: row.server.load,
-      credentials: files.get(`${storeOf(row)} ${row.before}`)!,
+      credentials: fileOf(row),
       tokens: row.workload.tokens,
       headers: row.server.headers,
       connections: options.connections,
@@ -89,8 +96,17 @@ async function main(): Promise<void> {
     }
 
     log(`warming up (${options.warmupSec} s per server) ...`);
-    for (const [index, row] of rows.entries())
-      await measure(servers[index]!, null, request(row, servers[index]!.url, options.warmupSec));
+    for (const [index, row] of rows.entries()) {
+      const warmup = request(row, servers[index]!.url, options.warmupSec);
+      // A cache fills as an app's does over time: each of the tokens it holds checked once.
+      if (row.server.cached)
+        await measure(servers[index]!, null, {
+          ...warmup,
+          amount: Math.min(row.workload.tokens, 10_000),
+          inOrder: true,
+        });
+      await measure(servers[index]!, null, warmup);
+    }
     const measurements: Measurement[][] = rows.map(() => []);
     for (let round = 1; round <= options.rounds; round++) {
       for (const [index, row] of rows.entries()) {

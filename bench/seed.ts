@@ -1,8 +1,9 @@
 // Seeds a store with tokens issued through the library's TokenService, exactly as an app issues them
-// (sliding 30-day window, 1-year hard limit, 5 tokens per user), many issues in flight at once. The
+// (1-year hard limit and, for sliding ones, a 30-day window; 5 tokens per user), many issues in flight. The
 // tokens reach the load through a file in the run's private temp dir (0600, removed at exit): never a
 // command line, the environment, the output or results.json.
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { TokenKind } from './server-list';
 import type { LibraryLoader, RunningStore } from './stores';
 
 export interface Credential {
@@ -13,9 +14,14 @@ export interface Credential {
 const TOKENS_PER_USER = 5;
 const ISSUES_IN_FLIGHT = 256;
 
-export async function seed(store: RunningStore, library: LibraryLoader, count: number, file: string) {
+export async function seed(
+  store: RunningStore,
+  library: LibraryLoader,
+  { count, kind, file }: { count: number; kind: TokenKind; file: string },
+) {
   const { TokenService } = library('personal-token-auth') as typeof import('personal-token-auth');
-  const { store: tokenStore, close } = store.tokenStore(library);
+  const { store: tokenStore, close } = await store.tokenStore(library);
+  const window = kind === 'sliding' ? { autoRefresh: '30d' } : {};
   // Hundreds of issues at once on a busy machine: a generous deadline keeps one slow moment from failing it.
   const service = new TokenService({ store: tokenStore, timeout: 30_000 });
   const credentials = new Array<Credential>(count);
@@ -23,7 +29,7 @@ export async function seed(store: RunningStore, library: LibraryLoader, count: n
   const worker = async () => {
     for (let index = next++; index < count; index = next++) {
       const login = `user${Math.floor(index / TOKENS_PER_USER)}`;
-      const { token } = await service.issue({ user: login, autoRefresh: '30d', expiresIn: '365d' });
+      const { token } = await service.issue({ user: login, expiresIn: '365d', ...window });
       credentials[index] = { login, token };
     }
   };

@@ -6,6 +6,9 @@ import type { StoreName } from './stores';
 /** How the load presents a seeded token. */
 export type LoadKind = 'bearer' | 'basic';
 
+/** The seeded tokens' expiry: sliding (`-a`, each use pushes it) or only a hard limit (`-e`). */
+export type TokenKind = 'sliding' | 'hard';
+
 export interface ServerDefinition {
   id: number;
   /** Short name for --servers, the table and results.json. */
@@ -18,6 +21,12 @@ export interface ServerDefinition {
   store: StoreName | null;
   /** Runs the library's code: with --compare, also run on the other checkout's. */
   library: boolean;
+  /** The tokens it is loaded with: sliding unless said (the floor's GET reads either). */
+  tokens?: TokenKind;
+  /** Compared also with this server's figures in the same round (what the row is an alternative to). */
+  versus?: number;
+  /** Keeps checked tokens in process: the warm-up also sends each of the first 10,000 once. */
+  cached?: boolean;
   /** Headers every request also carries. */
   headers?: Record<string, string>;
   /** Run only when --servers names it. */
@@ -35,6 +44,8 @@ export const SERVERS: ServerDefinition[] = [
   { id: 2, key: 'floor', name: 'Express + 1 raw GET (the floor)', file: 'raw-redis-get.ts', load: 'bearer', store: 'redis', library: false },
   { id: 3, key: 'bearer', name: 'personalTokenAuth() Bearer', file: 'personal-token-auth.ts', load: 'bearer', store: 'redis', library: true },
   { id: 4, key: 'basic', name: 'personalTokenAuth() Basic', file: 'personal-token-auth.ts', load: 'basic', store: 'redis', library: true },
+  { id: 5, key: 'postgres', name: 'personalTokenAuth() Bearer on PostgreSQL', file: 'personal-token-auth-postgres.ts', load: 'bearer', store: 'postgres', library: true, optional: true, versus: 3 },
+  { id: 6, key: 'cached', name: 'personalTokenAuth() Bearer, cached', file: 'personal-token-auth-cached.ts', load: 'bearer', store: 'redis', library: true, optional: true, versus: 3, tokens: 'hard', cached: true },
   { id: 8, key: 'strategy', name: 'BearerTokenStrategy via passport', file: 'passport-token-strategy.ts', load: 'bearer', store: 'redis', library: true, optional: true },
   { id: 9, key: 'floor-middleware', name: 'the floor as a middleware', file: 'floor-middleware.ts', load: 'bearer', store: 'redis', library: false },
   { id: 11, key: 'forward-auth', name: "forwardAuth(): a proxy's sub-request", file: 'forward-auth.ts', load: 'bearer', store: 'redis', library: true, optional: true,

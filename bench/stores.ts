@@ -2,11 +2,13 @@
 // a free port, so its counters count only the bench's traffic) and stopped at the end. A server
 // definition names its store; adding a store is one entry here.
 import type { TokenStore } from 'personal-token-auth';
+import { Client, Pool } from 'pg';
+import { startPostgres } from '../test/support/postgres-server';
 import { startRedis } from '../test/support/redis-servers';
 import type { Credential } from './seed';
 import { LOGIN_KEY_PREFIX } from './servers/serve';
 
-export type StoreName = 'redis';
+export type StoreName = 'redis' | 'postgres';
 
 /** Loads a module of the library under test (this checkout's or --compare's) by its package specifier. */
 export type LibraryLoader = (specifier: string) => unknown;
@@ -17,9 +19,9 @@ export interface RunningStore {
   /** What a server process gets in its environment to reach it. */
   env: Record<string, string>;
   /** The library's store over it, to issue the seeded tokens through, and how to let go of it. */
-  tokenStore(library: LibraryLoader): { store: TokenStore; close(): void };
-  /** The floor's data: each token's text → its login, for one plain lookup. */
-  writeLogins(credentials: Credential[]): Promise<void>;
+  tokenStore(library: LibraryLoader): Promise<{ store: TokenStore; close(): void }>;
+  /** The floor's data, where the floor reads: each token's text → its login, for one plain lookup. */
+  writeLogins?(credentials: Credential[]): Promise<void>;
   /** Commands (statements) it has executed since it started, those run inside scripts included. */
   commands(): Promise<number>;
   stop(): Promise<void>;
@@ -33,7 +35,7 @@ async function startRedisStore(): Promise<RunningStore> {
     name: 'Redis',
     version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown',
     env: { REDIS_URL: server.url },
-    tokenStore(library) {
+    async tokenStore(library) {
       const { RedisTokenStore } = library(
         'personal-token-auth/adapters/redis',
       ) as typeof import('personal-token-auth/adapters/redis');
@@ -61,4 +63,32 @@ async function startRedisStore(): Promise<RunningStore> {
   };
 }
 
-export const STORES: Record<StoreName, () => Promise<RunningStore>> = { redis: startRedisStore };
+async function startPostgresStore(): Promise<RunningStore> {
+  const server = await startPostgres();
+  const harness = new Client({ connectionString: server.url });
+  await harness.connect();
+  const version = (await harness.query('SHOW server_version')).rows[0].server_version as string;
+  await harness.end();
+  return {
+    name: 'PostgreSQL',
+    version,
+    env: { DATABASE_URL: server.url },
+    async tokenStore(library) {
+      const { PostgresTokenStore } = library(
+        'personal-token-auth/adapters/postgres',
+      ) as typeof import('personal-token-auth/adapters/postgres');
+      const pool = new Pool({ connectionString: server.url, max: 16 });
+      const store = new PostgresTokenStore(pool);
+      await store.createSchema();
+      return { store, close: () => void pool.end() };
+    },
+    // Every statement on the tokens table, counted at the server by pg_stat_statements.
+    commands: () => server.statementCount('"personal_tokens"'),
+    stop: () => server.cleanup(),
+  };
+}
+
+export const STORES: Record<StoreName, () => Promise<RunningStore>> = {
+  redis: startRedisStore,
+  postgres: startPostgresStore,
+};
