@@ -4,12 +4,9 @@
 // command line, the environment, the output or results.json.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TokenKind } from './server-list';
-import type { LibraryLoader, RunningStore } from './stores';
+import type { Credential, LibraryLoader, RunningStore } from './stores';
 
-export interface Credential {
-  login: string;
-  token: string;
-}
+export type { Credential } from './stores';
 
 const TOKENS_PER_USER = 5;
 const ISSUES_IN_FLIGHT = 256;

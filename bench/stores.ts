@@ -4,9 +4,14 @@
 import type { TokenStore } from 'personal-token-auth';
 import { Client, Pool } from 'pg';
 import { startPostgres } from '../test/support/postgres-server';
-import { startRedis } from '../test/support/redis-servers';
-import type { Credential } from './seed';
+import { startRedis } from '../test/support/redis-server';
 import { LOGIN_KEY_PREFIX } from './servers/serve';
+
+/** A seeded token and its owner's login, as the load sends them. */
+export interface Credential {
+  login: string;
+  token: string;
+}
 
 export type StoreName = 'redis' | 'postgres';
 

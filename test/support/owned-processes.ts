@@ -1,4 +1,4 @@
-// Bookkeeping for every process and temp dir the tests and the benchmark start (redis-servers,
+// Bookkeeping for every process and temp dir the tests and the benchmark start (Redis servers,
 // benchmarked servers, the load generator): whatever happens to the process that owns them (an
 // error, a failed test, Ctrl-C), no child outlives it and no temp dir stays behind.
 import type { ChildProcess } from 'node:child_process';

@@ -30,9 +30,6 @@ export function docsBlock(language: 'nginx' | 'caddyfile'): string {
   return blocks[0]!;
 }
 
-// bench/ imports freePort from here.
-export { freePort };
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolveAccepts) => {
     const socket = connect(port, '127.0.0.1');
