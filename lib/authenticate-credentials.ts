@@ -42,7 +42,14 @@ export function authenticateCredentials(
   const login = credentials.scheme === 'basic' ? credentials.login : undefined;
   const token = credentials.scheme === 'basic' ? credentials.password : credentials.token;
   // One promise chain, not an async function: every request runs it, and each layer costs a turn.
-  return tokens.check(token, login, ip).then((result) => {
+  // Whatever goes wrong still comes out as a rejection, as it would from an async function.
+  let checked: ReturnType<TokenService['check']>;
+  try {
+    checked = tokens.check(token, login, ip);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return checked.then((result) => {
     // result.login, not login: the service leaves out a claimed login that looks like a secret.
     if (!result.ok) {
       return {
