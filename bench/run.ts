@@ -98,8 +98,9 @@ async function main(): Promise<void> {
     log(`warming up (${options.warmupSec} s per server) ...`);
     for (const [index, row] of rows.entries()) {
       const warmup = request(row, servers[index]!.url, options.warmupSec);
-      // A cache fills as an app's does over time: each of the tokens it holds checked once.
-      if (row.server.cached)
+      // Each token checked once first, as in an app whose tokens are in use: a token's first check
+      // writes its lastUsedAt (then once per touchInterval), and a cache fills with what it holds.
+      if (row.server.library)
         await measure(servers[index]!, null, {
           ...warmup,
           amount: Math.min(row.workload.tokens, 10_000),

@@ -25,7 +25,7 @@ export interface ServerDefinition {
   tokens?: TokenKind;
   /** Compared also with this server's figures in the same round (what the row is an alternative to). */
   versus?: number;
-  /** Keeps checked tokens in process: the warm-up also sends each of the first 10,000 once. */
+  /** Keeps checked tokens in process (every library server's warm-up sends each of the first 10,000 once). */
   cached?: boolean;
   /** Headers every request also carries. */
   headers?: Record<string, string>;
