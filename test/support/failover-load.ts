@@ -60,7 +60,7 @@ export async function loadThroughFault(
   url: string,
   population: TokenPopulation,
   fault: () => Promise<void>,
-  { ratePerSecond = 100, warmMs = 700, settleMs = 4000, settleGuardMs = 60_000 } = {},
+  { ratePerSecond = 100, warmMs = 700, settleMs = 4000, settleGuardMs = 20_000 } = {},
 ): Promise<FailoverRun> {
   const all = [
     ...population.live.map((token) => ({ token, tag: `live:${token.id}` })),
