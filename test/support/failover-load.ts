@@ -54,7 +54,7 @@ export const SETTLED_REQUESTS = 100;
 /**
  * Sends a steady load (alternating Bearer and Basic) over every token of the population while
  * `fault()` runs (it resolves once Redis has recovered), then at least `settleMs` more, and on
- * until the last `SETTLED_REQUESTS` answers were all answered (or `settleGuardMs` passed).
+ * until `SETTLED_REQUESTS` requests that started after the last 503 were answered (or `settleGuardMs` passed).
  */
 export async function loadThroughFault(
   url: string,
