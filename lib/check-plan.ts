@@ -15,9 +15,15 @@ export function planCheck(
   touchInterval: number,
   ip: string | null | undefined,
 ): CheckPlan {
-  const expiresAt =
-    terms.autoRefresh === null
-      ? null
-      : Math.min(now + terms.autoRefresh, terms.hardExpiresAt ?? Number.POSITIVE_INFINITY);
-  return { now, expiresAt, touchIfBefore: now - touchInterval, ip };
+  return { now, expiresAt: slidingExpiry(terms, now), touchIfBefore: now - touchInterval, ip };
+}
+
+/**
+ * The expiry a use at `now` gives a sliding token: `now + window`, never past its hard limit. null
+ * for a token with only a hard limit, whose expiry no use moves.
+ */
+export function slidingExpiry(terms: TokenTerms, now: number): number | null {
+  return terms.autoRefresh === null
+    ? null
+    : Math.min(now + terms.autoRefresh, terms.hardExpiresAt ?? Number.POSITIVE_INFINITY);
 }

@@ -1,4 +1,5 @@
 import type { InvalidationChannel, InvalidationSubscription } from './cache-invalidation';
+import { slidingExpiry } from './check-plan';
 import { parseDuration } from './duration';
 import type { StoredToken } from './store';
 
@@ -87,10 +88,7 @@ export class TokenCache {
     }
     this.#entries.delete(id);
     this.#entries.set(id, entry);
-    const expiresAt =
-      record.autoRefresh === null
-        ? record.expiresAt
-        : Math.min(now + record.autoRefresh, record.hardExpiresAt ?? Number.POSITIVE_INFINITY);
+    const expiresAt = slidingExpiry(record, now) ?? record.expiresAt;
     return { ...record, scopes: [...record.scopes], expiresAt };
   }
 

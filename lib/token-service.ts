@@ -6,7 +6,7 @@ import {
   ScopeCoverage,
   type TokenTermsRequest,
 } from './caller-bounds';
-import { planCheck } from './check-plan';
+import { planCheck, slidingExpiry } from './check-plan';
 import { addressOrUndefined } from './client-ip';
 import { parseDuration } from './duration';
 import {
@@ -351,13 +351,13 @@ export class TokenService {
     }
     for (let attempt = 0; attempt < 3; attempt++) {
       const { token, id, secretHash } = generateToken(this.tokenPrefix, fields);
-      const slidingEnd = fields.autoRefresh === null ? Number.POSITIVE_INFINITY : now + fields.autoRefresh;
       const record: StoredToken = {
         ...fields,
         id,
         secretHash,
         createdAt: now,
-        expiresAt: Math.min(slidingEnd, fields.hardExpiresAt ?? Number.POSITIVE_INFINITY),
+        // Made at `now` as if used then: a sliding token's first window, else its hard limit.
+        expiresAt: slidingExpiry(fields, now) ?? fields.hardExpiresAt ?? Number.POSITIVE_INFINITY,
         lastUsedAt: null,
         lastUsedIp: null,
       };
