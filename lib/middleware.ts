@@ -2,11 +2,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   attemptedScheme,
   authenticateCredentials,
+  type CredentialsCheck,
   type CredentialsOutcome,
 } from './authenticate-credentials';
 import { assertRealm, type BearerError, basicChallenge, bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
-import { readCredentials, type Scheme } from './credentials';
+import { type Credentials, readCredentials, type Scheme } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
 import { emit, type OnEvent } from './events';
@@ -39,15 +40,8 @@ export interface PersonalTokenAuthOptions {
   throttle?: ThrottleOptions;
 }
 
-/** An attempt the throttle admitted, to release once its check is done. */
-interface Attempt {
-  ip: string;
-  id: string;
-}
-
-/** The throttle refused the attempt, and the 429 is sent. */
-const REFUSED = Symbol('refused');
-type Refused = typeof REFUSED;
+/** How a request ends: its credentials' outcome, or the throttle's refusal before any check. */
+type Outcome = CredentialsOutcome | { kind: 'throttled'; ip: string; retryAfter: number };
 
 // Clients whose forwarded address is not one share a single throttling key.
 const NO_ADDRESS = 'no-address';
@@ -93,35 +87,48 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   const contextNeeded =
     realm !== DEFAULT_REALM || options.resolveAncestors !== undefined || onEvent !== undefined;
 
-  /** One request, top to bottom: read the credentials, admit the attempt, check it, answer. */
-  async function authenticate(req: Request, res: Response, next: NextFunction): Promise<void> {
+  // What every check passes; only the client IP changes, and only when the service records it.
+  const check: CredentialsCheck = { tokens, schemes, resolveUser };
+
+  /**
+   * One request, top to bottom: read the credentials, check them (admitted by the throttle first, when
+   * there is one), answer. Not an async function, and it touches `req` and `res` only here and in
+   * `answer`: Express gives every request objects of a shape of their own, which V8 cannot keep
+   * optimized code for, so the work of the check runs in functions that never see them.
+   */
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const credentials = readCredentials(req.headers.authorization);
+    // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
+    // (The service records it only if it is an address.)
+    const checking = tokens.trackIp ? { ...check, ip: req.ip } : check;
     // Only attempts are throttled: a request without credentials costs no lookup and never counts.
-    const attempt =
+    const outcome =
       throttle && attemptedScheme(credentials, schemes) !== undefined
-        ? await admit(req, res, throttle)
-        : undefined;
-    if (attempt === REFUSED) return;
-    let outcome: CredentialsOutcome;
-    try {
-      outcome = await authenticateCredentials(credentials, {
-        tokens,
-        schemes,
-        resolveUser,
-        // `req.ip` runs Express' trust-proxy logic: only worth it when the IP is recorded.
-        // (The service records it only if it is an address.)
-        ip: tokens.trackIp ? req.ip : undefined,
-      });
-    } catch (error) {
-      // The store or resolveUser failed, not the client: its attempt is no failure.
-      if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
-      throw error;
-    }
+        ? throttled(credentials, checking, clientIp(req) ?? NO_ADDRESS, throttle)
+        : authenticateCredentials(credentials, checking);
+    outcome.then(
+      (outcome) => {
+        // Whatever goes wrong in answering goes to Express, never to an unhandled rejection.
+        try {
+          answer(req, res, next, outcome);
+        } catch (error) {
+          next(error);
+        }
+      },
+      (error: unknown) => {
+        // Fail closed: a store that cannot answer never lets a request through.
+        if (error instanceof StoreUnavailableError) {
+          res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
+        } else {
+          next(error);
+        }
+      },
+    );
+  };
+
+  function answer(req: Request, res: Response, next: NextFunction, outcome: Outcome) {
     switch (outcome.kind) {
       case 'success':
-        // Not awaited: the request need not wait for it, and the store runs it before this
-        // client's next call on the same connection.
-        if (attempt) throttle?.release(attempt.ip, attempt.id).catch(() => {});
         req.user = outcome.user as Express.User;
         req.authInfo = outcome.info;
         if (contextNeeded) setRequestContext(req, context);
@@ -141,34 +148,55 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
         return refuse(res, 401, 'unauthorized');
       case 'malformed':
         reportRejection(req, outcome);
-        await countFailure(attempt);
         return refuse(res, 400, 'invalid_request', 'invalid_request');
       case 'rejected':
         reportRejection(req, outcome);
-        await countFailure(attempt);
         return refuse(res, 401, 'invalid_token', 'invalid_token');
+      case 'throttled':
+        if (onEvent) {
+          emit(onEvent, {
+            type: 'throttled',
+            time: new Date(tokens.now()),
+            ip: outcome.ip,
+            retryAfter: outcome.retryAfter,
+          });
+        }
+        res.status(429).set('Retry-After', String(outcome.retryAfter)).json({ error: 'too_many_requests' });
+        return;
     }
   }
 
-  /** Reserves the attempt in the throttle, or answers 429 and says REFUSED. */
-  async function admit(req: Request, res: Response, throttle: FailureThrottle): Promise<Attempt | Refused> {
-    const ip = clientIp(req) ?? NO_ADDRESS;
+  /**
+   * The check of an attempt the throttle admits: its place is given back when the check passes (or
+   * the store or resolveUser failed, which is no failure of the client's), kept as a failure when it
+   * fails, counted before the answer so that the client's next request already sees it.
+   */
+  async function throttled(
+    credentials: Credentials,
+    checking: CredentialsCheck,
+    ip: string,
+    throttle: FailureThrottle,
+  ): Promise<Outcome> {
     const wait = throttle.retryAfter(ip);
-    if (wait > 0) return tooManyRequests(res, ip, wait);
+    if (wait > 0) return { kind: 'throttled', ip, retryAfter: wait };
     const admission = await throttle.admit(ip);
-    if ('retryAfter' in admission) return tooManyRequests(res, ip, admission.retryAfter);
-    return { ip, id: admission.attempt };
-  }
-
-  // A failed attempt is counted before the answer, so that the client's next request already sees it.
-  async function countFailure(attempt: Attempt | undefined): Promise<void> {
-    if (attempt) await throttle?.fail(attempt.ip, attempt.id).catch(() => {});
-  }
-
-  function tooManyRequests(res: Response, ip: string, wait: number): Refused {
-    if (onEvent) emit(onEvent, { type: 'throttled', time: new Date(tokens.now()), ip, retryAfter: wait });
-    res.status(429).set('Retry-After', String(wait)).json({ error: 'too_many_requests' });
-    return REFUSED;
+    if ('retryAfter' in admission) return { kind: 'throttled', ip, retryAfter: admission.retryAfter };
+    const attempt = admission.attempt;
+    let outcome: CredentialsOutcome;
+    try {
+      outcome = await authenticateCredentials(credentials, checking);
+    } catch (error) {
+      throttle.release(ip, attempt).catch(() => {});
+      throw error;
+    }
+    if (outcome.kind === 'malformed' || outcome.kind === 'rejected') {
+      await throttle.fail(ip, attempt).catch(() => {});
+    } else {
+      // Not awaited: the request need not wait for it, and the store runs it before this
+      // client's next call on the same connection.
+      throttle.release(ip, attempt).catch(() => {});
+    }
+    return outcome;
   }
 
   function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {
@@ -195,15 +223,5 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     });
   }
 
-  const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    authenticate(req, res, next).catch((error: unknown) => {
-      // Fail closed: a store that cannot answer never lets a request through.
-      if (error instanceof StoreUnavailableError) {
-        res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
-      } else {
-        next(error);
-      }
-    });
-  };
   return Object.assign(middleware, { tokens });
 }
