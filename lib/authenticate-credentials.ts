@@ -92,7 +92,8 @@ function success(scheme: Scheme, record: StoredToken, user: unknown): Credential
     info: {
       tokenId: record.id,
       login: record.user,
-      scopes: record.scopes,
+      // The request's own copy: the record may be the cache's, which the next request reads.
+      scopes: [...record.scopes],
       expiresAt: new Date(record.expiresAt),
       hardExpiresAt: record.hardExpiresAt === null ? null : new Date(record.hardExpiresAt),
       autoRefresh: record.autoRefresh,

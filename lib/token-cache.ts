@@ -25,6 +25,8 @@ interface Entry {
   record: StoredToken;
   /** Until when (ms, the service's clock) the entry may answer a check. */
   trustedUntil: number;
+  /** How many entries had been put at the newest end before this one last was. */
+  added: number;
 }
 
 /**
@@ -36,10 +38,12 @@ export class TokenCache {
   readonly maxEntries: number;
   readonly maxStale: number;
   readonly #touchInterval: number;
-  // A Map keeps insertion order: an entry used is moved to the end, so the first is the least recent.
+  // A Map keeps insertion order: an entry in use is moved to the end, so the first is one little used.
   readonly #entries = new Map<string, Entry>();
   readonly #subscription: InvalidationSubscription;
   #healthy = false;
+  /** Entries put at the newest end so far. */
+  #added = 0;
   /** Moves on with every change heard of: a check that began before one must not fill the cache. */
   #epoch = 0;
 
@@ -72,9 +76,9 @@ export class TokenCache {
   }
 
   /**
-   * The record a check at `now` may use instead of the store's, or undefined. A copy, so that no
-   * caller can change what the next one gets; a sliding token's expiry is reported as this use
-   * pushes it (the store gets the push within `SLIDING_REFRESH`). The caller still compares the hash.
+   * The record a check at `now` may use instead of the store's, or undefined: the cache's own,
+   * frozen (the caller hands out copies). A sliding token's expiry is reported as this use pushes it
+   * (the store gets the push within `SLIDING_REFRESH`). The caller still compares the hash.
    */
   get(id: string, now: number): StoredToken | undefined {
     if (!this.#healthy) return undefined;
@@ -86,10 +90,10 @@ export class TokenCache {
       this.#entries.delete(id);
       return undefined;
     }
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    const expiresAt = slidingExpiry(record, now) ?? record.expiresAt;
-    return { ...record, scopes: [...record.scopes], expiresAt };
+    // Moved to the newest end only once half the cache was added after it: an entry in use is never
+    // the oldest all the same, without a delete and an insert on every hit.
+    if (this.#added - entry.added > this.maxEntries >> 1) this.#insert(id, entry);
+    return record.autoRefresh === null ? record : { ...record, expiresAt: slidingExpiry(record, now)! };
   }
 
   /** Where a check that goes to the store starts from; pass it to `add` with what the store confirmed. */
@@ -109,11 +113,19 @@ export class TokenCache {
     const untilTouch = (record.lastUsedAt ?? checkedAt) + this.#touchInterval;
     const untilRefresh = record.autoRefresh === null ? Number.POSITIVE_INFINITY : checkedAt + SLIDING_REFRESH;
     const trustedUntil = Math.min(checkedAt + this.maxStale, untilRefresh, untilTouch);
-    this.#entries.delete(record.id);
-    this.#entries.set(record.id, { record: { ...record, scopes: [...record.scopes] }, trustedUntil });
+    // Frozen: every hit hands out this very record, and none may change what the next one reads.
+    const kept = Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) as string[] });
+    this.#insert(record.id, { record: kept, trustedUntil, added: 0 });
     if (this.#entries.size > this.maxEntries) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
+  }
+
+  /** Puts an entry at the newest end. */
+  #insert(id: string, entry: Entry): void {
+    this.#entries.delete(id);
+    entry.added = this.#added++;
+    this.#entries.set(id, entry);
   }
 
   /** Drops these tokens, and keeps any check already under way from adding them back. */

@@ -414,7 +414,13 @@ export class TokenService {
     // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
     const cache = this.#cache;
     const cached = cache?.get(parsed.id, now);
-    if (cached !== undefined) return Promise.resolve(this.#judge(cached, parsed, login));
+    if (cached !== undefined) {
+      const result = this.#judge(cached, parsed, login, now);
+      // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
+      // request: the responses to every request read in one turn then go out together, where answering
+      // each at once wakes its client once per response (see docs/cache.md).
+      return new Promise((resolve) => setImmediate(resolve, result));
+    }
     const mark = cache?.mark() ?? 0;
     // Only an address is recorded: a proxy header can hold anything.
     const plan = planCheck(
@@ -426,20 +432,26 @@ export class TokenService {
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then((found) => {
-        const result = this.#judge(found, parsed, login);
+        // Judged as of the answer: a token that expired while the store answered is expired.
+        const result = this.#judge(found, parsed, login, this.#now());
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
   }
 
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */
-  #judge(found: StoredToken | RevokedToken | null, parsed: ParsedToken, login: string | undefined): Check {
+  #judge(
+    found: StoredToken | RevokedToken | null,
+    parsed: ParsedToken,
+    login: string | undefined,
+    now: number,
+  ): Check {
     const tokenId = parsed.id;
     if (!found) return { ok: false, reason: 'unknown', tokenId, login };
     if (isRevoked(found)) return { ok: false, reason: 'revoked', tokenId, login };
     if (!hashesMatch(found.secretHash, parsed.secretHash))
       return { ok: false, reason: 'unknown', tokenId, login };
-    if (found.expiresAt <= this.#now()) return { ok: false, reason: 'expired', tokenId, login };
+    if (found.expiresAt <= now) return { ok: false, reason: 'expired', tokenId, login };
     if (login !== undefined && login !== found.user)
       return { ok: false, reason: 'user_mismatch', tokenId, login };
     return { ok: true, token: found };
@@ -686,7 +698,8 @@ function toInfo(token: StoredToken): TokenInfo {
     id: token.id,
     user: token.user,
     label: token.label,
-    scopes: token.scopes,
+    // The caller's own copy: the record may be the cache's.
+    scopes: [...token.scopes],
     createdAt: new Date(token.createdAt),
     expiresAt: new Date(token.expiresAt),
     hardExpiresAt: token.hardExpiresAt === null ? null : new Date(token.hardExpiresAt),

@@ -111,8 +111,11 @@ describe('TokenService cache: hits and misses (memory store, injected clock)', (
     const miss = await check(uncached, token);
     assert.ok(hit.ok && miss.ok);
     assert.deepEqual(hit.token, miss.token);
-    hit.token.scopes.push('node:n2:rw');
-    hit.token.user = 'mallory';
+    // The record a hit answers with cannot be changed, and what the service hands out is a copy.
+    assert.throws(() => hit.token.scopes.push('node:n2:rw'), TypeError);
+    const authenticated = await tokens.authenticate(token);
+    assert.ok(authenticated.ok);
+    authenticated.token.scopes.push('node:n2:rw');
     const next = await check(tokens, token);
     assert.ok(next.ok);
     assert.deepEqual(next.token.scopes, ['node:n1:r']);
@@ -156,6 +159,38 @@ describe('TokenService cache: hits and misses (memory store, injected clock)', (
     assert.equal(verifies(), 4);
     await check(tokens, b);
     assert.equal(verifies(), 5);
+  });
+
+  test('a hit moves its entry to the newest end only once half the cache was added after it, and an entry in use is never the next dropped', async () => {
+    const { tokens, verifies } = setup({ maxEntries: 4, maxStale: '1m' });
+    const issued = [];
+    for (let i = 0; i < 6; i++) issued.push((await tokens.issue({ user: 'ann', expiresIn: '1h' })).token);
+    const [a, b, c, d, e, f] = issued as [string, string, string, string, string, string];
+    for (const token of [a, b, c, d]) await check(tokens, token);
+    await check(tokens, d); // a hit on the newest: nothing to move
+    await check(tokens, e); // pushes out a, the oldest
+    await check(tokens, b); // a hit on an old one: moved to the newest end
+    await check(tokens, f); // pushes out c, now the oldest
+    assert.equal(verifies(), 6);
+    for (const token of [b, d, e, f]) await check(tokens, token);
+    assert.equal(verifies(), 6);
+    await check(tokens, a);
+    await check(tokens, c);
+    assert.equal(verifies(), 8);
+  });
+
+  test("a hit is answered in the event loop's check phase, as the store's answer comes in a later turn", async () => {
+    const { tokens, verifies } = setup({ maxStale: '1m' });
+    const { token } = await tokens.issue({ user: 'ann', expiresIn: '1h' });
+    await check(tokens, token);
+    const order: string[] = [];
+    setImmediate(() => order.push('immediate queued before the check'));
+    const hit = check(tokens, token).then(() => order.push('hit'));
+    await Promise.resolve();
+    order.push('microtasks');
+    await hit;
+    assert.equal(verifies(), 1);
+    assert.deepEqual(order, ['microtasks', 'immediate queued before the check', 'hit']);
   });
 
   test('an entry is trusted for maxStale since the store confirmed it, then checked again', async () => {
