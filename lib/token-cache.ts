@@ -76,8 +76,8 @@ export class TokenCache {
   }
 
   /**
-   * The record a check at `now` may use instead of the store's, or undefined: the cache's own,
-   * frozen (the caller hands out copies). A sliding token's expiry is reported as this use pushes it
+   * The record a check at `now` may use instead of the store's, or undefined: the cache's own, which
+   * the service only reads (what it hands out are copies; freezing it would cost more than the check). A sliding token's expiry is reported as this use pushes it
    * (the store gets the push within `SLIDING_REFRESH`). The caller still compares the hash.
    */
   get(id: string, now: number): StoredToken | undefined {
@@ -113,9 +113,8 @@ export class TokenCache {
     const untilTouch = (record.lastUsedAt ?? checkedAt) + this.#touchInterval;
     const untilRefresh = record.autoRefresh === null ? Number.POSITIVE_INFINITY : checkedAt + SLIDING_REFRESH;
     const trustedUntil = Math.min(checkedAt + this.maxStale, untilRefresh, untilTouch);
-    // Frozen: every hit hands out this very record, and none may change what the next one reads.
-    const kept = Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) as string[] });
-    this.#insert(record.id, { record: kept, trustedUntil, added: 0 });
+    // A copy of its own: the caller hands the store's record on.
+    this.#insert(record.id, { record: { ...record, scopes: [...record.scopes] }, trustedUntil, added: 0 });
     if (this.#entries.size > this.maxEntries) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
+import { authenticateCredentials } from '../lib/authenticate-credentials';
 import { decodeInvalidation, encodeInvalidation } from '../lib/cache-invalidation';
 import {
   type InvalidationChannel,
@@ -111,11 +112,18 @@ describe('TokenService cache: hits and misses (memory store, injected clock)', (
     const miss = await check(uncached, token);
     assert.ok(hit.ok && miss.ok);
     assert.deepEqual(hit.token, miss.token);
-    // The record a hit answers with cannot be changed, and what the service hands out is a copy.
-    assert.throws(() => hit.token.scopes.push('node:n2:rw'), TypeError);
+    // What the service hands out is the caller's own: changing it changes nothing a later check reads.
     const authenticated = await tokens.authenticate(token);
     assert.ok(authenticated.ok);
     authenticated.token.scopes.push('node:n2:rw');
+    const credentials = { scheme: 'bearer', token } as const;
+    const outcome = await authenticateCredentials(credentials, {
+      tokens,
+      schemes: ['bearer'],
+      resolveUser: undefined,
+    });
+    assert.equal(outcome.kind, 'success');
+    if (outcome.kind === 'success') outcome.info.scopes.push('node:n3:rw');
     const next = await check(tokens, token);
     assert.ok(next.ok);
     assert.deepEqual(next.token.scopes, ['node:n1:r']);
