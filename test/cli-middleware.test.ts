@@ -36,7 +36,11 @@ describe('a token from the CLI, through personalTokenAuth() with no arguments', 
     const revoked = await runCli(['revoke', '--user', user, '--all']);
     assert.equal(revoked.code, 0, revoked.stderr);
     // Whatever a failed assertion may have left: this test's own keys only, never a pattern on pat:.
-    await redis.del(`pat:u:{${user}}`, ...created.map((id) => `pat:t:{${id}}`));
+    // The revocations' tombstones (r:) and any limited record (l:) included.
+    await redis.del(
+      `pat:u:{${user}}`,
+      ...created.flatMap((id) => [`pat:t:{${id}}`, `pat:l:{${id}}`, `pat:r:{${id}}`]),
+    );
     await auth.tokens.close();
     await redis.quit();
   });
