@@ -77,8 +77,9 @@ export class TokenCache {
 
   /**
    * The record a check at `now` may use instead of the store's, or undefined: the cache's own, which
-   * the service only reads (what it hands out are copies; freezing it would cost more than the check). A sliding token's expiry is reported as this use pushes it
-   * (the store gets the push within `SLIDING_REFRESH`). The caller still compares the hash.
+   * the service only reads (what it hands out are copies; freezing it would cost more than the
+   * check). A sliding token's expiry is reported as this use pushes it (the store gets the push
+   * within `SLIDING_REFRESH`). The caller still compares the hash.
    */
   get(id: string, now: number): StoredToken | undefined {
     if (!this.#healthy) return undefined;
