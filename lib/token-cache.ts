@@ -44,6 +44,8 @@ export class TokenCache {
   #healthy = false;
   /** Entries put at the newest end so far. */
   #added = 0;
+  /** Where the next entry to drop is looked for (see `#dropOldest`). */
+  #oldest: Iterator<string> = this.#entries.keys();
   /** Moves on with every change heard of: a check that began before one must not fill the cache. */
   #epoch = 0;
 
@@ -116,9 +118,22 @@ export class TokenCache {
     const trustedUntil = Math.min(checkedAt + this.maxStale, untilRefresh, untilTouch);
     // A copy of its own: the caller hands the store's record on.
     this.#insert(record.id, { record: { ...record, scopes: [...record.scopes] }, trustedUntil, added: 0 });
-    if (this.#entries.size > this.maxEntries) {
-      this.#entries.delete(this.#entries.keys().next().value!);
+    if (this.#entries.size > this.maxEntries) this.#dropOldest();
+  }
+
+  /**
+   * Drops the least recently put entry. The Map's iterator is kept from one call to the next: a new
+   * one would step again over every entry dropped since the Map last compacted (thousands, when
+   * misses come fast), while this one is already past them. What it passed was all dropped; what is
+   * put meanwhile comes after it.
+   */
+  #dropOldest(): void {
+    let oldest = this.#oldest.next();
+    if (oldest.done) {
+      this.#oldest = this.#entries.keys();
+      oldest = this.#oldest.next();
     }
+    if (!oldest.done) this.#entries.delete(oldest.value);
   }
 
   /** Puts an entry at the newest end. */
@@ -142,6 +157,7 @@ export class TokenCache {
   #setHealth(healthy: boolean): void {
     this.#epoch++;
     this.#entries.clear();
+    this.#oldest = this.#entries.keys();
     this.#healthy = healthy;
   }
 }

@@ -169,6 +169,18 @@ describe('TokenService cache: hits and misses (memory store, injected clock)', (
     assert.equal(verifies(), 5);
   });
 
+  test('with room for one entry, each new token pushes out the one before, however many come', async () => {
+    const { tokens, verifies } = setup({ maxEntries: 1, maxStale: '1m' });
+    const issued = [];
+    for (let i = 0; i < 5; i++) issued.push((await tokens.issue({ user: 'ann', expiresIn: '1h' })).token);
+    for (const token of issued) await check(tokens, token);
+    assert.equal(verifies(), 5);
+    await check(tokens, issued[4]!);
+    assert.equal(verifies(), 5);
+    for (const token of issued) await check(tokens, token);
+    assert.equal(verifies(), 10);
+  });
+
   test('a hit moves its entry to the newest end only once half the cache was added after it, and an entry in use is never the next dropped', async () => {
     const { tokens, verifies } = setup({ maxEntries: 4, maxStale: '1m' });
     const issued = [];
