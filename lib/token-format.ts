@@ -148,6 +148,11 @@ export function parseToken(
   };
 }
 
+// Called through this reference, not as `text.charCodeAt(i)`: once any object in the process has
+// String.prototype for its prototype (ioredis 6 subclasses String), V8 stops inlining string methods
+// called as methods, and a loop of them costs five times as much.
+const charCodeAt = String.prototype.charCodeAt;
+
 /**
  * Compares two secret hashes in constant time: every character is looked at, whatever differs.
  * (A loop over the strings, rather than `timingSafeEqual`, spares two Buffers per request.)
@@ -158,11 +163,6 @@ export function hashesMatch(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) difference |= charCodeAt.call(a, i) ^ charCodeAt.call(b, i);
   return difference === 0;
 }
-
-// Called through this reference, not as `text.charCodeAt(i)`: once any object in the process has
-// String.prototype for its prototype (ioredis 6 subclasses String), V8 stops inlining string methods
-// called as methods, and a loop of them costs five times as much.
-const charCodeAt = String.prototype.charCodeAt;
 
 // crypto.hash() (Node 20.12+) hashes in one call, without a Hash object per request.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
