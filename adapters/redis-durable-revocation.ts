@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-// Types only: the app's client may come from another copy or major of ioredis than this package's.
-import type { Cluster, Redis } from 'ioredis';
 import { RevocationNotDurableError } from '../lib/errors';
+import type { RedisTokenStoreClient } from './redis-client';
 
 /** `RedisTokenStore`'s `durableRevocation` option, when not `false`. */
 export interface DurableRevocationOptions {
@@ -16,6 +15,42 @@ export interface DurableRevocationOptions {
 }
 
 export const DEFAULT_DURABILITY_TIMEOUT = 1000;
+
+// The parts of an ioredis `Redis` and `Cluster` used here, described by shape rather than imported:
+// the package's declarations then name no driver's, so a consumer compiles whatever ioredis release
+// it has (and with none installed), and the app's client may come from any copy or major of ioredis.
+
+/** One node's connection (a `Redis`). */
+interface RedisNode {
+  readonly isCluster?: false;
+  readonly options: { host?: string; port?: number; commandTimeout?: number };
+  info(): Promise<string>;
+  wait(replicas: number, timeout: number): Promise<number>;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  duplicate(override: Record<string, unknown>): this;
+  once(event: 'end', listener: () => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  disconnect(): void;
+}
+
+/** A `Cluster`. */
+interface ClusterClient {
+  readonly isCluster: true;
+  readonly options: { redisOptions?: { commandTimeout?: number } };
+  /** Each slot's node addresses, its master's (`host:port`) first. */
+  readonly slots: (string[] | undefined)[];
+  cluster(subcommand: 'KEYSLOT', key: string): Promise<unknown>;
+  nodes(role: 'master'): RedisNode[];
+  duplicate(startupNodes: never[], override: Record<string, unknown>): this;
+  once(event: 'end', listener: () => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  disconnect(): void;
+}
+
+/** A store's client that can confirm revocations. */
+type ConfirmingClient = RedisTokenStoreClient & (RedisNode | ClusterClient);
 
 // How long a node's replica count and persistence settings are trusted.
 const PROBE_LIFE = 1000;
@@ -57,13 +92,13 @@ interface NodeState {
 export class RevocationConfirmer {
   readonly timeout: number;
   readonly #replicas: number | undefined;
-  readonly #client: Redis | Cluster;
-  #connection: Redis | Cluster | undefined;
+  readonly #client: ConfirmingClient;
+  #connection: ConfirmingClient | undefined;
   #inFlight = 0;
   #idle: NodeJS.Timeout | undefined;
-  readonly #nodes = new WeakMap<Redis, NodeState>();
+  readonly #nodes = new WeakMap<RedisNode, NodeState>();
 
-  constructor(client: object, options: DurableRevocationOptions) {
+  constructor(client: RedisTokenStoreClient, options: DurableRevocationOptions) {
     if (!canConfirm(client)) {
       throw new TypeError(
         'durableRevocation needs an ioredis Redis or Cluster client (duplicate, wait, info)',
@@ -87,7 +122,7 @@ export class RevocationConfirmer {
    * replicas required (and in the master's append-only file, where it has one); rejects with
    * `RevocationNotDurableError` when they are not within `timeout`.
    */
-  async run<T>(key: string, write: (connection: Redis | Cluster) => Promise<T>): Promise<T> {
+  async run<T>(key: string, write: (connection: ConfirmingClient) => Promise<T>): Promise<T> {
     clearTimeout(this.#idle);
     this.#inFlight++;
     try {
@@ -100,7 +135,7 @@ export class RevocationConfirmer {
     }
   }
 
-  #open(): Redis | Cluster {
+  #open(): ConfirmingClient {
     if (this.#connection) return this.#connection;
     const connection = duplicateFor(this.#client, this.timeout);
     // Its failures reach the commands that were sent on it; the app's client reports its own.
@@ -123,7 +158,7 @@ export class RevocationConfirmer {
     connection.disconnect();
   }
 
-  async #confirm(connection: Redis | Cluster, key: string): Promise<void> {
+  async #confirm(connection: ConfirmingClient, key: string): Promise<void> {
     const node = await nodeOf(connection, key);
     let state = this.#nodes.get(node);
     if (!state) {
@@ -147,7 +182,7 @@ export class RevocationConfirmer {
     }
   }
 
-  #durability(node: Redis, state: NodeState): Promise<Durability> {
+  #durability(node: RedisNode, state: NodeState): Promise<Durability> {
     const now = performance.now();
     if (state.probe && now - state.probedAt < PROBE_LIFE) return state.probe;
     state.probedAt = now;
@@ -160,7 +195,7 @@ export class RevocationConfirmer {
     return probe;
   }
 
-  async #waitFor(node: Redis, durability: Durability): Promise<Confirmation> {
+  async #waitFor(node: RedisNode, durability: Durability): Promise<Confirmation> {
     const started = performance.now();
     const replicas = durability.replicas === 0 ? 0 : await node.wait(durability.replicas, this.timeout);
     let aof = true;
@@ -179,7 +214,7 @@ export class RevocationConfirmer {
  * (it is opened for a revocation that waits for it) and that a command timeout it may set leaves
  * room for `WAIT`'s own.
  */
-function duplicateFor(client: Redis | Cluster, timeout: number): Redis | Cluster {
+function duplicateFor(client: ConfirmingClient, timeout: number): ConfirmingClient {
   if (isCluster(client)) {
     const commandTimeout = client.options.redisOptions?.commandTimeout;
     const redisOptions = commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeout };
@@ -210,7 +245,7 @@ function nextTurn(): Promise<void> {
 }
 
 /** The connection to the master of `key`'s slot: on a Cluster, one of its nodes. */
-async function nodeOf(connection: Redis | Cluster, key: string): Promise<Redis> {
+async function nodeOf(connection: ConfirmingClient, key: string): Promise<RedisNode> {
   if (!isCluster(connection)) return connection;
   const slot = Number(await connection.cluster('KEYSLOT', key));
   const address = connection.slots[slot]?.[0];
@@ -222,13 +257,13 @@ async function nodeOf(connection: Redis | Cluster, key: string): Promise<Redis> 
 }
 
 /** Whether the app's client can confirm revocations: an ioredis `Redis` or `Cluster`, of any copy. */
-export function canConfirm(client: object): client is Redis | Cluster {
+export function canConfirm(client: RedisTokenStoreClient): client is ConfirmingClient {
   const methods = client as Partial<Record<'duplicate' | 'wait' | 'info' | 'once' | 'off', unknown>>;
   return (['duplicate', 'wait', 'info', 'once', 'off'] as const).every(
     (name) => typeof methods[name] === 'function',
   );
 }
 
-function isCluster(client: Redis | Cluster): client is Cluster {
+function isCluster(client: RedisNode | ClusterClient): client is ClusterClient {
   return client.isCluster === true;
 }

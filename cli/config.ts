@@ -23,9 +23,9 @@ export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'on
   keyPrefix?: string;
   /**
    * PostgreSQL URL, when the config does not give a store: tokens in its `personal_tokens` table
-   * (see docs/postgres.md). `--postgres` wins over it, and `--redis` over it.
+   * (see docs/postgres.md); `true` for $DATABASE_URL. `--postgres` wins over it, and `--redis` over it.
    */
-  postgresUrl?: string;
+  postgresUrl?: string | true;
 }
 
 export interface LoadedConfig {
@@ -79,8 +79,23 @@ export function validateConfig(exported: unknown, path: string): CliConfig {
     if (config[field] !== undefined && typeof config[field] !== 'function')
       fail(`${field} must be a function`);
   }
-  for (const field of ['redisUrl', 'keyPrefix', 'postgresUrl', 'tokenPrefix'] as const) {
+  for (const field of ['redisUrl', 'keyPrefix', 'tokenPrefix'] as const) {
     if (config[field] !== undefined && typeof config[field] !== 'string') fail(`${field} must be a string`);
+  }
+  if (
+    config.postgresUrl !== undefined &&
+    typeof config.postgresUrl !== 'string' &&
+    config.postgresUrl !== true
+  ) {
+    fail('postgresUrl must be a string, or true for $DATABASE_URL');
+  }
+  // `postgresUrl: process.env.DATABASE_URL` with the variable unset would quietly mean Redis.
+  for (const field of ['store', 'redisUrl', 'postgresUrl'] as const) {
+    if (field in config && config[field] === undefined) {
+      fail(
+        `${field} is undefined (an environment variable that is not set?); leave it out to mean the default`,
+      );
+    }
   }
   if (config.store !== undefined && (config.redisUrl !== undefined || config.keyPrefix !== undefined)) {
     fail('give either store or redisUrl/keyPrefix, not both');

@@ -23,7 +23,13 @@ export class CommandFailure extends Error {
  * (dist/ rather than lib/) is still understood. Every other library error (unknown user, scope not
  * allowed, token limit...) is a refusal: its message, exit 1.
  */
-const USAGE_CODES = new Set(['ERR_INVALID_DURATION', 'ERR_INVALID_SCOPE', 'ERR_INVALID_TOKEN_OPTIONS']);
+const USAGE_CODES = new Set([
+  'ERR_INVALID_DURATION',
+  'ERR_INVALID_SCOPE',
+  'ERR_INVALID_TOKEN_OPTIONS',
+  // The store asked for needs a package that is not installed (ioredis, pg).
+  'ERR_MISSING_DEPENDENCY',
+]);
 
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;

@@ -10,7 +10,8 @@ import { assertRedisUrl, openRedis, type RedisConnectionOptions, redactUrl } fro
 export interface GlobalOptions {
   redis?: string;
   prefix?: string;
-  postgres?: string;
+  /** A URL, or `true` / `''` for `--postgres` without one: then $DATABASE_URL. */
+  postgres?: string | true;
   config?: string;
 }
 
@@ -44,9 +45,9 @@ export async function openTokens(
   let postgres: OpenedPostgres | undefined;
   const postgresFrom =
     globals.postgres !== undefined
-      ? ([globals.postgres, '--postgres'] as const)
+      ? postgresFromFlagOrEnv(globals.postgres, '--postgres', env)
       : postgresUrl !== undefined && globals.redis === undefined
-        ? ([postgresUrl, `postgresUrl in ${path}`] as const)
+        ? postgresFromFlagOrEnv(postgresUrl, `postgresUrl in ${path}`, env)
         : undefined;
   if (configStore !== undefined) {
     if (globals.redis !== undefined || globals.prefix !== undefined) {
@@ -102,6 +103,23 @@ export async function openTokens(
       await postgres?.close();
     },
   };
+}
+
+/**
+ * The PostgreSQL URL and where it came from: the one given, or $DATABASE_URL for `--postgres` without
+ * one (and a config's `postgresUrl: true`), where a password is not in every local user's `ps`.
+ */
+function postgresFromFlagOrEnv(
+  given: string | true,
+  origin: string,
+  env: Record<string, string | undefined>,
+): readonly [string, string] {
+  if (given !== true && given !== '') return [given, origin];
+  const url = env.DATABASE_URL;
+  if (url === undefined || url === '') {
+    throw new UsageError(`${origin} without a URL reads $DATABASE_URL, which is not set`);
+  }
+  return [url, '$DATABASE_URL'];
 }
 
 /** Connects now rather than on the first command, so that an unreachable Redis is reported as such. */

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { PostgresTokenStore } from '../adapters/postgres';
+import { requireOptional } from '../lib/optional-dependency';
 import { CommandFailure, messageOf, UsageError } from './errors';
 import { redactUrl } from './redis';
 
@@ -34,12 +35,7 @@ export interface OpenedPostgres {
 /** Connects, and creates the tables if they are absent, so that an unreachable server is reported as such. */
 export async function openPostgres(url: string, options: { table?: string } = {}): Promise<OpenedPostgres> {
   const where = `PostgreSQL at ${redactUrl(url)}`;
-  let pg: typeof import('pg');
-  try {
-    pg = await import('pg');
-  } catch {
-    throw new CommandFailure('--postgres needs the pg package: npm install pg');
-  }
+  const pg = requireOptional<typeof import('pg')>('pg', 'the PostgreSQL store (--postgres)');
   const pool: Pool = new pg.Pool({
     connectionString: url,
     max: 4,

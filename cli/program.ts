@@ -62,11 +62,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .description('Create, list, inspect and revoke the personal access tokens of personal-token-auth.')
     .usage(
-      '[--redis <url>] [--prefix <prefix>] [--postgres <url>] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
+      '[--redis <url>] [--prefix <prefix>] [--postgres [url]] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
     )
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'Redis key prefix (default: pat:)')
-    .option('--postgres <url>', 'PostgreSQL URL: tokens in its personal_tokens table instead of Redis')
+    .option(
+      '--postgres [url]',
+      'PostgreSQL URL: tokens in its personal_tokens table instead of Redis (without a URL: $DATABASE_URL, ' +
+        'which keeps a password out of the process list)',
+    )
     .option(
       '--config <file>',
       'module exporting { store, resolveUser, canAccess, tokenPrefix } as the app uses them ' +
@@ -242,13 +246,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(postgresWithoutUrl(argv, program), { from: 'user' });
     return exitCode;
   } catch (error) {
     return report(error, state, io);
   } finally {
     await state.opened?.close().catch(() => {});
   }
+}
+
+/**
+ * `--postgres` right before a command (`personal-token --postgres list ...`) takes no URL: commander
+ * would read the command's name as the option's value, so it is given an empty one instead, which
+ * means $DATABASE_URL as `--postgres` alone does.
+ */
+function postgresWithoutUrl(argv: readonly string[], program: Command): string[] {
+  const commands = new Set(program.commands.map((command) => command.name()));
+  return argv.map((arg, index) =>
+    arg === '--postgres' && commands.has(argv[index + 1] ?? '') ? '--postgres=' : arg,
+  );
 }
 
 /** Accumulates a repeatable option (no default, so help does not print `(default: [])`). */

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { requireOptional } from '../lib/optional-dependency';
 import { UsageError } from './errors';
 
 /**
@@ -29,6 +30,8 @@ export interface RedisConnectionOptions {
 }
 
 export function openRedis(url: string, options: RedisConnectionOptions = {}): Redis {
+  // ioredis is an optional peer dependency: a CLI that only ever uses PostgreSQL needs none.
+  const { Redis } = requireOptional<typeof import('ioredis')>('ioredis', 'the Redis store');
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: TIMEOUT_MS,

@@ -1,3 +1,4 @@
+import { requireOptional } from './optional-dependency';
 import { DEFAULT_KEY_PREFIX, redisUrlFromEnv } from './redis-defaults';
 import { TokenService } from './token-service';
 
@@ -13,8 +14,12 @@ export function createDefaultTokenService(timeout = 1000): TokenService {
   // on the open socket; socketTimeout drops such a connection, no retries keep nothing waiting, and
   // a short reconnection backoff has requests succeed again within a few hundred ms of Redis' return.
   // The offline queue stays on, so commands sent while the first connection opens wait for it.
-  // Required here, not imported: an app with a store of its own never loads a Redis client.
-  const { Redis } = require('ioredis') as typeof import('ioredis');
+  // Required here, not imported: an app with a store of its own never loads a Redis client, nor
+  // needs one installed (ioredis is an optional peer dependency).
+  const { Redis } = requireOptional<typeof import('ioredis')>(
+    'ioredis',
+    'personalTokenAuth() without a store (Redis at $REDIS_URL)',
+  );
   const { RedisTokenStore } = require('../adapters/redis') as typeof import('../adapters/redis');
   const client = new Redis(redisUrlFromEnv(), {
     commandTimeout: timeout,

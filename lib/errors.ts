@@ -151,3 +151,19 @@ export class NotTokenAuthenticatedError extends PersonalTokenError {
     super('ERR_NOT_TOKEN_AUTHENTICATED', 'No personal token authenticated this request');
   }
 }
+
+/**
+ * An optional peer dependency that the chosen set-up needs is not installed: `ioredis` for the
+ * zero-argument default or the CLI's Redis, `pg` for the CLI's PostgreSQL.
+ */
+export class MissingDependencyError extends PersonalTokenError {
+  /** The npm package to install. */
+  readonly packageName: string;
+  constructor(packageName: string, neededBy: string) {
+    super(
+      'ERR_MISSING_DEPENDENCY',
+      `${neededBy} needs the ${packageName} package, which is not installed: npm install ${packageName}`,
+    );
+    this.packageName = packageName;
+  }
+}

@@ -104,6 +104,7 @@ export {
   InvalidPageError,
   InvalidScopeError,
   InvalidTokenOptionsError,
+  MissingDependencyError,
   NotTokenAuthenticatedError,
   PersonalTokenError,
   RevokeAllIncompleteError,

@@ -45,7 +45,8 @@ if (files.length === 0) {
 }
 
 // Most tests talk to a real Redis; say so plainly instead of failing a hundred tests one by one.
-const redisUrl = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = new URL(testRedisUrl);
 const redisAnswers = await new Promise((resolve) => {
   const socket = connect(Number(redisUrl.port || 6379), redisUrl.hostname);
   socket.setTimeout(2000, () => socket.destroy() || resolve(false));
@@ -85,6 +86,12 @@ const child = spawn(
     '--test-reporter=spec',
     ...files,
   ],
-  { cwd: root, stdio: 'inherit' },
+  // The tests that use the defaults (`personalTokenAuth()`, the CLI without --redis) read $REDIS_URL:
+  // they talk to the test Redis too, never to a server the developer's shell points at.
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TEST_REDIS_URL: testRedisUrl, REDIS_URL: testRedisUrl },
+  },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,8 +1,9 @@
-// `personal-token --postgres <url>` (and a config's postgresUrl) against a PostgreSQL the test starts:
+// `personal-token --postgres [url]` (and a config's postgresUrl) against a PostgreSQL the test starts:
 // tokens made there work through the store, bad URLs are usage errors (exit 2), an unreachable
 // server is exit 1 naming the URL, and a password never shows.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import { TokenService } from '../lib/index';
 import { lines, runCli, runCliInProcess, tokenId, tokenLine, uniqueLogin } from './cli-support';
 import { freePort } from './support/free-port';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
+import { startServeAuth } from './support/reverse-proxy';
 
 describe('personal-token --postgres', () => {
   let server: PostgresServer;
@@ -79,6 +81,61 @@ describe('personal-token --postgres', () => {
     const created = await runCliInProcess(['create', '-u', user, '-e', '1h', '-q'], { cwd: dir });
     assert.equal(created.code, 0, created.stderr);
     assert.equal((await tokens.authenticate(created.stdout.trim())).ok, true);
+  });
+
+  test('--postgres without a URL reads $DATABASE_URL; unset, it is a usage error', async () => {
+    const user = uniqueLogin('pg-env');
+    const env = { ...process.env, DATABASE_URL: server.url };
+    // Before the command, after it, and before another global option: never read as the URL.
+    const created = await runCliInProcess(['--postgres', 'create', '-u', user, '-e', '1h', '-q'], { env });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await tokens.authenticate(created.stdout.trim())).ok, true);
+    const listed = await runCliInProcess(['list', '-u', user, '--json', '--postgres'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 1);
+    const config = join(dir, 'env.config.mjs');
+    writeFileSync(config, 'export default { postgresUrl: true };\n');
+    const fromConfig = await runCliInProcess(['--config', config, 'list', '-u', user, '--json'], { env });
+    assert.equal(fromConfig.code, 0, fromConfig.stderr);
+    assert.equal((JSON.parse(fromConfig.stdout) as unknown[]).length, 1);
+
+    const unset = { ...process.env, DATABASE_URL: undefined };
+    const missing = await runCliInProcess(['--postgres', 'list', '-u', user], { env: unset });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /--postgres without a URL reads \$DATABASE_URL, which is not set/);
+    // A config's `postgresUrl: process.env.DATABASE_URL` with the variable unset: no silent Redis.
+    const unsetConfig = join(dir, 'unset.config.mjs'); // another file: this process has the first imported
+    writeFileSync(unsetConfig, 'export default { postgresUrl: process.env.DATABASE_URL };\n');
+    const undefinedUrl = await runCliInProcess(['--config', unsetConfig, 'list', '-u', user], { env: unset });
+    assert.equal(undefinedUrl.code, 1, undefinedUrl.stderr);
+    assert.match(undefinedUrl.stderr, /postgresUrl is undefined/);
+  });
+
+  test('serve-auth from $DATABASE_URL answers, and its password is in no process argument', async () => {
+    const secret = `pw-${process.pid}-in-env-only`;
+    const url = new URL(server.url);
+    url.password = secret; // trust authentication: the server ignores it, ps must not show it
+    const serveAuth = await startServeAuth(['--postgres'], dir, { ...process.env, DATABASE_URL: url.href });
+    try {
+      const { token } = await tokens.issue({ user: uniqueLogin('pg-serve'), expiresIn: '1h' });
+      const answer = (authorization?: string) =>
+        fetch(`${serveAuth.url}/auth`, {
+          headers: {
+            'x-original-method': 'GET',
+            'x-original-uri': '/docs/readme.txt',
+            ...(authorization ? { authorization } : {}),
+          },
+        }).then((res) => res.status);
+      assert.equal(await answer(`Bearer ${token}`), 200);
+      assert.equal(await answer(), 401);
+      const processes = execFileSync('ps', ['-eo', 'args', '--no-headers'], { encoding: 'utf8' });
+      assert.ok(processes.includes('serve-auth'), 'ps lists serve-auth');
+      assert.equal(processes.includes(secret), false, 'the password is in ps');
+      const own = readFileSync(`/proc/${serveAuth.child.pid}/cmdline`, 'utf8');
+      assert.equal(own.includes(secret), false);
+    } finally {
+      await serveAuth.stop();
+    }
   });
 
   test('a URL that is not postgres:// is a usage error (exit 2); two stores at once too', async () => {

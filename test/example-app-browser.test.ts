@@ -114,6 +114,18 @@ describe('example-app settings page in headless Chromium', () => {
     await page.click('#create-token');
     await page.locator('#new-token-title', { hasText: 'nightly backup' }).waitFor();
     const backupToken = (await page.locator('#new-token').textContent()) ?? '';
+    // The commands shown name what this token can read: /docs/, not the whole share (a 403).
+    const scopedUsage = (await page.locator('#token-usage').textContent()) ?? '';
+    assert.ok(scopedUsage.includes(`-X PROPFIND -H 'Depth: 1' ${app.baseUrl}/dav/docs/`), scopedUsage);
+    assert.ok(scopedUsage.includes(`--webdav-url ${app.baseUrl}/dav/docs/ `), scopedUsage);
+    const listed = await fetch(`${app.baseUrl}/dav/docs/`, {
+      method: 'PROPFIND',
+      headers: {
+        depth: '1',
+        authorization: `Basic ${Buffer.from(`admin:${backupToken}`).toString('base64')}`,
+      },
+    });
+    assert.equal(listed.status, 207);
     const backupId = ((await (await me(backupToken)).json()) as { tokenId: string }).tokenId;
     const backupRow = (await row(backupId).textContent()) ?? '';
     assert.match(backupRow, /\/docs · read/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -215,6 +215,28 @@ describe('the packed package', { timeout: 600_000 }, () => {
       () => execFileSync(process.execPath, ['default.mjs'], { cwd: consumer, stdio: 'pipe' }),
       /does not provide an export named 'default'/,
     );
+  });
+
+  test('an app on the memory store installs no Redis or PostgreSQL client (optional peers)', () => {
+    assert.equal(existsSync(join(consumer, 'node_modules/ioredis')), false, 'ioredis installed');
+    assert.equal(existsSync(join(consumer, 'node_modules/pg')), false, 'pg installed');
+  });
+
+  test('without ioredis, the zero-argument default and the CLI name the package to install', () => {
+    writeFileSync(
+      join(consumer, 'default-store.cjs'),
+      `const { personalTokenAuth } = require('personal-token-auth');
+       try { personalTokenAuth(); console.log('no error'); }
+       catch (error) { console.log(error.code, error.packageName, error.message); }`,
+    );
+    const output = execFileSync(process.execPath, ['default-store.cjs'], { cwd: consumer }).toString().trim();
+    assert.match(output, /^ERR_MISSING_DEPENDENCY ioredis .*npm install ioredis$/);
+    const cli = spawnSync(npm, ['exec', '--no', '--', 'personal-token', 'list', '-u', 'admin'], {
+      cwd: consumer,
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 2, cli.stderr);
+    assert.match(cli.stderr, /needs the ioredis package, which is not installed: npm install ioredis/);
   });
 
   test('installing runs no script of the package', () => {

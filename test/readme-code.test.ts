@@ -7,69 +7,15 @@
 // that starts with `ts` or `typescript` is refused, so that a typo cannot exempt a block.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { codeBlocks, markdownFiles } from './support/markdown-blocks';
 import { packInto } from './support/packed-package';
 
 const root = join(__dirname, '..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
-
-interface CodeBlock {
-  /** Where it starts, as `file:line`. */
-  where: string;
-  file: string;
-  /** The line of the opening fence. */
-  line: number;
-  info: string;
-  code: string;
-}
-
-function markdownFiles(): string[] {
-  const docs = existsSync(join(root, 'docs'))
-    ? readdirSync(join(root, 'docs'))
-        .filter((name) => name.endsWith('.md'))
-        .sort()
-        .map((name) => join(root, 'docs', name))
-    : [];
-  return [join(root, 'README.md'), ...docs, join(root, 'bench/README.md')].filter((file) => existsSync(file));
-}
-
-/** The fenced blocks of a Markdown file, with their info strings. */
-export function codeBlocks(file: string): CodeBlock[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const blocks: CodeBlock[] = [];
-  let open: { info: string; start: number; fence: string; body: string[] } | undefined;
-  for (const [index, line] of lines.entries()) {
-    if (open === undefined) {
-      const fence = /^(`{3,}|~{3,})\s*(.*)$/.exec(line);
-      if (fence) open = { fence: fence[1]!, info: fence[2]!.trim(), start: index + 1, body: [] };
-    } else if (line.trim() === open.fence) {
-      blocks.push({
-        where: `${relative(root, file)}:${open.start}`,
-        file: relative(root, file),
-        line: open.start,
-        info: open.info,
-        code: open.body.join('\n'),
-      });
-      open = undefined;
-    } else {
-      open.body.push(line);
-    }
-  }
-  assert.equal(open, undefined, `${relative(root, file)}: a code block is not closed`);
-  return blocks;
-}
 
 const blocks = markdownFiles().flatMap(codeBlocks);
 const compiled = blocks.filter((block) => block.info === 'ts');

@@ -19,7 +19,7 @@ import {
 import { generateToken } from '../lib/token-format';
 import { onBothStores } from './support/both-stores';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
-import { monitorRedis } from './support/redis-monitor';
+import { monitorTestRedis } from './support/redis-monitor';
 
 /** The token lookups a store saw: the id looked up and the client IP the service passed on. */
 type Lookups = { id: string; ip: string | undefined }[];
@@ -311,7 +311,7 @@ describe('throttle: three app instances sharing one Redis', () => {
     const apps = await Promise.all(
       services.map((tokens) => startApp(tokens, { maxFailures: 5, window: '1m' })),
     );
-    const monitor = await monitorRedis(6379);
+    const monitor = await monitorTestRedis();
     try {
       const answers = await Promise.all(
         Array.from({ length: 300 }, (_, i) => send(apps[i % 3]!, '203.0.113.70', guess(services[0]!))),
@@ -346,7 +346,7 @@ describe('throttle: what it costs a successful request on Redis', () => {
       off: await startApp(tokens, undefined),
       on: await startApp(tokens, { maxFailures: 5, window: '1m' }),
     };
-    const monitor = await monitorRedis(6379);
+    const monitor = await monitorTestRedis();
     try {
       const perRequest: Record<string, { client: number; lua: number }> = {};
       for (const [name, app] of Object.entries(apps)) {

@@ -13,15 +13,10 @@ import {
   UnknownUserError,
 } from '../lib/index';
 import { checksum, generateToken } from '../lib/token-format';
-import { connectTestRedis, deleteKeys, scanKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
-import { monitorRedis } from './support/redis-monitor';
+import { connectTestRedis, deleteKeys, scanKeys, uniquePrefix } from './support/redis';
+import { monitorTestRedis } from './support/redis-monitor';
 
 const MINUTE = 60_000;
-
-function monitorTestRedis() {
-  const url = new URL(TEST_REDIS_URL);
-  return monitorRedis(Number(url.port || 6379), url.hostname);
-}
 
 describe('TokenService on the memory store (injected clock)', () => {
   let time = Date.UTC(2026, 0, 1);

@@ -13,6 +13,7 @@ const LOGIN = $('main').dataset.login;
 const ORIGIN = window.location.origin;
 const TARGETS = JSON.parse($('#scope-targets').textContent);
 const PATH_BY_UUID = new Map(TARGETS.map((node) => [node.uuid, node.path]));
+const NODE_BY_UUID = new Map(TARGETS.map((node) => [node.uuid, node]));
 const PERMISSION_TEXT = { r: 'read', w: 'write', rw: 'read and write' };
 
 let tokens = [];
@@ -177,7 +178,7 @@ function showNewToken(issued, title, note) {
   $('#new-token-title').textContent = title;
   $('#new-token').textContent = issued.token;
   $('#new-token-note').textContent = note;
-  const dav = `${ORIGIN}/dav/`;
+  const dav = davUrlFor(issued.scopes ?? []);
   $('#token-usage').textContent = [
     `export TOKEN=${issued.token}`,
     `curl -H "Authorization: Bearer $TOKEN" ${ORIGIN}/api/me`,
@@ -187,6 +188,19 @@ function showNewToken(issued, title, note) {
   $('#copy-token').textContent = 'Copy';
   $('#new-token-panel').hidden = false;
   $('#new-token-panel').scrollIntoView({ block: 'nearest' });
+}
+
+/**
+ * The WebDAV URL the commands shown use: the share for a token without scopes, else the folder (or
+ * file) of its first readable scope (a write-only token's first scope), so that they work as shown.
+ */
+function davUrlFor(scopes) {
+  const nodes = scopes.map((scope) => scope.split(':')).filter(([, nodeId]) => NODE_BY_UUID.has(nodeId));
+  const chosen = nodes.find(([, , permission]) => permission.includes('r')) ?? nodes[0];
+  const node = chosen ? NODE_BY_UUID.get(chosen[1]) : undefined;
+  if (!node || node.path === '/') return `${ORIGIN}/dav/`;
+  const path = node.path.split('/').map(encodeURIComponent).join('/');
+  return `${ORIGIN}/dav${path}${node.type === 'folder' ? '/' : ''}`;
 }
 
 function hideNewToken() {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Cluster, Redis } from 'ioredis';
+import { TEST_REDIS_URL } from './redis';
 
 /** One command as MONITOR prints it: where it came from (`lua` inside a script) and its arguments. */
 export interface MonitoredCommand {
@@ -22,6 +23,12 @@ export interface RedisMonitor {
 
 const LINE = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$/;
 const ARG = /"((?:[^"\\]|\\.)*)"/g;
+
+/** MONITOR on the shared test Redis ($TEST_REDIS_URL). */
+export function monitorTestRedis(): Promise<RedisMonitor> {
+  const url = new URL(TEST_REDIS_URL);
+  return monitorRedis(Number(url.port || 6379), url.hostname);
+}
 
 /**
  * MONITOR on a plain socket. ioredis' `monitor()` can throw "Command queue state error" when the

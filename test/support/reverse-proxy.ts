@@ -155,7 +155,11 @@ export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer
 }
 
 /** The real CLI, `personal-token <globalArgs> serve-auth --listen 127.0.0.1:<port>`, run from `cwd`. */
-export async function startServeAuth(globalArgs: readonly string[], cwd: string): Promise<OwnedServer> {
+export async function startServeAuth(
+  globalArgs: readonly string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<OwnedServer> {
   const port = await freePort();
   const args = [
     '--import',
@@ -167,7 +171,7 @@ export async function startServeAuth(globalArgs: readonly string[], cwd: string)
     '--listen',
     `127.0.0.1:${port}`,
   ];
-  return startServer(process.execPath, args, port, { cwd });
+  return startServer(process.execPath, args, port, { cwd, env });
 }
 
 /** `rclone serve webdav` on a temp dir, with folders `docs` and `inbox`. */
