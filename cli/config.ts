@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TokenServiceOptions } from '../lib/index';
 import { CommandFailure, messageOf, UsageError } from './errors';
@@ -34,25 +34,120 @@ export interface LoadedConfig {
   config: CliConfig;
 }
 
-/** Looked for in the working directory, in this order, when `--config` is not given. */
+/** Looked for in the working directory, in this order, without `--config` or $PERSONAL_TOKEN_CONFIG. */
 export const DEFAULT_CONFIG_FILES = ['personal-token.config.mjs', 'personal-token.config.js'] as const;
 
-export function findConfigFile(explicitPath: string | undefined, cwd: string): string | null {
-  if (explicitPath !== undefined) {
-    const path = resolve(cwd, explicitPath);
-    if (!existsSync(path)) throw new UsageError(`--config: no such file ${path}`);
-    return path;
+/** Names a config file as `--config` does; the flag wins over it. Empty is unset. */
+export const CONFIG_ENV = 'PERSONAL_TOKEN_CONFIG';
+
+/**
+ * A config found in the working directory that someone other than the user running the CLI could have
+ * written: it is not run. (Exit 2: the command line can work, with `--config` or from another directory.)
+ */
+export class UnsafeConfigError extends Error {
+  override readonly name = 'UnsafeConfigError';
+  readonly code = 'ERR_UNSAFE_CONFIG';
+}
+
+const writableBy = (mode: number): string | null => {
+  const who = [mode & 0o020 ? 'group' : '', mode & 0o002 ? 'others' : ''].filter((whom) => whom !== '');
+  return who.length === 0 ? null : `writable by ${who.join(' and ')}`;
+};
+
+/** What makes `stats` (of a file or directory that must be the user's alone) unsafe, or null. */
+function notTheUsers(stats: Stats, uid: number): string | null {
+  if (stats.uid !== uid) return `owned by uid ${stats.uid}, not by you (uid ${uid})`;
+  return writableBy(stats.mode);
+}
+
+/**
+ * Why the config file at `path` may hold code that someone other than the user `uid` put there, or null
+ * when only that user (and root) can have written it: the file and its directory are the user's and
+ * writable by nobody else (as OpenSSH's StrictModes asks of ~/.ssh), and no directory above can be changed
+ * by anyone but its owner, root or the user (so nobody can swap the directory itself). A symbolic link is
+ * refused rather than followed. Files the config imports are not checked: they are the config's business.
+ */
+export function whyUnsafe(path: string, uid: number | undefined): string | null {
+  if (uid === undefined) return 'cannot be checked on this platform (who may write it is unknown)';
+  const file = lstatSync(path);
+  if (file.isSymbolicLink()) return 'is a symbolic link';
+  if (!file.isFile()) return 'is not a regular file';
+  const fileProblem = notTheUsers(file, uid);
+  if (fileProblem !== null) return `is ${fileProblem}`;
+  const directory = realpathSync(dirname(path));
+  const directoryProblem = notTheUsers(statSync(directory), uid);
+  if (directoryProblem !== null) return `is in ${directory}, which is ${directoryProblem}`;
+  for (let above = dirname(directory); ; above = dirname(above)) {
+    const stats = statSync(above);
+    if (stats.uid !== uid && stats.uid !== 0) return `is below ${above}, which is owned by uid ${stats.uid}`;
+    // A sticky directory (/tmp) lets others add entries, never rename or remove someone else's.
+    const problem = stats.mode & 0o1000 ? null : writableBy(stats.mode);
+    if (problem !== null) return `is below ${above}, which is ${problem}`;
+    if (above === dirname(above)) return null;
+  }
+}
+
+/** A config file to load, and how it was chosen. */
+export interface ConfigFile {
+  path: string;
+  /** Named by `--config` or $PERSONAL_TOKEN_CONFIG: loaded even if unsafe, the user asked for it. */
+  named: boolean;
+}
+
+/**
+ * The config to load: the file `--config` or else $PERSONAL_TOKEN_CONFIG names, or else
+ * personal-token.config.mjs / .js in the working directory, but only if it is safe (see `whyUnsafe`):
+ * anyone who can write to a directory could otherwise run code as whoever runs the CLI there.
+ */
+export function findConfigFile(
+  explicitPath: string | undefined,
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): ConfigFile | null {
+  const fromEnv = env[CONFIG_ENV] === '' ? undefined : env[CONFIG_ENV];
+  const named = explicitPath ?? fromEnv;
+  if (named !== undefined) {
+    const path = resolve(cwd, named);
+    const origin = explicitPath !== undefined ? '--config' : `$${CONFIG_ENV}`;
+    if (!existsSync(path)) throw new UsageError(`${origin}: no such file ${path}`);
+    return { path, named: true };
   }
   for (const name of DEFAULT_CONFIG_FILES) {
     const path = resolve(cwd, name);
-    if (existsSync(path)) return path;
+    // lstat, not exists: a dangling link is refused below, not passed over for the next name.
+    if (lstatOrNull(path) === null) continue;
+    const problem = whyUnsafe(path, process.getuid?.());
+    if (problem !== null) {
+      throw new UnsafeConfigError(`${path} ${problem}: not loaded; pass --config to load it anyway`);
+    }
+    return { path, named: false };
   }
   return null;
 }
 
-export async function loadConfig(explicitPath: string | undefined, cwd: string): Promise<LoadedConfig> {
-  const path = findConfigFile(explicitPath, cwd);
-  if (path === null) return { path: null, config: {} };
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finds the config (see `findConfigFile`), tells `announce` which file is about to run (the CLI prints it on
+ * stderr), and loads it.
+ */
+export async function loadConfig(
+  explicitPath: string | undefined,
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+  announce: (line: string) => void = () => {},
+): Promise<LoadedConfig> {
+  const found = findConfigFile(explicitPath, cwd, env);
+  if (found === null) return { path: null, config: {} };
+  const { path } = found;
+  const problem = found.named ? whyUnsafe(path, process.getuid?.()) : null;
+  announce(`config ${path}${problem === null ? '' : ` (loaded as asked, though it ${problem})`}`);
   let exported: unknown;
   try {
     // A real dynamic import (kept as such in the CommonJS build), so ES modules load too.

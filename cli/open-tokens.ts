@@ -36,8 +36,9 @@ export async function openTokens(
   env: Record<string, string | undefined>,
   cwd: string,
   connection: RedisConnectionOptions = {},
+  announce?: (line: string) => void,
 ): Promise<OpenedTokens> {
-  const { path, config } = await loadConfig(globals.config, cwd);
+  const { path, config } = await loadConfig(globals.config, cwd, env, announce);
   const { store: configStore, redisUrl, keyPrefix, postgresUrl, ...serviceOptions } = config;
   let store: TokenStore;
   let where: string;

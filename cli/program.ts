@@ -12,6 +12,7 @@ import {
   revokeTokens,
   rotateToken,
 } from './actions';
+import { CONFIG_ENV, UnsafeConfigError } from './config';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -55,7 +56,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode = EXIT_OK;
 
   const open = async (command: Command, connection?: RedisConnectionOptions): Promise<OpenedTokens> => {
-    state.opened = await openTokens(command.optsWithGlobals<GlobalOptions>(), io.env, io.cwd, connection);
+    // Which config runs, on stderr (stdout is for scripts); -q means nothing on stderr.
+    const announce =
+      command.opts().quiet === true ? undefined : (line: string) => io.stderr(`${PROGRAM_NAME}: ${line}\n`);
+    state.opened = await openTokens(
+      command.optsWithGlobals<GlobalOptions>(),
+      io.env,
+      io.cwd,
+      connection,
+      announce,
+    );
     return state.opened;
   };
 
@@ -74,7 +84,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option(
       '--config <file>',
       'module exporting { store, resolveUser, canAccess, tokenPrefix } as the app uses them ' +
-        '(default: personal-token.config.mjs or .js in the working directory, if present)',
+        `(default: $${CONFIG_ENV}, else personal-token.config.mjs or .js in the working directory if ` +
+        'it and the directory are yours and writable by no one else)',
     )
     // `-h, --help` on every command, as the seed; no `help <command>` pseudo-command to go wrong.
     .helpCommand(false)
@@ -96,6 +107,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
         '  personal-token rotate <id> [--overlap 1h] [-q]        # same owner, scopes and hard limit\n\n' +
+        'The config that runs is named on stderr (not with -q). One found in the working directory is refused\n' +
+        `(exit 2) if someone else could have written it; --config or $${CONFIG_ENV} loads a file as asked.\n\n` +
         'Exit codes: 0 done, 1 refused or failed (unknown id or user, store unreachable...), 2 usage error.\n',
     )
     .hook('preSubcommand', (_program, subcommand) => {
@@ -294,6 +307,10 @@ function report(error: unknown, state: RunState, io: CliIo): number {
     if (error.exitCode === 0) return EXIT_OK; // --help: already printed on stdout
     if (error.code === 'commander.help') return usage('missing command (see personal-token --help)');
     return usage(error.message.replace(/^error: /, ''));
+  }
+  if (error instanceof UnsafeConfigError) {
+    line(`${PROGRAM_NAME}: ${messageOf(error)}`);
+    return EXIT_USAGE;
   }
   if (error instanceof UsageError || isLibraryUsageError(error)) return usage(messageOf(error));
   // Outside the app's policy (the per-user limit, too many scopes, too long an expiry or window): the

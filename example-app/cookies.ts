@@ -19,14 +19,20 @@ export interface CookieAttributes {
   maxAge: number;
   /** Only over HTTPS. */
   secure: boolean;
+  /**
+   * Lax (the default) is not sent with cross-site POSTs, still sent when following a link here; Strict is
+   * never sent with a request another site started.
+   */
+  sameSite?: 'Lax' | 'Strict';
 }
 
-/**
- * A `Set-Cookie` value for a session cookie: HttpOnly (no script reads it), SameSite=Lax (not sent with
- * cross-site POSTs, still sent when following a link here), for the whole site.
- */
-export function sessionCookie(name: string, value: string, { maxAge, secure }: CookieAttributes): string {
-  const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`];
+/** A `Set-Cookie` value for a cookie no script reads (HttpOnly), for the whole site. */
+export function sessionCookie(
+  name: string,
+  value: string,
+  { maxAge, secure, sameSite = 'Lax' }: CookieAttributes,
+): string {
+  const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', `SameSite=${sameSite}`, `Max-Age=${maxAge}`];
   if (secure) attributes.push('Secure');
   return attributes.join('; ');
 }

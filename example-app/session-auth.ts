@@ -19,7 +19,7 @@ export function sessionOf(res: Response): Session | null {
 export function loadSession(sessions: SessionStore, users: UserDirectory) {
   return (req: Request, res: Response, next: NextFunction): void => {
     let session = sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
-    if (session?.login != null) {
+    if (session) {
       const user = users.resolve(session.login);
       if (user) req.user = user;
       else {
@@ -32,13 +32,8 @@ export function loadSession(sessions: SessionStore, users: UserDirectory) {
   };
 }
 
-/** Starts a session (anonymous, for the sign-in form, or signed in) and sets its cookie. */
-export function startSession(
-  sessions: SessionStore,
-  req: Request,
-  res: Response,
-  login: string | null,
-): Session {
+/** Starts the session of a user who just signed in, and sets its cookie. */
+export function startSession(sessions: SessionStore, req: Request, res: Response, login: string): Session {
   const previous = sessionOf(res);
   if (previous) sessions.destroy(previous.id);
   const session = sessions.create(login);

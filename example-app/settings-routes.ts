@@ -8,6 +8,7 @@ import { loadSession, requireSignedIn, sessionOf } from './session-auth';
 import type { SessionStore } from './sessions';
 import { SETTINGS_API_PATH, SETTINGS_TOKENS_PATH, settingsPage } from './settings-page';
 import { SIGN_IN_PATH, SIGN_OUT_PATH, signInRoutes } from './sign-in';
+import { SignInCsrf } from './sign-in-csrf';
 import type { DemoUser, UserDirectory } from './users';
 
 export interface SettingsRoutesOptions {
@@ -26,7 +27,7 @@ export function settingsRoutes({ tokens, users, nodes, sessions }: SettingsRoute
   const router = express.Router();
   router.use('/assets', express.static(join(__dirname, 'public'), { index: false }));
   router.use([SIGN_IN_PATH, SIGN_OUT_PATH, '/settings'], loadSession(sessions, users));
-  router.use(signInRoutes({ sessions, users }));
+  router.use(signInRoutes({ sessions, users, signInCsrf: new SignInCsrf({ now: () => tokens.now() }) }));
 
   router.get('/settings', (_req, res) => res.redirect(303, SETTINGS_TOKENS_PATH));
   router.get(SETTINGS_TOKENS_PATH, (req: Request, res: Response) => {

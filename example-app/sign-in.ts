@@ -3,6 +3,7 @@ import { CSRF_FIELD, csrfTokenMatches } from './csrf';
 import { escapeHtml, sendPage } from './html';
 import { endSession, sessionOf, startSession } from './session-auth';
 import type { SessionStore } from './sessions';
+import type { SignInCsrf } from './sign-in-csrf';
 import { DEMO_PASSWORD, DEMO_USERS, type UserDirectory } from './users';
 
 export const SIGN_IN_PATH = '/signin';
@@ -46,46 +47,51 @@ ${demoUsersNote()}
   });
 }
 
+export interface SignInRoutesOptions {
+  sessions: SessionStore;
+  users: UserDirectory;
+  /** The sign-in form's CSRF token, which takes no session: loading the form costs the server nothing. */
+  signInCsrf: SignInCsrf;
+}
+
 /** The sign-in form (against the demo user directory), and sign-out. */
-export function signInRoutes({ sessions, users }: { sessions: SessionStore; users: UserDirectory }): Router {
+export function signInRoutes({ sessions, users, signInCsrf }: SignInRoutesOptions): Router {
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb' });
 
   router.get(SIGN_IN_PATH, (req: Request, res: Response) => {
     if (req.user) return void res.redirect(303, AFTER_SIGN_IN_PATH);
-    // An anonymous session carries the form's CSRF token: a sign-in posted from another site is refused, so
-    // nobody can sign a visitor in to an account of theirs (login CSRF).
-    const session = sessionOf(res) ?? startSession(sessions, req, res, null);
-    sendSignInPage(res, 200, session.csrfToken);
+    // The form carries a CSRF token: a sign-in posted from another site is refused, so nobody can sign a
+    // visitor in to an account of theirs (login CSRF).
+    sendSignInPage(res, 200, signInCsrf.issue(req, res));
   });
 
   router.post(SIGN_IN_PATH, form, (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const login = typeof body.login === 'string' ? body.login.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    if (!csrfTokenMatches(sessionOf(res), body[CSRF_FIELD])) {
-      const fresh = startSession(sessions, req, res, null);
+    if (!signInCsrf.verify(req, body[CSRF_FIELD])) {
       return void sendSignInPage(
         res,
         403,
-        fresh.csrfToken,
+        signInCsrf.issue(req, res),
         'The sign-in form had expired. Please try again.',
         login,
       );
     }
     const user = users.signIn(login, password);
     if (!user) {
-      const session = sessionOf(res)!;
       return void sendSignInPage(
         res,
         401,
-        session.csrfToken,
+        signInCsrf.issue(req, res),
         'Wrong login or password, or a disabled account.',
         login,
       );
     }
     // A new session id at sign-in: an id planted before it (session fixation) is worth nothing.
     startSession(sessions, req, res, user.login);
+    signInCsrf.clear(req, res);
     res.redirect(303, AFTER_SIGN_IN_PATH);
   });
 

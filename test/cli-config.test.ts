@@ -21,6 +21,13 @@ const canAccess = (user, nodeId, permission) => {
 
 const fileUrl = (path: string) => pathToFileURL(path).href;
 
+/** What a run printed on stderr after the line naming the config it loaded (checked to name `path`). */
+function afterConfigLine(stderr: string, path: string): string {
+  const [first, ...rest] = stderr.split(/(?<=\n)/);
+  assert.equal(first, `personal-token: config ${path}\n`);
+  return rest.join('');
+}
+
 describe('personal-token --config', () => {
   const prefix = cliPrefix();
   const storePrefix = cliPrefix();
@@ -88,7 +95,10 @@ describe('personal-token --config', () => {
     const run = await runCli([...target, 'create', '-u', 'mallory', '-e', '1h'], { cwd: esmApp });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.equal(run.stderr, 'personal-token: Unknown or disabled user "mallory"\n');
+    assert.equal(
+      afterConfigLine(run.stderr, join(esmApp, 'personal-token.config.mjs')),
+      'personal-token: Unknown or disabled user "mallory"\n',
+    );
     assert.deepEqual(
       (await scanKeys(redis, prefix)).filter((key) => key.includes('mallory')),
       [],
@@ -102,7 +112,10 @@ describe('personal-token --config', () => {
     });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /^personal-token: User "alice" has no "rw" access to node shared[^\n]*\n$/);
+    assert.match(
+      afterConfigLine(run.stderr, join(esmApp, 'personal-token.config.mjs')),
+      /^personal-token: User "alice" has no "rw" access to node shared[^\n]*\n$/,
+    );
     assert.deepEqual((await scanKeys(redis, prefix)).sort(), before.sort());
   });
 
@@ -117,7 +130,10 @@ describe('personal-token --config', () => {
     assert.match(allowed.stdout, tokenLine());
     const refused = await runCliInProcess([...target, 'create', '-u', 'bob', '-e', '1h'], { cwd: cjsApp });
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, 'personal-token: Unknown or disabled user "bob"\n');
+    assert.equal(
+      afterConfigLine(refused.stderr, join(cjsApp, 'personal-token.config.js')),
+      'personal-token: Unknown or disabled user "bob"\n',
+    );
   });
 
   test('--config <file>, relative to the working directory or absolute', async () => {
@@ -125,7 +141,10 @@ describe('personal-token --config', () => {
       [...target, '--config', '../esm-app/personal-token.config.mjs', 'create', '-u', 'mallory', '-e', '1h'],
       { cwd: cjsApp },
     );
-    assert.equal(relative.stderr, 'personal-token: Unknown or disabled user "mallory"\n');
+    assert.equal(
+      afterConfigLine(relative.stderr, join(esmApp, 'personal-token.config.mjs')),
+      'personal-token: Unknown or disabled user "mallory"\n',
+    );
     const absolute = await runCliInProcess([
       ...target,
       '--config',
@@ -153,7 +172,7 @@ describe('personal-token --config', () => {
       const refused = await runCliInProcess([option, value, 'list', '-u', 'alice'], { cwd: storeApp });
       assert.equal(refused.code, 2);
       assert.match(
-        refused.stderr,
+        afterConfigLine(refused.stderr, join(storeApp, 'personal-token.config.mjs')),
         /^personal-token list: --redis and --prefix do not apply: the config .* provides its own store; usage: /,
       );
     }
@@ -188,7 +207,7 @@ describe('personal-token --config', () => {
     assert.match(second.stderr, /^personal-token: User "yann" already has 1 live tokens[^\n]*\n$/);
   });
 
-  test('a missing, throwing or malformed config: one line each', async () => {
+  test('a missing, throwing or malformed config: one line each (after the one naming the config)', async () => {
     const missing = await runCliInProcess([...target, '--config', 'nope.mjs', 'list', '-u', 'a'], {
       cwd: brokenApp,
     });
@@ -201,13 +220,16 @@ describe('personal-token --config', () => {
       cwd: brokenApp,
     });
     assert.equal(throwing.code, 1);
-    assert.match(throwing.stderr, /^personal-token: cannot load config .*throws\.mjs: config exploded\n$/);
+    assert.match(
+      afterConfigLine(throwing.stderr, join(brokenApp, 'throws.mjs')),
+      /^personal-token: cannot load config .*throws\.mjs: config exploded\n$/,
+    );
     const wrong = await runCliInProcess([...target, '--config', 'wrong.mjs', 'list', '-u', 'a'], {
       cwd: brokenApp,
     });
     assert.equal(wrong.code, 1);
     assert.equal(
-      wrong.stderr,
+      afterConfigLine(wrong.stderr, join(brokenApp, 'wrong.mjs')),
       `personal-token: invalid config ${join(brokenApp, 'wrong.mjs')}: resolveUser must be a function\n`,
     );
   });

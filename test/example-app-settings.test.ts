@@ -3,13 +3,13 @@
 // injected clock moves session idle time as it moves token time. (The page itself runs in Chromium in
 // example-app-browser.test.ts.)
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import request from 'supertest';
 import { createApp } from '../example-app/app';
 import { SESSION_COOKIE } from '../example-app/session-auth';
 import { SessionStore } from '../example-app/sessions';
+import { SIGN_IN_COOKIE, SignInCsrf } from '../example-app/sign-in-csrf';
 import { DEMO_PASSWORD, type DemoUser, UserDirectory } from '../example-app/users';
 import { type InProcessApp, startInProcess } from './support/example-app';
 
@@ -55,17 +55,36 @@ describe('example-app sign-in, sessions and CSRF', () => {
     await request(demo.app).get('/settings').expect(303).expect('Location', '/settings/tokens');
   });
 
-  test('the sign-in form: a random HttpOnly, SameSite=Lax cookie, a CSRF field, the demo password, a strict CSP', async () => {
+  test('the sign-in form: a CSRF field bound to an HttpOnly, SameSite=Strict cookie, no session; a strict CSP', async () => {
     const res = await request(demo.app).get('/signin').expect(200);
-    const cookie = sessionCookieOf(res)!;
+    assert.equal(sessionCookieOf(res), undefined, 'no session before sign-in');
+    const cookies = res.headers['set-cookie'] as unknown as string[];
     assert.match(
-      cookie,
-      new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Lax; Max-Age=28800$`),
+      cookies.find((cookie) => cookie.startsWith(`${SIGN_IN_COOKIE}=`)) ?? '',
+      new RegExp(`^${SIGN_IN_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=1800$`),
     );
-    assert.match(formCsrf(res.text), /^[A-Za-z0-9_-]{43}$/);
+    assert.match(formCsrf(res.text), /^[0-9]+\.[A-Za-z0-9_-]{43}$/);
     assert.match(res.text, new RegExp(`the password <code>${DEMO_PASSWORD}</code>`));
     assert.match(String(res.headers['content-security-policy']), /script-src 'self'.*frame-ancestors 'none'/);
     assert.equal(res.headers['cache-control'], 'no-store');
+  });
+
+  test('over HTTPS the sign-in cookie is __Host- and Secure; one without the prefix does not count there', () => {
+    const signInCsrf = new SignInCsrf();
+    const setCookies: string[] = [];
+    const res = { append: (_name: string, value: string) => setCookies.push(value) } as unknown as Response;
+    const token = signInCsrf.issue({ secure: true, headers: {} } as Request, res);
+    assert.match(
+      setCookies[0] ?? '',
+      new RegExp(
+        `^__Host-${SIGN_IN_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=1800; Secure$`,
+      ),
+    );
+    const nonce = /=([^;]+)/.exec(setCookies[0]!)![1];
+    const posted = (cookie: string) => ({ secure: true, headers: { cookie } }) as Request;
+    assert.equal(signInCsrf.verify(posted(`__Host-${SIGN_IN_COOKIE}=${nonce}`), token), true);
+    // A sibling subdomain can plant a cookie without the prefix, never one with it.
+    assert.equal(signInCsrf.verify(posted(`${SIGN_IN_COOKIE}=${nonce}`), token), false);
   });
 
   test('a sign-in without the form’s CSRF token is refused (login CSRF)', async () => {
@@ -104,24 +123,39 @@ describe('example-app sign-in, sessions and CSRF', () => {
     }
   });
 
-  test('signing in starts a new session: the id from before sign-in is worth nothing (no fixation)', async () => {
+  test('signing in starts a new session: an id planted before sign-in is worth nothing (no fixation)', async () => {
+    // The attacker's own signed-in session, planted in the victim's browser before she signs in.
+    const attacker = await request(demo.app).get('/signin').expect(200);
+    const attackerSignIn = await request(demo.app)
+      .post('/signin')
+      .set('Cookie', /^[^;]+/.exec(String(attacker.headers['set-cookie']))![0])
+      .type('form')
+      .send({ _csrf: formCsrf(attacker.text), login: 'admin', password: DEMO_PASSWORD })
+      .expect(303);
+    const fixed = cookieValue(sessionCookieOf(attackerSignIn))!;
     const agent = request.agent(demo.app);
     const form = await agent.get('/signin').expect(200);
-    const before = cookieValue(sessionCookieOf(form));
-    const signedIn = await agent
+    const signInCookie = /^[^;]+/.exec(String(form.headers['set-cookie']))![0];
+    const signedIn = await request(demo.app)
       .post('/signin')
+      .set('Cookie', `${signInCookie}; ${SESSION_COOKIE}=${fixed}`)
       .type('form')
       .send({ _csrf: formCsrf(form.text), login: 'alice', password: DEMO_PASSWORD })
       .expect(303);
     const afterSignIn = cookieValue(sessionCookieOf(signedIn));
-    assert.ok(before && afterSignIn && before !== afterSignIn);
-    await request(demo.app).get('/settings/tokens').set('Cookie', `${SESSION_COOKIE}=${before}`).expect(303);
+    assert.ok(afterSignIn && afterSignIn !== fixed);
+    // The planted session is ended, not taken over.
+    await request(demo.app).get('/settings/tokens').set('Cookie', `${SESSION_COOKIE}=${fixed}`).expect(303);
     const page = await request(demo.app)
       .get('/settings/tokens')
       .set('Cookie', `${SESSION_COOKIE}=${afterSignIn}`)
       .expect(200);
     assert.match(page.text, /Signed in as <strong>Alice<\/strong>/);
-    await agent.get('/signin').expect(303).expect('Location', '/settings/tokens');
+    assert.match(
+      String(signedIn.headers['set-cookie']),
+      new RegExp(`${SIGN_IN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`),
+      'the sign-in cookie is deleted once signed in',
+    );
   });
 
   test('the page API: reading needs the session; every change also needs the CSRF token', async () => {
@@ -270,53 +304,26 @@ describe('example-app sessions of a user disabled meanwhile', () => {
 });
 
 describe('SessionStore', () => {
-  test('keeps at most maxSessions signed-in sessions, dropping the oldest first', () => {
-    const sessions = new SessionStore({ maxSessions: 3 });
+  test('keeps at most maxSessionsPerLogin sessions of one login, dropping its oldest first, and no other login’s', () => {
+    const sessions = new SessionStore({ maxSessionsPerLogin: 3 });
+    const alice = sessions.create('alice');
     const ids = Array.from({ length: 5 }, () => sessions.create('admin').id);
-    assert.equal(sessions.size, 3);
+    assert.equal(sessions.size, 4);
     assert.equal(sessions.get(ids[0]), null);
     assert.equal(sessions.get(ids[1]), null);
     assert.equal(sessions.get(ids[4])?.id, ids[4]);
+    assert.equal(sessions.get(alice.id)?.login, 'alice');
   });
 
-  test('20,000 anonymous sessions evict only their own oldest, never a signed-in one', () => {
+  test('20,000 sign-ins of one login keep its newest ten, and every other login’s sessions', () => {
     const sessions = new SessionStore(); // the defaults the app runs with
-    const signedIn = sessions.create('admin');
-    const anonymous = Array.from({ length: 20_000 }, () => sessions.create(null).id);
-    assert.equal(sessions.get(signedIn.id)?.login, 'admin');
-    assert.equal(sessions.anonymousSize, 2_000, 'the anonymous pool stays at its cap');
-    assert.equal(sessions.size, 2_001);
-    assert.equal(sessions.get(anonymous[0]), null, 'the oldest anonymous sessions went');
-    assert.equal(sessions.get(anonymous.at(-1))?.login, null, 'the newest are kept');
-  });
-});
-
-describe('example-app under a flood of sign-in page loads', () => {
-  test('do not sign anybody out, and the anonymous sessions they leave stay capped', async () => {
-    const demo = startInProcess();
-    const sessions = new SessionStore({ maxSessions: 20, maxAnonymousSessions: 10 });
-    const app = createApp({ tokens: demo.tokens, nodes: demo.nodes, sessions });
-    const server = app.listen(0, '127.0.0.1');
-    try {
-      await new Promise((resolve) => server.once('listening', resolve));
-      const agent = await signedInAgent(app, 'admin');
-      // Cookieless loads, as a flood would send them, over kept-alive connections (fetch pools them).
-      const { port } = server.address() as AddressInfo;
-      const loads = 20 * 20; // twenty times what the whole store holds
-      const loaders = Array.from({ length: 8 }, async () => {
-        for (let i = 0; i < loads / 8; i++) {
-          const res = await fetch(`http://127.0.0.1:${port}/signin`);
-          assert.equal(res.status, 200);
-          await res.arrayBuffer();
-        }
-      });
-      await Promise.all(loaders);
-      await agent.get('/settings/tokens').expect(200);
-      assert.equal(sessions.anonymousSize, 10);
-      assert.equal(sessions.size, 11);
-    } finally {
-      server.close();
-      demo.close();
-    }
+    const others = ['alice', 'bob'].map((login) => sessions.create(login));
+    const admin = Array.from({ length: 20_000 }, () => sessions.create('admin').id);
+    assert.equal(sessions.size, 12);
+    for (const other of others) assert.equal(sessions.get(other.id)?.login, other.login);
+    assert.equal(sessions.get(admin[0]), null, 'the oldest went');
+    assert.equal(sessions.get(admin.at(-1))?.login, 'admin', 'the newest are kept');
+    for (const id of admin.slice(-10)) sessions.destroy(id);
+    assert.equal(sessions.size, 2);
   });
 });
