@@ -157,7 +157,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     let [reserved, settled] = await this.#reserve(token, options.maxLiveTokens, []);
     if (reserved === 0) {
       // At the limit: without the ids whose tokens are gone (expired, revoked), is there room?
-      const gone = await this.#gone(token.user, settled);
+      const gone = await this.#goneAtLimit(token.user, settled);
       if (gone.length === 0) return 'over-limit';
       [reserved, settled] = await this.#reserve(token, options.maxLiveTokens, gone);
       if (reserved === 0) return 'over-limit';
@@ -196,6 +196,22 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
       ...drop,
     ])) as [1 | 0 | -1, string[]];
   }
+
+  /**
+   * `#gone` for an issue at the limit, looked up once for all of this user's issues at the limit at
+   * the same time: a burst of them costs one lookup of the user's tokens, not one each. An issue may
+   * use a lookup that started before its own RESERVE: what it found gone stays gone (see RESERVE),
+   * and what it found live was live when the burst began.
+   */
+  #goneAtLimit(user: string, settled: string[]): Promise<string[]> {
+    const running = this.#lookups.get(user);
+    if (running) return running;
+    const lookup = this.#gone(user, settled).finally(() => this.#lookups.delete(user));
+    this.#lookups.set(user, lookup);
+    return lookup;
+  }
+
+  readonly #lookups = new Map<string, Promise<string[]>>();
 
   /** Which of these ids have no live token of this user's (as `listPage` sees them). */
   async #gone(user: string, ids: string[]): Promise<string[]> {
