@@ -313,10 +313,16 @@ export class TokenService {
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     const limit = overlap > 0 ? this.maxTokensPerUser : undefined;
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, limit, false);
-    if (overlap === 0)
-      await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-    else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
-    await this.#announce([id]);
+    try {
+      if (overlap === 0)
+        await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+      else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
+      await this.#announce([id]);
+    } catch (error) {
+      // The replacement's text goes nowhere with this failure: it is revoked, as a failed issue's is.
+      await this.#withdraw(fresh.id, Promise.resolve(true));
+      throw error;
+    }
     emit(this.onEvent, {
       type: 'rotated',
       time: new Date(this.#now()),
@@ -392,25 +398,36 @@ export class TokenService {
 
   /**
    * `store.create` under the deadline. A create that failed or was late may still have stored the
-   * token, whose text nobody will ever receive: it is revoked before the failure is reported, so that
-   * a request that fails leaves no token behind to count against the user's limit. A store that is
-   * still silent after a revocation's deadline has it revoked whenever it answers.
+   * token (a lost answer, a late one): it is withdrawn before the failure is reported.
    */
   async #store(record: StoredToken, maxLiveTokens: number | undefined): Promise<CreateOutcome> {
     const creating = Promise.resolve().then(() => this.store.create(record, { maxLiveTokens }));
     try {
       return await this.#call('create', () => creating);
     } catch (error) {
-      const withdraw = (outcome?: CreateOutcome) =>
-        outcome === 'over-limit' || outcome === 'id-taken'
-          ? null
-          : this.store.delete(record.id, this.#now() + TOMBSTONE_LIFE);
-      const withdrawn = creating.then(withdraw, () => withdraw());
-      // A rollback that fails as well changes nothing to report: the store is down, and the token,
-      // whose text nobody has, expires.
-      await this.#revocationDeadlines.run('create', () => withdrawn).catch(() => {});
+      await this.#withdraw(
+        record.id,
+        creating.then(
+          (outcome) => outcome === 'created',
+          () => true,
+        ),
+      );
       throw error;
     }
+  }
+
+  /**
+   * Revokes a token whose text nobody received (that of an issue or a rotation that failed) once
+   * `made` says it may exist, so that a request that fails leaves no token behind, working or
+   * counting against the user's limit. Waits as long as a revocation may; a store still silent then
+   * has it revoked whenever it answers. A revocation that fails too changes nothing to report: the
+   * store is down, and the token, whose text nobody has, expires.
+   */
+  async #withdraw(id: string, made: Promise<boolean>): Promise<void> {
+    const withdrawn = made.then((exists) =>
+      exists ? this.store.delete(id, this.#now() + TOMBSTONE_LIFE) : null,
+    );
+    await this.#revocationDeadlines.run('withdraw', () => withdrawn).catch(() => {});
   }
 
   /**
