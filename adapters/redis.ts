@@ -168,15 +168,12 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const keys = [this.tokenKey(token.id), this.limitedKey(token.id), this.tombstoneKey(token.id)];
     const expiry = expiryOf(this.#now(), token.expiresAt, token.hardExpiresAt);
     // Should this fail, the reservation stays until it lapses: the record may have been written.
-    const created = await this.#run(CREATE, keys, [encodeToken(token), ...expiry]);
-    if (created !== 1) {
-      await this.#run(SETTLE, index, [token.id, '1']);
-      return 'id-taken';
-    }
-    // The token is made and counted. Should ending its reservation fail, the reservation lapses by
-    // itself: no reason to fail an issue that succeeded (and whose token the caller must receive).
-    await this.#run(SETTLE, index, [token.id, '0', ...(await gone)]).catch(() => {});
-    return 'created';
+    const created = (await this.#run(CREATE, keys, [encodeToken(token), ...expiry])) === 1;
+    // The outcome is decided. Should ending the reservation fail, it lapses by itself: no reason to
+    // fail an issue that succeeded, whose token the caller must receive.
+    const end = [token.id, created ? '0' : '1', ...(await gone)];
+    await this.#run(SETTLE, index, end).catch(() => {});
+    return created ? 'created' : 'id-taken';
   }
 
   /** RESERVE (see there): 1 reserved, 0 at the limit, -1 id taken; and settled ids to look up. */
