@@ -212,8 +212,9 @@ return { entries, reserved }
  * gone then stays gone. A reserved id is never dropped: its record may be on its way.
  *
  * Returns { 1, settled } when reserved, with the oldest settled ids (up to the number asked for) for
- * the app to look up, and drop next time those that are gone; { 0, settled } when the index holds
- * the limit, with every settled id; { -1, {} } when the id is in the index already.
+ * the app to look up, and drop next time those that are gone; { 0, {} } when the index holds the
+ * limit (the app then looks up the user's tokens, see PAGE, and tries again without the gone ones);
+ * { -1, {} } when the id is in the index already.
  */
 export const RESERVE = script(`
 local now = tonumber(ARGV[1])
@@ -229,7 +230,7 @@ local function settled(last)
   return found
 end
 if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return { -1, {} } end
-if ARGV[3] ~= '' and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return { 0, settled(-1) } end
+if ARGV[3] ~= '' and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return { 0, {} } end
 local sample = settled(tonumber(ARGV[6]) - 1)
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[4])

@@ -14,7 +14,7 @@ import type {
   TokenStore,
 } from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
-import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { formatPageCursor, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
@@ -154,12 +154,13 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
    */
   async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
     const index = [this.userKey(token.user), this.reservationsKey(token.user)];
-    let [reserved, settled] = await this.#reserve(token, options.maxLiveTokens, []);
+    const max = options.maxLiveTokens;
+    let [reserved, settled] = await this.#reserve(token, max, []);
     if (reserved === 0) {
       // At the limit: without the ids whose tokens are gone (expired, revoked), is there room?
-      const gone = await this.#goneAtLimit(token.user, settled);
+      const gone = await this.#goneAtLimit(token.user, max!);
       if (gone.length === 0) return 'over-limit';
-      [reserved, settled] = await this.#reserve(token, options.maxLiveTokens, gone);
+      [reserved, settled] = await this.#reserve(token, max, gone);
       if (reserved === 0) return 'over-limit';
     }
     if (reserved === -1) return 'id-taken';
@@ -195,17 +196,44 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   }
 
   /**
-   * `#gone` for an issue at the limit, looked up once for all of this user's issues at the limit at
-   * the same time: a burst of them costs one lookup of the user's tokens, not one each. An issue may
-   * use a lookup that started before its own RESERVE: what it found gone stays gone (see RESERVE),
-   * and what it found live was live when the burst began.
+   * For an issue at the limit: the settled ids in the user's index whose tokens are gone, read page
+   * by page (newest first, as `listPage` reads them) until `max` entries are known to count (live
+   * tokens, and reserved ids), or the index ends: the cost follows the limit, not how many ids the
+   * index holds. Looked up once for all of this user's issues at the limit at the same time: a burst
+   * of them costs one lookup, not one each. An issue may use a lookup that started before its own
+   * RESERVE: what it found gone stays gone (see RESERVE), and what it found live was live when the
+   * burst began.
    */
-  #goneAtLimit(user: string, settled: string[]): Promise<string[]> {
-    const running = this.#lookups.get(user);
+  #goneAtLimit(user: string, max: number): Promise<string[]> {
+    const key = `${max}:${user}`;
+    const running = this.#lookups.get(key);
     if (running) return running;
-    const lookup = this.#gone(user, settled).finally(() => this.#lookups.delete(user));
-    this.#lookups.set(user, lookup);
+    const lookup = this.#lookUp(user, max).finally(() => this.#lookups.delete(key));
+    this.#lookups.set(key, lookup);
     return lookup;
+  }
+
+  async #lookUp(user: string, max: number): Promise<string[]> {
+    const gone: string[] = [];
+    let counted = 0;
+    let from = ['', ''];
+    for (;;) {
+      const size = Math.min(Math.max(max - counted, 1), MAX_PAGE_SIZE);
+      const [entries, reserved] = (await this.#run(
+        PAGE,
+        [this.userKey(user), this.reservationsKey(user)],
+        [...from, String(size)],
+      )) as [string[], string[]];
+      const ids = entries.filter((_, i) => i % 2 === 0);
+      const found = await this.#gone(
+        user,
+        ids.filter((id) => !reserved.includes(id)),
+      );
+      gone.push(...found);
+      counted += ids.length - found.length;
+      if (counted >= max || ids.length < size) return gone;
+      from = [entries[2 * ids.length - 1]!, ids.at(-1)!];
+    }
   }
 
   readonly #lookups = new Map<string, Promise<string[]>>();
