@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
+import fc from 'fast-check';
 import { Client } from 'pg';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
@@ -222,4 +223,91 @@ describe('a request that fails after its token was made leaves none behind (Post
     assert.ok(end > start && end <= Date.now() + 10 * 60_000, 'the overlap ends within 10 minutes');
     assert.ok(await tokens.verify(old.token), 'the old one works during the overlap');
   });
+});
+
+describe('property: whatever the issues racing, revocations and expiries, the limit is exact', () => {
+  type Step =
+    | { kind: 'issue'; racing: number; minutes: number }
+    | { kind: 'revoke'; pick: number }
+    | { kind: 'advance'; minutes: number };
+  const step = (withClock: boolean): fc.Arbitrary<Step> =>
+    fc.oneof(
+      fc.record({
+        kind: fc.constant('issue' as const),
+        racing: fc.integer({ min: 1, max: 12 }),
+        minutes: fc.integer({ min: 1, max: 5 }),
+      }),
+      fc.record({ kind: fc.constant('revoke' as const), pick: fc.nat() }),
+      ...(withClock
+        ? [fc.record({ kind: fc.constant('advance' as const), minutes: fc.integer({ min: 0, max: 6 }) })]
+        : []),
+    );
+
+  /**
+   * Runs the steps against a service with `limit`: each batch of racing issues gets exactly the room
+   * left (the rest `TokenLimitError`), and the user never has more than the limit.
+   */
+  async function holds(tokens: TokenService, limit: number, steps: Step[], advance: (ms: number) => void) {
+    const user = someone();
+    for (const next of steps) {
+      const before = (await tokens.list(user)).map((token) => token.id);
+      if (next.kind === 'advance') advance(next.minutes * 60_000);
+      if (next.kind === 'revoke' && before.length > 0)
+        await tokens.revoke(before[next.pick % before.length]!);
+      if (next.kind !== 'issue') continue;
+      const results = await Promise.allSettled(
+        Array.from({ length: next.racing }, () => tokens.issue({ user, expiresIn: next.minutes * 60_000 })),
+      );
+      const issued = results.filter((result) => result.status === 'fulfilled').length;
+      for (const result of results) {
+        if (result.status === 'rejected')
+          assert.ok(result.reason instanceof TokenLimitError, String(result.reason));
+      }
+      assert.equal(issued, Math.min(next.racing, limit - before.length), 'exactly the room left');
+      assert.equal((await tokens.list(user)).length, before.length + issued);
+    }
+    await tokens.revokeAll(user);
+  }
+
+  test('memory store, with expiries on an injected clock', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(step(true), { maxLength: 12 }),
+        async (limit, steps) => {
+          let time = Date.UTC(2026, 0, 1);
+          const tokens = new TokenService({
+            store: new MemoryTokenStore({ now: () => time }),
+            maxTokensPerUser: limit,
+          });
+          await holds(tokens, limit, steps, (ms) => {
+            time += ms;
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  for (const { name, make } of STORES.filter((store) => store.name !== 'memory')) {
+    test(`${name} store`, async () => {
+      // One store for every run: each run has a user of its own.
+      const store = make();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 6 }),
+          fc.array(step(false), { maxLength: 8 }),
+          async (limit, steps) => {
+            const tokens = new TokenService({
+              store,
+              maxTokensPerUser: limit,
+              timeout: RACE_TIMEOUT,
+            });
+            await holds(tokens, limit, steps, () => {});
+          },
+        ),
+        { numRuns: 25 },
+      );
+    });
+  }
 });
