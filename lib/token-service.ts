@@ -82,7 +82,8 @@ export interface TokenServiceOptions {
   trackIp?: boolean;
   /**
    * The most live tokens one user may have; issuing past it throws `TokenLimitError`. Default 100.
-   * Each limit below is lifted with `Infinity`.
+   * The store counts and saves in one atomic step: it holds however many issues race. Each limit
+   * below is lifted with `Infinity`.
    */
   maxTokensPerUser?: number;
   /** The most scopes one token may carry (`TokenPolicyError` `ERR_TOO_MANY_SCOPES`). Default 50. */
