@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type {
   AttemptReservation,
   CheckPlan,
+  CreateOptions,
+  CreateOutcome,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -87,8 +89,9 @@ export class PostgresTokenStore implements TokenStore {
     return schemaSql(this.table);
   }
 
-  async create(token: StoredToken): Promise<boolean> {
-    const { rowCount } = await this.#run(this.#statements.create, [
+  async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
+    const max = options.maxLiveTokens ?? null;
+    const { rows } = await this.#run(this.#statements.create, [
       token.id,
       token.user,
       token.secretHash,
@@ -101,8 +104,11 @@ export class PostgresTokenStore implements TokenStore {
       token.lastUsedAt,
       token.lastUsedIp,
       this.#now(),
+      max,
     ]);
-    return rowCount === 1;
+    const { created, live } = rows[0] as { created: boolean; live: string };
+    if (created) return 'created';
+    return max !== null && Number(live) >= max ? 'over-limit' : 'id-taken';
   }
 
   async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {

@@ -79,6 +79,8 @@ export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-
 export {
   type AttemptReservation,
   type CheckPlan,
+  type CreateOptions,
+  type CreateOutcome,
   type FailureCount,
   type PageRequest,
   type RevokedToken,

@@ -208,10 +208,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
           resolveAncestors: resolveAncestorsOf(req),
         });
         if (!fresh) throw notFound();
-        const previousExpiresAt =
-          overlap === 0
-            ? tokens.now()
-            : ((await tokens.inspect(old.id))?.expiresAt.getTime() ?? tokens.now());
+        const previousExpiresAt = overlap === 0 ? tokens.now() : await overlapEnd(tokens, old, overlap);
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${fresh.id}`)
@@ -406,6 +403,19 @@ function optionalDuration(value: unknown, field: string): string | number | unde
   if (value === undefined || value === null) return undefined;
   fieldError(field, () => parseDuration(value as string | number));
   return value as string | number;
+}
+
+/**
+ * When the old token of a rotation with an overlap stops: as the store has it now or, should the
+ * store fail after the rotation (whose new token must still reach the caller), the overlap's end.
+ */
+async function overlapEnd(tokens: TokenService, old: TokenInfo, overlap: number): Promise<number> {
+  try {
+    return (await tokens.inspect(old.id))?.expiresAt.getTime() ?? tokens.now();
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return Math.min(old.expiresAt.getTime(), tokens.now() + overlap);
+  }
 }
 
 function validateOverlap(value: unknown): number {

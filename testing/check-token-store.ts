@@ -2,6 +2,7 @@ import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { hardLimitCases } from './cases/hard-limits';
 import { listingCases } from './cases/listing';
+import { liveTokenLimitCases } from './cases/live-token-limit';
 import { recordCases } from './cases/records';
 import { throttleCases } from './cases/throttle';
 import { tombstoneCases } from './cases/tombstones';
@@ -17,6 +18,7 @@ const CASES: readonly ConformanceCase[] = [
   ...listingCases,
   ...throttleCases,
   ...concurrencyCases,
+  ...liveTokenLimitCases,
 ];
 
 /** The names of the suite's cases, in the order they run. */
