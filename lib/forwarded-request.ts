@@ -41,10 +41,20 @@ export function readForwardedRequest(req: IncomingMessage): ReadForwardedRequest
   if (destinationHeader !== undefined) {
     const read = destinationPath(destinationHeader, requestHost(req));
     const resolved = read.ok ? normalisePath(read.path) : null;
-    if (resolved === null) return fail('invalid_original_request');
+    if (resolved === null || isSameOrBelow(resolved, path)) return fail('invalid_original_request');
     destination = resolved;
   }
   return { ok: true, request: { method, path, destination } };
+}
+
+/**
+ * A COPY or MOVE onto its own source, or into it: RFC 4918 forbids it, and rclone 1.60 copies a
+ * folder into itself again and again until the disk is full.
+ */
+function isSameOrBelow(path: string, folder: string): boolean {
+  const base = folder.replace(/\/$/, '');
+  const inside = path.replace(/\/$/, '');
+  return inside === base || inside.startsWith(`${base}/`);
 }
 
 /**
