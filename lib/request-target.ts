@@ -82,11 +82,11 @@ export function destinationPath(header: string, host: string | undefined): Desti
   if (uri === null) return { ok: false, error: 'invalid' };
   const [, scheme, authority, path] = uri as unknown as [string, string, string, string | undefined];
   if (path === undefined || !HOST.test(authority)) return { ok: false, error: 'invalid' };
+  const checked = checkedPath(path);
+  if (!checked.ok) return checked;
   if (host === undefined || !HOST.test(host) || authority.toLowerCase() !== host.toLowerCase()) {
     return { ok: false, error: 'foreign' };
   }
-  const checked = checkedPath(path);
-  if (!checked.ok) return checked;
   const parsed = whatwgUrl(header);
   const expected = whatwgUrl(`${scheme}://${host}/`);
   if (

@@ -162,6 +162,14 @@ for (const [version, express] of [
       );
       await copy('http://dav.example:8080/a/y.txt', { Host: 'dav.example' }).expect(400);
       await copy('http://other/a/y.txt', { Host: 'dav.example' }).expect(400);
+      // Onto its own source, or into it: RFC 4918 forbids it, rclone copies a folder into itself forever.
+      for (const [source, destination] of [
+        ['/a/k.txt', '/a/k.txt'],
+        ['/a/', '/a/moved'],
+        ['/a', '/a/./b/../moved/'],
+      ]) {
+        await ask('COPY', source, `Bearer ${issued.token}`).set('Destination', destination).expect(400);
+      }
     });
 
     test('without resolveNode only unscoped tokens pass', async () => {
