@@ -49,6 +49,8 @@ export {
   type NodeAccess,
   type ResolveNode,
 } from './forward-auth';
+// How a request-target and a WebDAV Destination name a path, for an app's own WebDAV server.
+export { type DestinationPath, destinationPath, normalisePath } from './request-target';
 
 // Audit events, and a ready sink for pino.
 export {
