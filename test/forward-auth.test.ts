@@ -167,7 +167,7 @@ for (const [version, express] of [
         ['/a/k.txt', '/a/k.txt'],
         ['/a/', '/a/moved'],
         ['/a', '/a/./b/../moved/'],
-      ]) {
+      ] as const) {
         await ask('COPY', source, `Bearer ${issued.token}`).set('Destination', destination).expect(400);
       }
     });
