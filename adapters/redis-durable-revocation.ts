@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { RevocationNotDurableError } from '../lib/errors';
+import { optionNames } from '../lib/option-names';
 import type { RedisTokenStoreClient } from './redis-client';
 
 /** `RedisTokenStore`'s `durableRevocation` option, when not `false`. */
@@ -13,6 +14,11 @@ export interface DurableRevocationOptions {
   /** How long a revocation waits for them, in ms (`WAIT`'s timeout, and `WAITAOF`'s). Default 1000. */
   timeout?: number;
 }
+
+export const DURABLE_REVOCATION_OPTION_NAMES = optionNames<DurableRevocationOptions>({
+  replicas: true,
+  timeout: true,
+});
 
 export const DEFAULT_DURABILITY_TIMEOUT = 1000;
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
+import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
@@ -14,7 +15,12 @@ import type {
 import { tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
-import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
+import {
+  canConfirm,
+  DURABLE_REVOCATION_OPTION_NAMES,
+  type DurableRevocationOptions,
+  RevocationConfirmer,
+} from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
@@ -47,6 +53,12 @@ export interface RedisTokenStoreOptions {
    */
   durableRevocation?: false | DurableRevocationOptions;
 }
+
+const OPTION_NAMES = optionNames<RedisTokenStoreOptions>({
+  prefix: true,
+  now: true,
+  durableRevocation: true,
+});
 
 export { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 export type { RedisTokenStoreClient } from './redis-client';
@@ -90,6 +102,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   readonly invalidations: InvalidationChannel | undefined;
 
   constructor(client: Client, options: RedisTokenStoreOptions = {}) {
+    checkOptions('RedisTokenStore', options, OPTION_NAMES);
     if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
@@ -98,6 +111,8 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     this.#now = options.now ?? Date.now;
     // On by default for the clients that can confirm (ioredis'); asked for, it must be one of them.
     const durable = options.durableRevocation ?? (canConfirm(client) ? {} : false);
+    if (durable !== false)
+      checkOptions('RedisTokenStore', durable, DURABLE_REVOCATION_OPTION_NAMES, 'durableRevocation');
     this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
     this.revocationWait = this.#confirmer?.timeout ?? 0;
     this.invalidations = redisInvalidations(client, `${this.prefix}invalidated`);
