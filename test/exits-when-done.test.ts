@@ -76,3 +76,30 @@ test('a server behind the middleware exits on its own once closed', async () => 
   assert.equal(run.code, 0, run.output);
   assert.equal(run.output.trim(), '200 ada');
 });
+
+// In plain JavaScript `token` for `tokens` once got the default service: a Redis client nobody
+// closes, and a process that never ends. Any mistake in the options is thrown before it exists.
+test('a misspelt option of personalTokenAuth() throws before any Redis client exists, and the process exits', async () => {
+  const run = await exitOf(`
+    const { personalTokenAuth, TokenService } = require('personal-token-auth');
+    const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+    const tokens = new TokenService({ store: new MemoryTokenStore() });
+    const redisLoaded = () => Object.keys(require.cache).some((file) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(file));
+    for (const options of [{ token: tokens }, { tokens: undefined }, { realm: 'bad"realm' }, { throttle: { maxFailures: 0, window: '1m' } }]) {
+      try {
+        personalTokenAuth(options);
+        console.log('accepted');
+      } catch (error) {
+        console.log(error.code ?? error.name, redisLoaded());
+      }
+    }
+  `);
+  assert.equal(run.killed, false, `the script was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.deepEqual(run.output.trim().split('\n'), [
+    'ERR_UNKNOWN_OPTION false',
+    'TypeError false',
+    'TypeError false',
+    'TypeError false',
+  ]);
+});
