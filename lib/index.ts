@@ -106,6 +106,8 @@ export {
   InvalidTokenOptionsError,
   MissingDependencyError,
   NotTokenAuthenticatedError,
+  OptionsError,
+  type OptionsErrorCode,
   PersonalTokenError,
   RevokeAllIncompleteError,
   RevocationNotDurableError,

@@ -7,7 +7,7 @@ import { MemoryTokenStore, type MemoryTokenStoreOptions } from '../adapters/memo
 import { PostgresTokenStore, type PostgresTokenStoreOptions } from '../adapters/postgres';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../adapters/redis';
 import type { DurableRevocationOptions } from '../adapters/redis-durable-revocation';
-import { OptionsError } from '../lib/errors';
+
 import {
   BasicTokenStrategy,
   BearerTokenStrategy,
@@ -16,6 +16,7 @@ import {
   forwardAuth,
   type IdentityHeaders,
   type NodePermissionOptions,
+  OptionsError,
   type PersonalTokenAuthOptions,
   personalTokenAuth,
   requireNodePermission,
