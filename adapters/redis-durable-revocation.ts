@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { RevocationNotDurableError } from '../lib/errors';
-import { optionNames } from '../lib/option-names';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type { RedisTokenStoreClient } from './redis-client';
 
 /** `RedisTokenStore`'s `durableRevocation` option, when not `false`. */
@@ -15,7 +15,7 @@ export interface DurableRevocationOptions {
   timeout?: number;
 }
 
-export const DURABLE_REVOCATION_OPTION_NAMES = optionNames<DurableRevocationOptions>({
+const OPTION_NAMES = optionNames<DurableRevocationOptions>({
   replicas: true,
   timeout: true,
 });
@@ -105,6 +105,7 @@ export class RevocationConfirmer {
   readonly #nodes = new WeakMap<RedisNode, NodeState>();
 
   constructor(client: RedisTokenStoreClient, options: DurableRevocationOptions) {
+    checkOptions('RedisTokenStore', options, OPTION_NAMES, 'durableRevocation');
     if (!canConfirm(client)) {
       throw new TypeError(
         'durableRevocation needs an ioredis Redis or Cluster client (duplicate, wait, info)',

@@ -15,12 +15,7 @@ import type {
 import { tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
-import {
-  canConfirm,
-  DURABLE_REVOCATION_OPTION_NAMES,
-  type DurableRevocationOptions,
-  RevocationConfirmer,
-} from './redis-durable-revocation';
+import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
 import { decodeToken, encodeToken, escapeOptional } from './redis-record';
 import {
@@ -111,8 +106,6 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     this.#now = options.now ?? Date.now;
     // On by default for the clients that can confirm (ioredis'); asked for, it must be one of them.
     const durable = options.durableRevocation ?? (canConfirm(client) ? {} : false);
-    if (durable !== false)
-      checkOptions('RedisTokenStore', durable, DURABLE_REVOCATION_OPTION_NAMES, 'durableRevocation');
     this.#confirmer = durable === false ? undefined : new RevocationConfirmer(client, durable);
     this.revocationWait = this.#confirmer?.timeout ?? 0;
     this.invalidations = redisInvalidations(client, `${this.prefix}invalidated`);
