@@ -97,15 +97,6 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     onlyUndefined: ['store'],
     misspelt: ['token', 'tokens'],
   }),
-  entry<ThrottleOptions>({
-    where: 'personalTokenAuth',
-    within: 'throttle',
-    call: (throttle) => personalTokenAuth({ tokens: service(), throttle: throttle as never }),
-    base: () => ({ maxFailures: 5, window: '1m' }),
-    valid: { maxFailures: () => 5, window: () => '1m' },
-    off: [undefined, null, false],
-    misspelt: ['maxFailure', 'maxFailures'],
-  }),
   entry<TokenServiceOptions>({
     where: 'TokenService',
     call: (options) => new TokenService(options as never),
@@ -165,15 +156,18 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     off: [undefined],
     misspelt: ['tokenID', 'tokenId'],
   }),
-  entry<ThrottleOptions>({
-    where: 'forwardAuth',
-    within: 'throttle',
-    call: (throttle) => forwardAuth({ tokens: service(), throttle: throttle as never }),
-    base: () => ({ maxFailures: 5, window: '1m' }),
-    valid: { maxFailures: () => 5, window: () => '1m' },
-    off: [undefined, null, false],
-    misspelt: ['windows', 'window'],
-  }),
+  // The throttle of both factories that take one (forwardAuth's passes it on to the middleware).
+  ...[personalTokenAuth, forwardAuth].map((factory) =>
+    entry<ThrottleOptions>({
+      where: factory.name,
+      within: 'throttle',
+      call: (throttle) => factory({ tokens: service(), throttle: throttle as never }),
+      base: () => ({ maxFailures: 5, window: '1m' }),
+      valid: { maxFailures: () => 5, window: () => '1m' },
+      off: [undefined, null, false],
+      misspelt: ['maxFailure', 'maxFailures'],
+    }),
+  ),
   entry<TokenRouterOptions>({
     where: 'tokenRouter',
     call: (options) => tokenRouter(options as never),
