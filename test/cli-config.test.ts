@@ -256,7 +256,7 @@ describe('personal-token --config', () => {
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.equal(
-      run.stderr,
+      afterConfigLine(run.stderr, join(brokenApp, 'misspelt.mjs')),
       `personal-token: invalid options in ${join(brokenApp, 'misspelt.mjs')}: TokenService: unknown option "maxTokenPerUser" — did you mean "maxTokensPerUser"?\n`,
     );
     assert.deepEqual((await scanKeys(redis, prefix)).sort(), before.sort());
