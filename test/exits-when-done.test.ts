@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { TEST_REDIS_URL } from './support/redis';
 
 // A store call's deadline must not keep a process alive: a script that issued its token, or a server
 // that closed, exits when its work is done. Each case runs as a child process with a 10-minute store
@@ -102,4 +103,26 @@ test('a misspelt option of personalTokenAuth() throws before any Redis client ex
     'TypeError false',
     'TypeError false',
   ]);
+});
+
+// The cache subscribes to the store's channel on a connection of its own: a service refused for
+// another option must not have opened it, or nothing the app can reach would close it.
+test('a TokenService refused for a bad option leaves no cache subscription open, and the process exits', async () => {
+  const run = await exitOf(`
+    const { Redis } = require('ioredis');
+    const { TokenService } = require('personal-token-auth');
+    const { RedisTokenStore } = require('personal-token-auth/adapters/redis');
+    const client = new Redis(${JSON.stringify(TEST_REDIS_URL)}, { lazyConnect: true });
+    const store = new RedisTokenStore(client, { prefix: 'test:exits:' });
+    try {
+      new TokenService({ store, cache: { maxStale: '1s' }, maxTokensPerUser: 0 });
+      console.log('accepted');
+    } catch (error) {
+      console.log(error.name);
+    }
+    client.disconnect();
+  `);
+  assert.equal(run.killed, false, `the script was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.output.trim(), 'TypeError');
 });
