@@ -1,4 +1,5 @@
 import { InProcessInvalidations } from '../lib/cache-invalidation';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
   CheckPlan,
@@ -19,6 +20,8 @@ export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
   now?: () => number;
 }
+
+const OPTION_NAMES = optionNames<MemoryTokenStoreOptions>({ now: true });
 
 // The fewest entries at which a sweep runs: below it, one costs more than the memory it frees.
 const SWEEP_FLOOR = 1024;
@@ -45,6 +48,7 @@ export class MemoryTokenStore implements TokenStore {
   #sweepAt = SWEEP_FLOOR;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
+    checkOptions('MemoryTokenStore', options, OPTION_NAMES);
     this.#now = options.now ?? Date.now;
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
   CheckPlan,
@@ -41,6 +42,8 @@ export interface PostgresTokenStoreOptions {
   now?: () => number;
 }
 
+const OPTION_NAMES = optionNames<PostgresTokenStoreOptions>({ table: true, now: true });
+
 // Any fixed number: `createSchema` calls of every app instance take turns on it.
 const SCHEMA_LOCK = 0x7074_6173;
 
@@ -61,6 +64,7 @@ export class PostgresTokenStore implements TokenStore {
   readonly #statements: Statements;
 
   constructor(pool: PostgresTokenStorePool, options: PostgresTokenStoreOptions = {}) {
+    checkOptions('PostgresTokenStore', options, OPTION_NAMES);
     if (!pool || typeof pool.query !== 'function') {
       throw new TypeError('PostgresTokenStore needs a node-postgres Pool as its first argument');
     }

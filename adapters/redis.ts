@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
+import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
@@ -52,6 +53,12 @@ export interface RedisTokenStoreOptions {
   durableRevocation?: false | DurableRevocationOptions;
 }
 
+const OPTION_NAMES = optionNames<RedisTokenStoreOptions>({
+  prefix: true,
+  now: true,
+  durableRevocation: true,
+});
+
 export { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 export type { RedisTokenStoreClient } from './redis-client';
 
@@ -102,6 +109,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   readonly invalidations: InvalidationChannel | undefined;
 
   constructor(client: Client, options: RedisTokenStoreOptions = {}) {
+    checkOptions('RedisTokenStore', options, OPTION_NAMES);
     if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }

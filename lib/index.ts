@@ -110,6 +110,8 @@ export {
   InvalidTokenOptionsError,
   MissingDependencyError,
   NotTokenAuthenticatedError,
+  OptionsError,
+  type OptionsErrorCode,
   PersonalTokenError,
   RevokeAllIncompleteError,
   RevocationNotDurableError,

@@ -7,6 +7,7 @@ import {
   RevokeAllIncompleteError,
   StoreUnavailableError,
 } from './errors';
+import { checkOptions, optionNames } from './option-names';
 import { quoteInput } from './quote-input';
 import { getRequestContext } from './request-context';
 import { parseScope, type ResolveAncestors } from './scopes';
@@ -47,6 +48,13 @@ export interface TokenRouterOptions {
   bodyLimit?: number;
 }
 
+const OPTION_NAMES = optionNames<TokenRouterOptions>({
+  tokens: true,
+  getLogin: true,
+  retryAfter: true,
+  bodyLimit: true,
+});
+
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
   /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
@@ -82,7 +90,8 @@ const notFound = () => new HttpError(404, 'ERR_TOKEN_NOT_FOUND', 'No such token'
 
 /** Express router for users to manage their own personal tokens. See `TokenRouterOptions`. */
 export function tokenRouter(options: TokenRouterOptions): Router {
-  const { tokens } = options ?? ({} as TokenRouterOptions);
+  checkOptions('tokenRouter', options, OPTION_NAMES);
+  const { tokens } = options;
   if (!tokens || typeof tokens.issueFor !== 'function') throw new TypeError('tokenRouter needs { tokens }');
   const getLogin = options.getLogin ?? defaultLogin;
   const retryAfter = String(options.retryAfter ?? 1);

@@ -19,6 +19,7 @@ import {
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
+import { checkOptions, optionNames } from './option-names';
 import { normaliseScopes, type Permission, parseScope, type ResolveAncestors, type Scope } from './scopes';
 import {
   type AttemptReservation,
@@ -30,7 +31,7 @@ import {
   TOMBSTONE_LIFE,
   type TokenStore,
 } from './store';
-import { TokenCache, type TokenCacheOptions } from './token-cache';
+import { CACHE_OPTION_NAMES, TokenCache, type TokenCacheOptions } from './token-cache';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -106,6 +107,24 @@ export interface TokenServiceOptions {
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
   onClose?: () => Promise<void>;
 }
+
+const OPTION_NAMES = optionNames<TokenServiceOptions>({
+  store: true,
+  tokenPrefix: true,
+  now: true,
+  timeout: true,
+  touchInterval: true,
+  resolveUser: true,
+  canAccess: true,
+  trackIp: true,
+  maxTokensPerUser: true,
+  maxScopesPerToken: true,
+  maxExpiresIn: true,
+  maxAutoRefresh: true,
+  onEvent: true,
+  cache: true,
+  onClose: true,
+});
 
 export interface IssueOptions {
   /** Login of the owner. */
@@ -222,7 +241,8 @@ export class TokenService {
   readonly #cache: TokenCache | undefined;
 
   constructor(options: TokenServiceOptions) {
-    const store = options?.store;
+    checkOptions('TokenService', options, OPTION_NAMES);
+    const store = options.store;
     for (const method of ['create', 'verify', 'get', 'listPage', 'delete', 'limit'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
@@ -236,7 +256,6 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
-    this.#cache = cacheOf(options.cache, store, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -246,6 +265,9 @@ export class TokenService {
     this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;
+    // Last: the cache subscribes to the store's channel (a connection of its own on Redis), which a
+    // mistake in another option must not leave open.
+    this.#cache = cacheOf(options.cache, store, this.touchInterval);
   }
 
   now(): number {
@@ -719,7 +741,7 @@ export class TokenService {
  */
 function cacheOf(option: unknown, store: TokenStore, touchInterval: number): TokenCache | undefined {
   if (option === undefined || option === null || option === false) return undefined;
-  if (typeof option !== 'object') throw new TypeError('cache must be an object of options (or left out)');
+  checkOptions('TokenService', option, CACHE_OPTION_NAMES, 'cache');
   return new TokenCache(store.invalidations, option as TokenCacheOptions, touchInterval);
 }
 

@@ -73,10 +73,10 @@ describe('TokenService cache: configuration', () => {
       assert.equal(verifies(), 3, String(cache));
     }
     for (const cache of [true, 'on', 1, () => ({})]) {
-      assert.throws(() => new TokenService({ store: new MemoryTokenStore(), cache: cache as never }), {
-        name: 'TypeError',
-        message: /cache/,
-      });
+      assert.throws(
+        () => new TokenService({ store: new MemoryTokenStore(), cache: cache as never }),
+        (error) => error instanceof TypeError && /cache/.test(error.message),
+      );
     }
   });
 

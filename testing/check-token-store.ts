@@ -1,3 +1,4 @@
+import { checkOptions, optionNames } from '../lib/option-names';
 import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { hardLimitCases } from './cases/hard-limits';
@@ -40,6 +41,8 @@ export interface CheckTokenStoreOptions {
   caseTimeout?: number;
 }
 
+const OPTION_NAMES = optionNames<CheckTokenStoreOptions>({ cases: true, caseTimeout: true });
+
 /**
  * Runs the conformance suite against a store: every case gets its own harness from `makeHarness()`
  * and cleans it up after, and the cases run one after another. Resolves to what passed and what
@@ -50,6 +53,7 @@ export async function checkTokenStore(
   makeHarness: () => Promise<StoreHarness>,
   options: CheckTokenStoreOptions = {},
 ): Promise<ConformanceReport> {
+  checkOptions('checkTokenStore', options, OPTION_NAMES);
   const report: ConformanceReport = { passed: [], failed: [], skipped: [] };
   const wanted = options.cases === undefined ? undefined : new Set(options.cases);
   for (const check of CASES) {
