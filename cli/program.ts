@@ -128,7 +128,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('-a, --auto <duration>', 'sliding expiry: valid this long after each use')
     .option(
       '-s, --scope <scope>',
-      'restrict to node:<NODE_ID>:<r|w|rw>; repeatable, or comma-separated',
+      'restrict to node:<NODE_ID>:<r|w|rw>, or grant introspect (asking about other tokens, see ' +
+        'serve-auth --introspection); repeatable, or comma-separated',
       collect,
     )
     .option('-l, --label <label>', 'a note saying what the token is for')
