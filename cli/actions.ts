@@ -12,8 +12,7 @@ import { CommandFailure, errorCode, UsageError } from './errors';
  * TokenService. The commander program in main.ts is only the shell around them.
  */
 
-const SCOPE_FORM =
-  'node:<NODE_ID>:<r|w|rw> or introspect, several separated by commas or in repeated -s';
+const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw> or introspect, several separated by commas or in repeated -s';
 
 export interface CreateOptions {
   user?: string;

@@ -180,7 +180,11 @@ export function validateConfig(exported: unknown, path: string): CliConfig {
   if (typeof exported !== 'object' || exported === null) return fail('it must export an object');
   const config = exported as Record<string, unknown>;
   const clients = config.introspectionClients;
-  if (clients !== undefined && (typeof clients !== 'object' || clients === null) && typeof clients !== 'function') {
+  if (
+    clients !== undefined &&
+    (typeof clients !== 'object' || clients === null) &&
+    typeof clients !== 'function'
+  ) {
     fail('introspectionClients must map client ids to secrets, or be a function');
   }
   for (const field of ['resolveUser', 'canAccess', 'onEvent'] as const) {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { INTROSPECTION_PATH } from '../lib/introspection-router';
 import { tokenToJson } from '../lib/token-json';
 import {
   createToken,
@@ -27,7 +28,6 @@ import {
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
 import { describeIssued, formatDetails, formatJson, formatTable } from './output';
 import type { RedisConnectionOptions } from './redis';
-import { INTROSPECTION_PATH } from '../lib/introspection-router';
 import {
   DEFAULT_LISTEN,
   INTROSPECTION_CLIENTS_ENV,

@@ -66,7 +66,9 @@ const DEFAULT_REALM = 'Introspection';
 const INACTIVE = JSON.stringify({ active: false });
 
 /** Who asked, once authenticated. */
-type Client = { clientId: string; callerTokenId?: undefined } | { clientId?: undefined; callerTokenId: string };
+type Client =
+  | { clientId: string; callerTokenId?: undefined }
+  | { clientId?: undefined; callerTokenId: string };
 type ClientCheck = { ok: true; client: Client } | { ok: false };
 const REFUSED: ClientCheck = { ok: false };
 
@@ -90,10 +92,7 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
     ? new FailureThrottle(tokens, throttleSettings('introspectionRouter', options.throttle))
     : undefined;
   // Basic first: some proxies pass only the first challenge on. No Basic without clients to ask.
-  const challenges = [
-    ...(secretOf ? [basicChallenge(realm)] : []),
-    bearerChallenge(realm, 'invalid_token'),
-  ];
+  const challenges = [...(secretOf ? [basicChallenge(realm)] : []), bearerChallenge(realm, 'invalid_token')];
 
   /** A client's id and secret, checked in constant time, also for an id that names no client. */
   async function basicClient(id: string, secret: string): Promise<ClientCheck> {
@@ -173,6 +172,8 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
   const router = express.Router();
   const form = express.urlencoded({
     extended: false,
+    // A compressed body could grow far past the limit once inflated, and no client needs one here.
+    inflate: false,
     limit: options.bodyLimit ?? 8 * 1024,
     type: 'application/x-www-form-urlencoded',
   });

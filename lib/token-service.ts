@@ -502,7 +502,8 @@ export class TokenService {
   async #checkWithoutUse(token: string, login: string | undefined): Promise<Check> {
     if (this.#refusesLogin(login)) return { ok: false, reason: 'user_mismatch' };
     const parsed = parseToken(token, this.tokenPrefix);
-    if (typeof parsed === 'string') return { ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login };
+    if (typeof parsed === 'string')
+      return { ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login };
     const found = await this.#call('get', () => this.store.get(parsed.id));
     return this.#judge(found, parsed, login, this.#now());
   }
