@@ -229,7 +229,10 @@ for (const store of STORES) {
       // Redis expires keys by its own clock, which no test can inject: there, real time passes.
       const real = store.name === 'Redis';
       const service = real ? new TokenService({ store: store.make(Date.now) }) : tokens;
-      const advance = real ? () => sleep(3100) : async () => void (time += 30 * 60_000);
+      const advance = async () => {
+        if (real) await sleep(3100);
+        else time += 30 * 60_000;
+      };
       const reading = makeApp({ tokens: service, clients: CLIENTS });
       const touching = makeApp({ tokens: service, clients: CLIENTS, touch: true });
       const sliding = await service.issue({ user: 'alice', autoRefresh: '1h', expiresIn: '30d' });
@@ -508,6 +511,20 @@ describe('personal-token serve-auth --introspection', () => {
       await tokens.revoke(issued.id);
       const inactive = await curl('-u', 'py:pw', '-d', `token=${issued.token}`);
       assert.equal(inactive.stdout, `${INACTIVE}\n200`);
+      // A token the CLI made with -s introspect asks as Bearer; one without the scope may not.
+      const made = await runCliInProcess(
+        ['--redis', server.url, 'create', '-u', 'svc', '-e', '1h', '-s', 'introspect', '-q'],
+        { env: {} },
+      );
+      assert.equal(made.code, 0, made.stderr);
+      const bearer = `Authorization: Bearer ${made.stdout.trim()}`;
+      const asked = await curl('-H', bearer, '-d', `token=${issued.token}`);
+      assert.equal(asked.stdout, `${INACTIVE}\n200`);
+      const plain = await runCliInProcess(['--redis', server.url, 'create', '-u', 'svc', '-e', '1h', '-q'], {
+        env: {},
+      });
+      const notAllowed = await curl('-H', `Authorization: Bearer ${plain.stdout.trim()}`, '-d', 'token=x');
+      assert.match(notAllowed.stdout, /\n401$/);
       const refused = await curl('-u', 'py:wrong', '-d', `token=${issued.token}`);
       assert.match(refused.stdout, /\n401$/);
       // Forward auth still answers beside it.
