@@ -8,10 +8,17 @@ import { writeDavRefusal } from './dav-refusal';
 import { childElements, childNamed, escapeXml, parseXml, type XmlElement } from './dav-xml';
 import { writeDavXml } from './dav-xml-response';
 
+// The most properties one PROPFIND may name: each missing one is answered for every node listed, so a
+// 1 MiB body of names would otherwise make answers of hundreds of megabytes.
+const MAX_REQUESTED_PROPERTIES = 256;
+
 /** What a PROPFIND asks for (RFC 4918 14.20): every property, their names only, or the ones it lists. */
 type PropfindRequest = { kind: 'allprop' } | { kind: 'propname' } | { kind: 'prop'; names: string[] };
 
-/** The request a PROPFIND body makes (an empty body is allprop), or null if it is no valid propfind. */
+/**
+ * The request a PROPFIND body makes (an empty body is allprop), or null if it is no valid propfind or names
+ * more than MAX_REQUESTED_PROPERTIES properties.
+ */
 function parsePropfind(body: Buffer): PropfindRequest | null {
   if (body.length === 0) return { kind: 'allprop' };
   let root: XmlElement;
@@ -25,7 +32,8 @@ function parsePropfind(body: Buffer): PropfindRequest | null {
   if (childNamed(root, '{DAV:}allprop')) return { kind: 'allprop' };
   const prop = childNamed(root, '{DAV:}prop');
   if (!prop) return null;
-  return { kind: 'prop', names: [...new Set(childElements(prop).map((element) => element.name))] };
+  const names = [...new Set(childElements(prop).map((element) => element.name))];
+  return names.length > MAX_REQUESTED_PROPERTIES ? null : { kind: 'prop', names };
 }
 
 /** ISO 8601 in UTC, as `DAV:creationdate` wants (RFC 4918 15.1). */

@@ -175,6 +175,24 @@ describe('example-app WebDAV dead-property limits', () => {
     assert.equal((await deadProperties(path)).names.length, MAX_DEAD_PROPERTIES_PER_NODE);
   });
 
+  test('PROPFIND: a body that is not well-formed XML, or names over 256 properties, is refused with 400', async () => {
+    const named = (count: number) =>
+      `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="${NS}"><D:prop>` +
+      Array.from({ length: count }, (_, i) => `<Z:n${i}/>`).join('') +
+      '</D:prop></D:propfind>';
+    assert.equal((await dav('PROPFIND', '/docs/', named(256), { Depth: '1' })).status, 207);
+    const tooMany = await dav('PROPFIND', '/docs/', named(257), { Depth: '1' });
+    assert.equal(tooMany.status, 400);
+    assert.deepEqual(JSON.parse(tooMany.text), { error: 'invalid_propfind' });
+    for (const body of [
+      '<D:propfind xmlns:D="DAV:"><D:prop>',
+      '<D:propfind><D:allprop/></D:propfind>',
+      '<x/>',
+    ]) {
+      assert.equal((await dav('PROPFIND', '/docs/', body, { Depth: '0' })).status, 400, body);
+    }
+  });
+
   test('the size of a property counts its name, attributes and nested elements, however deep', () => {
     const text = (value: string) => ({ type: 'text', text: value });
     const property = (value: unknown[], name = `${NS}p`) => ({
