@@ -1,11 +1,12 @@
 import { stat, writeFile } from 'node:fs/promises';
 import type { Request } from 'express';
 import type { v2 as webdav } from 'webdav-server';
+import { runDavCommand } from './dav-async-command';
 import { parseIfHeader, submittedTokens } from './dav-if-header';
 import { type DavLock, type DavLockTable, lockSeconds } from './dav-locks';
 import { davUrlPath } from './dav-paths';
 import { writeDavRefusal } from './dav-refusal';
-import { childElements, childNamed, escapeXml, parseXml, serializeElement, type XmlElement } from './dav-xml';
+import { childElements, childNamed, escapeXml, parseXmlRoot, serializeElement } from './dav-xml';
 import { writeDavXml } from './dav-xml-response';
 import type { NodeTree } from './node-tree';
 
@@ -33,13 +34,8 @@ type LockInfo = Pick<DavLock, 'scope' | 'ownerXml'>;
 
 /** The scope and owner a LOCK body asks for (RFC 4918 14.11), or null if it is no write-lock request. */
 function parseLockInfo(body: Buffer): LockInfo | null {
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch {
-    return null;
-  }
-  if (root.name !== '{DAV:}lockinfo') return null;
+  const root = parseXmlRoot(body, '{DAV:}lockinfo');
+  if (root === null) return null;
   const scope = childElements(childNamed(root, '{DAV:}lockscope') ?? root).map((element) => element.name);
   const type = childElements(childNamed(root, '{DAV:}locktype') ?? root).map((element) => element.name);
   if (type.length !== 1 || type[0] !== '{DAV:}write') return null;
@@ -133,13 +129,7 @@ function unlock(ctx: webdav.HTTPRequestContext, { locks }: LockCommandOptions) {
 /** Replaces webdav-server's LOCK and UNLOCK with the ones above, on the given lock table. */
 export function useLockCommands(server: webdav.WebDAVServer, options: LockCommandOptions): void {
   server.method('LOCK', {
-    unchunked(ctx, data, callback) {
-      lock(ctx, data, options).then(callback, (error: unknown) => {
-        console.error('WebDAV LOCK failed:', error);
-        writeDavRefusal(ctx, 500, 'internal_error');
-        callback();
-      });
-    },
+    unchunked: (ctx, data, callback) => runDavCommand('LOCK', ctx, lock(ctx, data, options), callback),
   });
   server.method('UNLOCK', {
     unchunked(ctx, _data, callback) {

@@ -1,9 +1,17 @@
 import type { v2 as webdav } from 'webdav-server';
+import { runDavCommand } from './dav-async-command';
 import { DeadProperties, emptyPropertyElement } from './dav-dead-properties';
 import { deadPropertyLimitRefusal } from './dav-dead-property-limits';
 import { davUrlPath } from './dav-paths';
 import { writeDavRefusal } from './dav-refusal';
-import { childElements, childNamed, escapeXml, parseXml, serializeElement, type XmlElement } from './dav-xml';
+import {
+  childElements,
+  childNamed,
+  escapeXml,
+  parseXmlRoot,
+  serializeElement,
+  type XmlElement,
+} from './dav-xml';
 import { writeDavXml } from './dav-xml-response';
 import { SerialByKey } from './serial-by-key';
 
@@ -20,13 +28,8 @@ export function parsePropertyUpdate(
   body: Buffer,
 ): PropertyInstruction[] | { status: 400 | 403; error: string } {
   const malformed = { status: 400 as const, error: 'invalid_property_update' };
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch {
-    return malformed;
-  }
-  if (root.name !== '{DAV:}propertyupdate') return malformed;
+  const root = parseXmlRoot(body, '{DAV:}propertyupdate');
+  if (root === null) return malformed;
   const instructions: PropertyInstruction[] = [];
   let touchesProtected = false;
   for (const update of childElements(root)) {
@@ -77,17 +80,12 @@ export function usePropertyUpdates(server: webdav.WebDAVServer, mountPath: strin
   const perNode = new SerialByKey();
   server.method('PROPPATCH', {
     unchunked(ctx, data, callback) {
-      perNode.run(ctx.requested.path.toString(), (done) => {
-        const finish = () => {
+      perNode.run(ctx.requested.path.toString(), (done) =>
+        runDavCommand('PROPPATCH', ctx, proppatch(ctx, data, mountPath), () => {
           done();
           callback();
-        };
-        proppatch(ctx, data, mountPath).then(finish, (error: unknown) => {
-          console.error('WebDAV PROPPATCH failed:', error);
-          writeDavRefusal(ctx, 500, 'internal_error');
-          finish();
-        });
-      });
+        }),
+      );
     },
   });
 }

@@ -1,11 +1,12 @@
 import type { Request } from 'express';
 import type { v2 as webdav } from 'webdav-server';
+import { runDavCommand } from './dav-async-command';
 import { DeadProperties, emptyPropertyElement } from './dav-dead-properties';
 import { activeLockXml } from './dav-lock-commands';
 import type { DavLockTable } from './dav-locks';
 import { davUrlPath } from './dav-paths';
 import { writeDavRefusal } from './dav-refusal';
-import { childElements, childNamed, escapeXml, parseXml, type XmlElement } from './dav-xml';
+import { childElements, childNamed, escapeXml, parseXmlRoot } from './dav-xml';
 import { writeDavXml } from './dav-xml-response';
 
 // The most properties one PROPFIND may name: each missing one is answered for every node listed, so a
@@ -21,13 +22,8 @@ type PropfindRequest = { kind: 'allprop' } | { kind: 'propname' } | { kind: 'pro
  */
 function parsePropfind(body: Buffer): PropfindRequest | null {
   if (body.length === 0) return { kind: 'allprop' };
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch {
-    return null;
-  }
-  if (root.name !== '{DAV:}propfind') return null;
+  const root = parseXmlRoot(body, '{DAV:}propfind');
+  if (root === null) return null;
   if (childNamed(root, '{DAV:}propname')) return { kind: 'propname' };
   if (childNamed(root, '{DAV:}allprop')) return { kind: 'allprop' };
   const prop = childNamed(root, '{DAV:}prop');
@@ -152,12 +148,7 @@ async function propfind(ctx: webdav.HTTPRequestContext, body: Buffer, options: P
 /** Replaces webdav-server's PROPFIND with the one above. */
 export function usePropfind(server: webdav.WebDAVServer, options: PropfindOptions): void {
   server.method('PROPFIND', {
-    unchunked(ctx, data, callback) {
-      propfind(ctx, data, options).then(callback, (error: unknown) => {
-        console.error('WebDAV PROPFIND failed:', error);
-        writeDavRefusal(ctx, 500, 'internal_error');
-        callback();
-      });
-    },
+    unchunked: (ctx, data, callback) =>
+      runDavCommand('PROPFIND', ctx, propfind(ctx, data, options), callback),
   });
 }

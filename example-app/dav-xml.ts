@@ -100,6 +100,17 @@ export function parseXml(body: Buffer | string): XmlElement {
   return root ?? fail('no root element');
 }
 
+/** The root element of a request body if it is well-formed XML and the root has this Clark name, else null. */
+export function parseXmlRoot(body: Buffer, name: string): XmlElement | null {
+  try {
+    const root = parseXml(body);
+    return root.name === name ? root : null;
+  } catch (error) {
+    if (error instanceof MalformedXmlError) return null;
+    throw error;
+  }
+}
+
 /** The child elements of an element (text between them dropped). */
 export const childElements = (element: XmlElement): XmlElement[] =>
   element.elements.filter((node): node is XmlElement => node.type === 'element');

@@ -19,6 +19,26 @@ const PROPPATCH_BODY =
   `${XML}<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example">` +
   '<D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>';
 
+/** Pieces that If headers are made of, to build near-valid ones from. */
+const IF_HEADER_PIECE = fc.constantFrom(
+  ...[
+    '(',
+    ')',
+    '<',
+    '>',
+    'Not ',
+    '[',
+    ']',
+    '"',
+    'W/',
+    ' ',
+    'urn:uuid:x',
+    'DAV:no-lock',
+    'http://h/dav/',
+    '/dav/docs/',
+  ],
+);
+
 describe('lock table, Timeout and If header (pure)', () => {
   test('Timeout: Second-N up to an hour, Infinite as an hour, the first usable entry, else 10 minutes', () => {
     assert.equal(lockSeconds('Second-2'), 2);
@@ -111,26 +131,11 @@ describe('lock table, Timeout and If header (pure)', () => {
   });
 
   test('property: any If header parses or is malformed, never anything else', () => {
-    const piece = fc.constantFrom(
-      '(',
-      ')',
-      '<',
-      '>',
-      'Not ',
-      '[',
-      ']',
-      '"',
-      'W/',
-      ' ',
-      'urn:uuid:x',
-      'DAV:no-lock',
-      'http://h/dav/',
-    );
     fc.assert(
       fc.property(
         fc.oneof(
           fc.string(),
-          fc.array(piece).map((parts) => parts.join('')),
+          fc.array(IF_HEADER_PIECE).map((parts) => parts.join('')),
         ),
         (header) => {
           try {
@@ -420,23 +425,9 @@ describe('example-app WebDAV locks, behind tokens', () => {
   });
 
   test('property: hostile LOCK, UNLOCK and If headers get a 4xx or a lock, never a 5xx, and the root stays', async () => {
-    const piece = fc.constantFrom(
-      '(',
-      ')',
-      '<',
-      '>',
-      'Not ',
-      '[',
-      ']',
-      '"',
-      ' ',
-      'urn:uuid:x',
-      'DAV:no-lock',
-      '/dav/docs/',
-    );
     const header = fc.oneof(
       fc.string({ maxLength: 40 }),
-      fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
+      fc.array(IF_HEADER_PIECE, { maxLength: 12 }).map((p) => p.join('')),
     );
     const body = fc.oneof(
       fc.constant(lockBody('exclusive')),
