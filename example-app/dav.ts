@@ -12,7 +12,7 @@ import { usePropfind } from './dav-propfind';
 import { writeDavRefusal } from './dav-refusal';
 import { canonicalDavRequest } from './dav-request-checks';
 import { applyDavServerWorkarounds } from './dav-server-workarounds';
-import { InvalidNodePathError, type NodeTree } from './node-tree';
+import { InvalidNodePathError, isSameOrBelow, type NodeTree } from './node-tree';
 import { setUserContentHeaders } from './user-content-headers';
 
 // webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
@@ -104,9 +104,16 @@ async function checkLocks(
           return null; // nothing there: no entity tag matches
         }
       },
+      // Only the nodes the request names (checked for above), what is below them, and the folders above them
+      // (a client tags the root of a folder's lock when it writes inside): a tag elsewhere would let a token
+      // probe locks and entity tags outside its scopes.
       pathOfTag: (tag) => {
         const result = davDestinationPath(tag, mountPath);
-        return 'path' in result ? result.path : null;
+        if (!('path' in result)) return null;
+        const tagged = result.path;
+        const related = (path: string | null) =>
+          path !== null && (isSameOrBelow(tagged, path) || isSameOrBelow(path, tagged));
+        return related(target) || related(destination) ? tagged : null;
       },
     },
   );

@@ -403,6 +403,25 @@ describe('example-app WebDAV locks, behind tokens', () => {
     assert.equal((await put('/dav/docs/locked-folder/new.txt', alice)).status, 200);
   });
 
+  test('an If header tagged with a node the request does not name is not looked at (no probing outside scopes)', async () => {
+    const docsOnly = await token('admin', `node:${demo.uuidOf('/docs')}:rw`);
+    const held = lockToken(await lock('/dav/private/notes.txt', admin).expect(200));
+    // Would hold if evaluated on /private/notes.txt: it is ignored, so no list holds.
+    const probe = `<http://127.0.0.1/dav/private/notes.txt> (<${held}>)`;
+    assert.equal((await put('/dav/docs/probe.txt', docsOnly, probe)).status, 412);
+    const own = `<http://127.0.0.1/dav/docs/probe.txt> (Not <DAV:no-lock>)`;
+    assert.equal(
+      (await put('/dav/docs/probe.txt', docsOnly, own)).status,
+      201,
+      'a tag naming the target counts',
+    );
+    await dav()
+      .unlock('/dav/private/notes.txt')
+      .set('Authorization', admin)
+      .set('Lock-Token', `<${held}>`)
+      .expect(204);
+  });
+
   test('LOCK of a path with nothing there makes an empty file (201); below a missing folder, 409', async () => {
     const res = await lock('/dav/docs/unmapped.txt', admin).expect(201);
     lockToken(res);
