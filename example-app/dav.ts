@@ -87,9 +87,21 @@ async function checkLocks(
   mountPath: string,
   locks: DavLockTable,
 ): Promise<[number, string] | null> {
+  // A LOCK where nothing is creates a file: it is checked as the PUT it amounts to (a new member of a locked
+  // folder needs that folder's lock token).
+  const createsFile =
+    method === 'LOCK' &&
+    (await ctx.server.getResourceAsync(ctx, target).then(
+      (resource) =>
+        resource.typeAsync().then(
+          () => false,
+          () => true,
+        ),
+      () => true,
+    ));
   const refusal = await lockRefusal(
     {
-      method,
+      method: createsFile ? 'PUT' : method,
       target,
       destination,
       login: (ctx.request as Request).authInfo?.login ?? '',

@@ -427,6 +427,16 @@ describe('example-app WebDAV locks, behind tokens', () => {
     lockToken(res);
     assert.equal(readFileSync(demo.nodes.realPath('/docs/unmapped.txt'), 'utf8'), '');
     assert.equal((await lock('/dav/nowhere/unmapped.txt', admin)).status, 409);
+    // In a folder another login holds a shared lock on, making a member needs that lock's token.
+    await dav().mkcol('/dav/docs/shared-folder').set('Authorization', admin).expect(201);
+    const folder = lockToken(
+      await lock('/dav/docs/shared-folder', admin, {}, lockBody('shared')).expect(200),
+    );
+    assert.equal((await lock('/dav/docs/shared-folder/new.txt', alice, {}, lockBody('shared'))).status, 423);
+    assert.ok(!existsSync(demo.nodes.realPath('/docs/shared-folder/new.txt')));
+    await lock('/dav/docs/shared-folder/new.txt', admin, { If: `(<${folder}>)` }, lockBody('shared')).expect(
+      201,
+    );
     assert.ok(!existsSync(demo.nodes.realPath('/nowhere')));
   });
 
