@@ -1,7 +1,10 @@
 import { InProcessInvalidations } from '../lib/cache-invalidation';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
   CheckPlan,
+  CreateOptions,
+  CreateOutcome,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -17,6 +20,8 @@ export interface MemoryTokenStoreOptions {
   /** The clock (ms since the epoch). Inject one in tests to move time without sleeping. */
   now?: () => number;
 }
+
+const OPTION_NAMES = optionNames<MemoryTokenStoreOptions>({ now: true });
 
 // The fewest entries at which a sweep runs: below it, one costs more than the memory it frees.
 const SWEEP_FLOOR = 1024;
@@ -43,6 +48,7 @@ export class MemoryTokenStore implements TokenStore {
   #sweepAt = SWEEP_FLOOR;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
+    checkOptions('MemoryTokenStore', options, OPTION_NAMES);
     this.#now = options.now ?? Date.now;
   }
 
@@ -55,15 +61,18 @@ export class MemoryTokenStore implements TokenStore {
     return this.#tokens.size + this.#tombstones.size + this.#failures.size;
   }
 
-  async create(token: StoredToken): Promise<boolean> {
-    if (this.#live(token.id) || this.#tombstone(token.id)) return false;
+  // No await from the count to the write: no other call runs in between.
+  async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
+    if (this.#live(token.id) || this.#tombstone(token.id)) return 'id-taken';
+    const index = this.#byUser.get(token.user) ?? new UserTokenIndex();
+    const max = options.maxLiveTokens;
+    if (max !== undefined && index.page(null, max, this.#isLive).tokens.length >= max) return 'over-limit';
     const stored = structuredClone(token);
     this.#tokens.set(token.id, stored);
-    const index = this.#byUser.get(token.user) ?? new UserTokenIndex();
     this.#byUser.set(token.user, index);
     index.add(stored);
     this.#reclaim();
-    return true;
+    return 'created';
   }
 
   async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {

@@ -10,7 +10,17 @@
  * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`), so
  * that a check's UPDATE is a HOT update: the new row version goes into the same page and no index
  * gets an entry. The fill factor leaves each page room for those versions.
+ *
+ * `<table>_live_tokens(login, now, up_to)` counts a user's live tokens (up to `up_to`) for an issue
+ * under `maxTokensPerUser`, after taking a lock per user that the issue's statement holds to its
+ * end: the next issue of that user counts only once this one has committed. A function, because in
+ * READ COMMITTED only a volatile function's own statements see what committed after their caller's
+ * statement began (a subquery would count from before the lock).
  */
+
+// The first key of the per-user advisory locks (the second is the login's hash): a key space of
+// its own, apart from the one-number keys of `createSchema` and of the app's own locks.
+const USER_LOCKS = 0x7074_6175;
 
 // Lower-case, so that it means the same quoted as unquoted; short enough that the names made from it
 // (`<table>_failures_expiry`, prepared statements `pta_<what>_<table>`) stay within PostgreSQL's 63.
@@ -56,6 +66,13 @@ export function schemaStatements(table: string): string[] {
   expires_at bigint NOT NULL
 )`,
     `CREATE INDEX IF NOT EXISTS "${name}_failures_expiry" ON "${name}_failures" (expires_at)`,
+    `CREATE OR REPLACE FUNCTION "${name}_live_tokens"(for_login text, now bigint, up_to bigint) RETURNS bigint
+VOLATILE LANGUAGE sql AS $$
+SELECT pg_advisory_xact_lock(${USER_LOCKS}, hashtext(for_login));
+SELECT count(*) FROM (
+  SELECT 1 FROM "${name}" WHERE login = for_login AND revoked_at IS NULL AND expires_at > now LIMIT up_to
+) AS live;
+$$`,
   ];
 }
 

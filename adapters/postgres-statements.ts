@@ -57,22 +57,30 @@ export function statementsFor(table: string): Statements {
     expires_at = GREATEST(f.expires_at, CASE WHEN f.reset_at > $2::bigint THEN f.reset_at ELSE $2::bigint + $3::bigint END)`;
 
   return {
-    // $1..$11 the record, $12 now. An id is taken while its token or its tombstone lives; a row that
-    // expired is replaced. The sweep looks at the rows after this id (never at it).
+    // $1..$11 the record, $12 now, $13 the most live tokens of the user (null: no limit). An id is
+    // taken while its token or its tombstone lives; a row that expired is replaced. With a limit, the
+    // user's live tokens are counted under the user's lock (`<table>_live_tokens`, see the schema),
+    // held until this statement commits, and the row is inserted only below the limit. Returns
+    // whether it was inserted, and the count. The sweep looks at the rows after this id (never at it).
     create: named(
       'create',
       `WITH swept AS (
   DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE id > $1 ORDER BY id LIMIT ${SWEEP_SAMPLE}) AND expires_at <= $12::bigint
+), live AS (
+  SELECT CASE WHEN $13::bigint IS NULL THEN 0 ELSE "${table}_live_tokens"($2, $12::bigint, $13::bigint) END AS count
+), inserted AS (
+  INSERT INTO ${t} AS t (${COLUMNS})
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::text[], $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, NULL
+  FROM live WHERE $13::bigint IS NULL OR live.count < $13::bigint
+  ON CONFLICT (id) DO UPDATE SET
+    login = excluded.login, secret_hash = excluded.secret_hash, label = excluded.label,
+    scopes = excluded.scopes, created_at = excluded.created_at, expires_at = excluded.expires_at,
+    hard_expires_at = excluded.hard_expires_at, auto_refresh = excluded.auto_refresh,
+    last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip, revoked_at = NULL
+  WHERE t.expires_at <= $12::bigint
+  RETURNING 1
 )
-INSERT INTO ${t} AS t (${COLUMNS})
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)
-ON CONFLICT (id) DO UPDATE SET
-  login = excluded.login, secret_hash = excluded.secret_hash, label = excluded.label,
-  scopes = excluded.scopes, created_at = excluded.created_at, expires_at = excluded.expires_at,
-  hard_expires_at = excluded.hard_expires_at, auto_refresh = excluded.auto_refresh,
-  last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip, revoked_at = NULL
-WHERE t.expires_at <= $12::bigint
-RETURNING 1`,
+SELECT EXISTS (SELECT 1 FROM inserted) AS created, (SELECT count FROM live) AS live`,
     ),
 
     // $1 id, $2 secret hash, $3 now, $4 new expiry (null: it does not move), $5 touch if last use

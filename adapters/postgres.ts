@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
   CheckPlan,
+  CreateOptions,
+  CreateOutcome,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -39,6 +42,8 @@ export interface PostgresTokenStoreOptions {
   now?: () => number;
 }
 
+const OPTION_NAMES = optionNames<PostgresTokenStoreOptions>({ table: true, now: true });
+
 // Any fixed number: `createSchema` calls of every app instance take turns on it.
 const SCHEMA_LOCK = 0x7074_6173;
 
@@ -59,6 +64,7 @@ export class PostgresTokenStore implements TokenStore {
   readonly #statements: Statements;
 
   constructor(pool: PostgresTokenStorePool, options: PostgresTokenStoreOptions = {}) {
+    checkOptions('PostgresTokenStore', options, OPTION_NAMES);
     if (!pool || typeof pool.query !== 'function') {
       throw new TypeError('PostgresTokenStore needs a node-postgres Pool as its first argument');
     }
@@ -87,8 +93,9 @@ export class PostgresTokenStore implements TokenStore {
     return schemaSql(this.table);
   }
 
-  async create(token: StoredToken): Promise<boolean> {
-    const { rowCount } = await this.#run(this.#statements.create, [
+  async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
+    const max = options.maxLiveTokens ?? null;
+    const { rows } = await this.#run(this.#statements.create, [
       token.id,
       token.user,
       token.secretHash,
@@ -101,8 +108,11 @@ export class PostgresTokenStore implements TokenStore {
       token.lastUsedAt,
       token.lastUsedIp,
       this.#now(),
+      max,
     ]);
-    return rowCount === 1;
+    const { created, live } = rows[0] as { created: boolean; live: string };
+    if (created) return 'created';
+    return max !== null && Number(live) >= max ? 'over-limit' : 'id-taken';
   }
 
   async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {

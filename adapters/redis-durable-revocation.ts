@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { RevocationNotDurableError } from '../lib/errors';
+import { checkOptions, optionNames } from '../lib/option-names';
 import type { RedisTokenStoreClient } from './redis-client';
 
 /** `RedisTokenStore`'s `durableRevocation` option, when not `false`. */
@@ -13,6 +14,11 @@ export interface DurableRevocationOptions {
   /** How long a revocation waits for them, in ms (`WAIT`'s timeout, and `WAITAOF`'s). Default 1000. */
   timeout?: number;
 }
+
+const OPTION_NAMES = optionNames<DurableRevocationOptions>({
+  replicas: true,
+  timeout: true,
+});
 
 export const DEFAULT_DURABILITY_TIMEOUT = 1000;
 
@@ -99,6 +105,7 @@ export class RevocationConfirmer {
   readonly #nodes = new WeakMap<RedisNode, NodeState>();
 
   constructor(client: RedisTokenStoreClient, options: DurableRevocationOptions) {
+    checkOptions('RedisTokenStore', options, OPTION_NAMES, 'durableRevocation');
     if (!canConfirm(client)) {
       throw new TypeError(
         'durableRevocation needs an ioredis Redis or Cluster client (duplicate, wait, info)',

@@ -174,10 +174,11 @@ return record_use(KEYS[1], fields)
 `);
 
 /**
- * KEYS[1] a user's index · ARGV: created at and id of the cursor ('' for none: from the start), page
- * size. A page of the index, newest first, after the cursor: { id, score, id, score... }. A cursor's
- * id that has left the index since is put back for the time of the lookup, so that its rank says
- * where the page starts, and taken out again: nobody sees it.
+ * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: created at and id of the cursor ('' for
+ * none: from the start), page size. A page of the index, newest first, after the cursor, and which
+ * of its ids are reserved (their tokens may not exist yet, and must stay): { { id, score, id,
+ * score... }, { reserved id... } }. A cursor's id that has left the index since is put back for the
+ * time of the lookup, so that its rank says where the page starts, and taken out again: nobody sees it.
  */
 export const PAGE = script(`
 local start = 0
@@ -189,7 +190,63 @@ if ARGV[2] ~= '' then
     start = start - 1
   end
 end
-return redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+local entries = redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+local reserved = {}
+for i = 1, #entries, 2 do
+  if redis.call('ZSCORE', KEYS[2], entries[i]) then reserved[#reserved + 1] = entries[i] end
+end
+return { entries, reserved }
+`);
+
+/**
+ * KEYS[1] a user's index, KEYS[2] its reservations (a sorted set: id → when the reservation lapses,
+ * app time) · ARGV: now (ms), how long a reservation lasts (ms), the most entries ('' for no limit),
+ * the new id, its created at, how many settled ids to return under the limit, then ids to drop.
+ *
+ * The count and the reservation of an issue under `maxTokensPerUser`, in the user's slot (a token's
+ * own keys are in another). A reservation puts the new id in the index before its record exists, so
+ * that it counts from the start; the record is written next (CREATE), and the reservation then ends
+ * (SETTLE), or lapses should the app die in between. Every entry counts but those dropped: the ids
+ * the app found gone (no live record of this user's), which it read as settled (unreserved) and
+ * looked up only after: an id settles once its record exists, and ids are never reused, so an id
+ * gone then stays gone. A reserved id is never dropped: its record may be on its way.
+ *
+ * Returns { 1, settled } when reserved, with the oldest settled ids (up to the number asked for) for
+ * the app to look up, and drop next time those that are gone; { 0, {} } when the index holds the
+ * limit (the app then looks up the user's tokens, see PAGE, and tries again without the gone ones);
+ * { -1, {} } when the id is in the index already.
+ */
+export const RESERVE = script(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+for i = 7, #ARGV do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+local function settled(last)
+  local found = {}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, last)) do
+    if not redis.call('ZSCORE', KEYS[2], id) then found[#found + 1] = id end
+  end
+  return found
+end
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return { -1, {} } end
+if ARGV[3] ~= '' and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return { 0, {} } end
+local sample = settled(tonumber(ARGV[6]) - 1)
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return { 1, sample }
+`);
+
+/**
+ * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: a reserved id, '1' if it leaves the index
+ * too (its record was not written), then settled ids found gone, to drop. Ends a reservation.
+ */
+export const SETTLE = script(`
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+for i = 3, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
+return 1
 `);
 
 // Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.

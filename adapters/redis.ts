@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
+import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
   CheckPlan,
+  CreateOptions,
+  CreateOutcome,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -12,7 +15,7 @@ import type {
   TokenStore,
 } from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
-import { formatPageCursor, parsePageCursor } from '../lib/token-page';
+import { formatPageCursor, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
@@ -26,8 +29,10 @@ import {
   PAGE,
   READ,
   RECORD_FAILURE,
+  RESERVE,
   RESERVE_ATTEMPT,
   REVOKE,
+  SETTLE,
   TOUCH,
 } from './redis-scripts';
 
@@ -48,11 +53,24 @@ export interface RedisTokenStoreOptions {
   durableRevocation?: false | DurableRevocationOptions;
 }
 
+const OPTION_NAMES = optionNames<RedisTokenStoreOptions>({
+  prefix: true,
+  now: true,
+  durableRevocation: true,
+});
+
 export { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 export type { RedisTokenStoreClient } from './redis-client';
 
-// How many of a user's oldest index entries each issue checks for expiry.
+// How many of a user's oldest index entries each issue checks for expiry (expired tokens are mostly
+// old ones), so that the index cannot grow without bound at a constant cost per issue; `listPage`
+// checks those of each page.
 const PRUNE_SAMPLE = 16;
+
+// How long a reservation of an issue's id holds its place in the user's index before its record is
+// written (see RESERVE). Far longer than any caller waits for an issue (the service's deadline): a
+// record written later still is one whose caller gave up, and whose text nobody received.
+const RESERVATION_LIFE = 60_000;
 
 /**
  * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
@@ -61,10 +79,11 @@ const PRUNE_SAMPLE = 16;
  * Keys: `<prefix>t:{<id>}` is one token (a string whose TTL is its expiry), `<prefix>l:{<id>}` the
  * same once its hard limit was brought forward (rotation with an overlap), `<prefix>r:{<id>}` its
  * tombstone once revoked; `<prefix>u:{<login>}` a sorted set of the user's token ids by creation time,
- * for `list` and `revokeAll`, and `<prefix>f:{<ip>}` a failure counter for throttling, with
+ * for `list`, `revokeAll` and the count of `maxTokensPerUser`, with `<prefix>n:{<login>}` the ids
+ * of issues in flight (see RESERVE), and `<prefix>f:{<ip>}` a failure counter for throttling, with
  * `<prefix>a:{<ip>}` the attempts that IP has in flight. The braces are
- * Cluster hash tags: every command or script touches the keys of one token, or one other key, so
- * each runs on whichever node holds them.
+ * Cluster hash tags: every command or script touches the keys of one token, one user's or one
+ * client's, so each runs on whichever node holds them.
  *
  * A check applies the service's plan (see `TokenStore.verify`) in one native command:
  * `GETEX t:{id} PX <plan.expiresAt - plan.now>` for a sliding token, `GET t:{id}` for one with only
@@ -90,6 +109,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   readonly invalidations: InvalidationChannel | undefined;
 
   constructor(client: Client, options: RedisTokenStoreOptions = {}) {
+    checkOptions('RedisTokenStore', options, OPTION_NAMES);
     if (!client || typeof client.evalsha !== 'function') {
       throw new TypeError('RedisTokenStore needs an ioredis Redis or Cluster client as its first argument');
     }
@@ -115,6 +135,11 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return `${this.prefix}u:{${user}}`;
   }
 
+  /** The user's issues in flight: ids reserved in its index whose records may not exist yet. */
+  reservationsKey(user: string): string {
+    return `${this.prefix}n:{${user}}`;
+  }
+
   /** The record of a token whose hard limit was brought forward. */
   limitedKey(id: string): string {
     return `${this.prefix}l:{${id}}`;
@@ -128,16 +153,103 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return `${this.prefix}f:{${key}}`;
   }
 
-  async create(token: StoredToken): Promise<boolean> {
+  /**
+   * Three steps, as the index lives in the user's slot and the record in the token's, which no one
+   * command reaches: RESERVE counts the user's index and puts the id in it, below the limit (see
+   * there); CREATE writes the record; SETTLE ends the reservation, and drops the ids found gone
+   * meanwhile. A crash between leaves at most an index entry without a record, which counts until its
+   * reservation lapses and is dropped later; never a record the index does not count.
+   */
+  async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
+    const index = [this.userKey(token.user), this.reservationsKey(token.user)];
+    const max = options.maxLiveTokens;
+    let [reserved, settled] = await this.#reserve(token, max, []);
+    if (reserved === 0) {
+      // At the limit: without the ids whose tokens are gone (expired, revoked), is there room?
+      const gone = await this.#goneAtLimit(token.user, max!);
+      if (gone.length === 0) return 'over-limit';
+      [reserved, settled] = await this.#reserve(token, max, gone);
+      if (reserved === 0) return 'over-limit';
+    }
+    if (reserved === -1) return 'id-taken';
+    // Housekeeping, looked up while the record is written: it must not lose a token made.
+    const gone = this.#gone(token.user, settled).catch(() => []);
     const keys = [this.tokenKey(token.id), this.limitedKey(token.id), this.tombstoneKey(token.id)];
     const expiry = expiryOf(this.#now(), token.expiresAt, token.hardExpiresAt);
-    const created = await this.#run(CREATE, keys, [encodeToken(token), ...expiry]);
-    if (created !== 1) return false;
-    // The index lives in the user's slot, not the token's, so it cannot share a command: a crash
-    // between the two leaves a token missing from `list` until it expires, never the reverse.
-    await this.client.zadd(this.userKey(token.user), String(token.createdAt), token.id);
-    await this.#prune(token.user);
-    return true;
+    // Should this fail, the reservation stays until it lapses: the record may have been written.
+    const created = (await this.#run(CREATE, keys, [encodeToken(token), ...expiry])) === 1;
+    // The outcome is decided. Should ending the reservation fail, it lapses by itself: no reason to
+    // fail an issue that succeeded, whose token the caller must receive.
+    const end = [token.id, created ? '0' : '1', ...(await gone)];
+    await this.#run(SETTLE, index, end).catch(() => {});
+    return created ? 'created' : 'id-taken';
+  }
+
+  /** RESERVE (see there): 1 reserved, 0 at the limit, -1 id taken; and settled ids to look up. */
+  async #reserve(
+    token: StoredToken,
+    maxLiveTokens: number | undefined,
+    drop: string[],
+  ): Promise<[1 | 0 | -1, string[]]> {
+    const keys = [this.userKey(token.user), this.reservationsKey(token.user)];
+    return (await this.#run(RESERVE, keys, [
+      String(this.#now()),
+      String(RESERVATION_LIFE),
+      maxLiveTokens === undefined ? '' : String(maxLiveTokens),
+      token.id,
+      String(token.createdAt),
+      String(PRUNE_SAMPLE),
+      ...drop,
+    ])) as [1 | 0 | -1, string[]];
+  }
+
+  /**
+   * For an issue at the limit: the settled ids in the user's index whose tokens are gone, read page
+   * by page (newest first, as `listPage` reads them) until `max` entries are known to count (live
+   * tokens, and reserved ids), or the index ends: the cost follows the limit, not how many ids the
+   * index holds. Looked up once for all of this user's issues at the limit at the same time: a burst
+   * of them costs one lookup, not one each. An issue may use a lookup that started before its own
+   * RESERVE: what it found gone stays gone (see RESERVE), and what it found live was live when the
+   * burst began.
+   */
+  #goneAtLimit(user: string, max: number): Promise<string[]> {
+    const key = `${max}:${user}`;
+    const running = this.#lookups.get(key);
+    if (running) return running;
+    const lookup = this.#lookUp(user, max).finally(() => this.#lookups.delete(key));
+    this.#lookups.set(key, lookup);
+    return lookup;
+  }
+
+  async #lookUp(user: string, max: number): Promise<string[]> {
+    const gone: string[] = [];
+    let counted = 0;
+    let from = ['', ''];
+    for (;;) {
+      const size = Math.min(Math.max(max - counted, 1), MAX_PAGE_SIZE);
+      const [entries, reserved] = (await this.#run(
+        PAGE,
+        [this.userKey(user), this.reservationsKey(user)],
+        [...from, String(size)],
+      )) as [string[], string[]];
+      const ids = entries.filter((_, i) => i % 2 === 0);
+      const found = await this.#gone(
+        user,
+        ids.filter((id) => !reserved.includes(id)),
+      );
+      gone.push(...found);
+      counted += ids.length - found.length;
+      if (counted >= max || ids.length < size) return gone;
+      from = [entries[2 * ids.length - 1]!, ids.at(-1)!];
+    }
+  }
+
+  readonly #lookups = new Map<string, Promise<string[]>>();
+
+  /** Which of these ids have no live token of this user's (as `listPage` sees them). */
+  async #gone(user: string, ids: string[]): Promise<string[]> {
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    return ids.filter((_, i) => found[i]?.user !== user);
   }
 
   verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
@@ -221,10 +333,17 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const after = page.cursor === null ? null : parsePageCursor(page.cursor);
     if (page.cursor !== null && after === null) throw new TypeError('listPage: not a page cursor');
     const from = after === null ? ['', ''] : [String(after.createdAt), after.id];
-    const entries = (await this.#run(PAGE, [index], [...from, String(page.limit)])) as string[];
+    const [entries, reserved] = (await this.#run(
+      PAGE,
+      [index, this.reservationsKey(user)],
+      [...from, String(page.limit)],
+    )) as [string[], string[]];
     const ids = entries.filter((_, i) => i % 2 === 0);
     const found = await Promise.all(ids.map((id) => this.get(id)));
-    const gone = ids.filter((_, i) => found[i] === null || found[i]!.user !== user);
+    // A reserved id's record may be on its way (see RESERVE): it stays.
+    const gone = ids.filter(
+      (id, i) => (found[i] === null || found[i]!.user !== user) && !reserved.includes(id),
+    );
     if (gone.length > 0) await this.client.zrem(index, ...gone);
     const last = ids.length;
     return {
@@ -260,20 +379,6 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
       number,
     ];
     return { count, resetAt: this.#now() + pttl };
-  }
-
-  /**
-   * Drops ids of expired tokens from the user's index, so it cannot grow without bound. Only the
-   * oldest few are checked on each issue (expired tokens are mostly old ones): the cost stays
-   * constant however many tokens the user has; `listPage` checks those of each page.
-   */
-  async #prune(user: string): Promise<void> {
-    const ids = await this.client.zrange(this.userKey(user), '0', String(PRUNE_SAMPLE - 1));
-    const exists = await Promise.all(
-      ids.map((id) => this.client.exists(this.tokenKey(id), this.limitedKey(id))),
-    );
-    const gone = ids.filter((_, i) => exists[i] === 0);
-    if (gone.length > 0) await this.client.zrem(this.userKey(user), ...gone);
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TokenServiceOptions } from '../lib/index';
+import type { ResolveAncestors, ResolveNode, TokenServiceOptions } from '../lib/index';
 import { CommandFailure, messageOf, UsageError } from './errors';
 
 /**
@@ -13,7 +13,7 @@ import { CommandFailure, messageOf, UsageError } from './errors';
  *   export default { store, resolveUser, canAccess, tokenPrefix };
  *
  * Any TokenService option may be given (maxTokensPerUser, onEvent...); they are passed on as they
- * are. The default export may also be a (possibly async) function returning the options; named
+ * are, and a name that is neither one of them nor one of the CLI's own below is refused. The default export may also be a (possibly async) function returning the options; named
  * exports work too when there is no default export.
  */
 export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'onClose'>> {
@@ -26,6 +26,10 @@ export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'on
    * (see docs/postgres.md); `true` for $DATABASE_URL. `--postgres` wins over it, and `--redis` over it.
    */
   postgresUrl?: string | true;
+  /** For `serve-auth`: which node a proxied request touches (see `forwardAuth`). */
+  resolveNode?: ResolveNode;
+  /** For `serve-auth`: a node's ancestors, so that a scope on a folder covers what is below it. */
+  resolveAncestors?: ResolveAncestors;
 }
 
 export interface LoadedConfig {

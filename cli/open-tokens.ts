@@ -39,7 +39,16 @@ export async function openTokens(
   announce?: (line: string) => void,
 ): Promise<OpenedTokens> {
   const { path, config } = await loadConfig(globals.config, cwd, env, announce);
-  const { store: configStore, redisUrl, keyPrefix, postgresUrl, ...serviceOptions } = config;
+  // What is left is the service's: the CLI's own options, serve-auth's included, are taken out.
+  const {
+    store: configStore,
+    redisUrl,
+    keyPrefix,
+    postgresUrl,
+    resolveNode: _resolveNode,
+    resolveAncestors: _resolveAncestors,
+    ...serviceOptions
+  } = config;
   let store: TokenStore;
   let where: string;
   let client: Redis | undefined;

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { forwardAuth, type ResolveNode } from '../lib/forward-auth';
-import type { ResolveAncestors, ThrottleOptions } from '../lib/index';
+import { forwardAuth } from '../lib/forward-auth';
+import type { ThrottleOptions } from '../lib/index';
 import { CommandFailure, messageOf, UsageError } from './errors';
 import type { OpenedTokens } from './open-tokens';
 
@@ -53,10 +53,7 @@ export async function serveAuth(
   request: ServeAuthRequest,
   stderr: (text: string) => void,
 ): Promise<void> {
-  const { resolveNode, resolveAncestors } = opened.config as {
-    resolveNode?: ResolveNode;
-    resolveAncestors?: ResolveAncestors;
-  };
+  const { resolveNode, resolveAncestors } = opened.config;
   // Loaded here, not with the CLI: the other commands do not pay for Express.
   const express: typeof import('express') = require('express');
   const app = express();

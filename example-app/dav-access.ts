@@ -1,4 +1,4 @@
-import type { Permission } from 'personal-token-auth';
+import { destinationPath, type Permission } from 'personal-token-auth';
 import { davPathBelowMount } from './dav-paths';
 import { isSameOrBelow, parentPath } from './node-tree';
 
@@ -57,19 +57,19 @@ export function destructiveDavRequest(
 export type DestinationResult = { path: string } | { error: 'missing' | 'foreign' | 'invalid' };
 
 /**
- * The node path a COPY/MOVE Destination header points at (an absolute URL or a path), decoded and normalised
- * as the request's own path is (see davPathBelowMount); a destination outside this server's mount point is
- * refused instead of being reinterpreted as a path inside it, as webdav-server would.
+ * The node path a COPY/MOVE Destination header points at: read by the library's `destinationPath` (an
+ * absolute URL on `host`, the request's own, or an absolute path; anything a server could read as another
+ * path is invalid), then decoded and normalised as the request's own path is (see davPathBelowMount). A
+ * destination outside this server's mount point is refused instead of being reinterpreted as a path inside
+ * it, as webdav-server would.
  */
-export function davDestinationPath(header: string | undefined, mountPath: string): DestinationResult {
+export function davDestinationPath(
+  header: string | undefined,
+  host: string | undefined,
+  mountPath: string,
+): DestinationResult {
   if (!header) return { error: 'missing' };
-  let destination = header.trim();
-  const schemeEnd = destination.indexOf('://');
-  if (schemeEnd !== -1) {
-    destination = destination.substring(schemeEnd + '://'.length);
-    const pathStart = destination.indexOf('/');
-    if (pathStart === -1) return { error: 'foreign' };
-    destination = destination.substring(pathStart);
-  }
-  return davPathBelowMount(destination, mountPath);
+  const destination = destinationPath(header, host);
+  if (!destination.ok) return { error: destination.error };
+  return davPathBelowMount(destination.path, mountPath);
 }

@@ -53,7 +53,11 @@ async function checkScopes(
   const method = ctx.request.method ?? 'GET';
   let destination: string | null = null;
   if (method === 'COPY' || method === 'MOVE') {
-    const result = davDestinationPath(ctx.headers.find('Destination') ?? undefined, mountPath);
+    const result = davDestinationPath(
+      ctx.headers.find('Destination') ?? undefined,
+      ctx.request.headers.host,
+      mountPath,
+    );
     if ('error' in result) {
       // RFC 4918 allows 502 for a foreign destination; a 4xx says the request, not the server, is at fault.
       return [400, result.error === 'foreign' ? 'destination_not_on_this_server' : 'invalid_destination'];

@@ -1,12 +1,15 @@
 import type { Request } from 'express';
 import { authenticateCredentials } from './authenticate-credentials';
-import type { TokenStrategyOptions } from './bearer-strategy';
+import { TOKEN_STRATEGY_OPTION_NAMES, type TokenStrategyOptions } from './bearer-strategy';
 import { assertRealm, basicChallenge, DEFAULT_REALM } from './challenges';
 import { readCredentials } from './credentials';
+import { checkOptions, optionNames } from './option-names';
 import { HttpBasicStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
 
 export type BasicTokenStrategyOptions = TokenStrategyOptions;
+
+const OPTION_NAMES = optionNames<BasicTokenStrategyOptions>(TOKEN_STRATEGY_OPTION_NAMES);
 
 /**
  * Passport strategy `basic` where the password is a personal token and the username must be its
@@ -27,7 +30,8 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
   private readonly resolveUser: ResolveUser | undefined;
 
   constructor(options: BasicTokenStrategyOptions) {
-    if (!options?.tokens) throw new TypeError('BasicTokenStrategy requires { tokens: TokenService }');
+    checkOptions('BasicTokenStrategy', options, OPTION_NAMES);
+    if (!options.tokens) throw new TypeError('BasicTokenStrategy requires { tokens: TokenService }');
     const realm = options.realm ?? DEFAULT_REALM;
     assertRealm(realm);
     // The base class insists on a verify callback; this one answers for callers of the base API.

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, bearerChallenge, DEFAULT_REALM } from './challenges';
 import { type Credentials, readCredentials } from './credentials';
+import { checkOptions, type OptionNameList, optionNames } from './option-names';
 import { HttpBearerStrategy } from './passport-base';
 import type { ResolveUser, TokenService } from './token-service';
 
@@ -20,6 +21,17 @@ export interface BearerTokenStrategyOptions extends TokenStrategyOptions {
    */
   allowQueryToken?: boolean;
 }
+
+/** What both strategies take: `BasicTokenStrategy`'s options, all of them. */
+export const TOKEN_STRATEGY_OPTION_NAMES: OptionNameList<TokenStrategyOptions> = {
+  tokens: true,
+  realm: true,
+  resolveUser: true,
+};
+const OPTION_NAMES = optionNames<BearerTokenStrategyOptions>({
+  ...TOKEN_STRATEGY_OPTION_NAMES,
+  allowQueryToken: true,
+});
 
 /**
  * Passport strategy `bearer` for personal tokens, for apps that use passport themselves
@@ -40,7 +52,8 @@ export class BearerTokenStrategy extends HttpBearerStrategy {
   private readonly allowQueryToken: boolean;
 
   constructor(options: BearerTokenStrategyOptions) {
-    if (!options?.tokens) throw new TypeError('BearerTokenStrategy requires { tokens: TokenService }');
+    checkOptions('BearerTokenStrategy', options, OPTION_NAMES);
+    if (!options.tokens) throw new TypeError('BearerTokenStrategy requires { tokens: TokenService }');
     const realm = options.realm ?? DEFAULT_REALM;
     assertRealm(realm);
     // The base class insists on a verify callback; this one answers for callers of the base API.

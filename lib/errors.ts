@@ -167,3 +167,25 @@ export class MissingDependencyError extends PersonalTokenError {
     this.packageName = packageName;
   }
 }
+
+/** What is wrong with an options object (see `OptionsError`). */
+export type OptionsErrorCode = 'ERR_UNKNOWN_OPTION' | 'ERR_CONFLICTING_OPTIONS' | 'ERR_OPTIONS_NOT_OBJECT';
+
+/**
+ * Options a constructor or factory cannot make sense of: a name it does not know
+ * (`ERR_UNKNOWN_OPTION`, with the nearest known name when one is close), two options that cannot go
+ * together (`ERR_CONFLICTING_OPTIONS`), or options that are no object at all
+ * (`ERR_OPTIONS_NOT_OBJECT`). A `TypeError`, as every programmer error of the library is: a silent
+ * fallback would hide it, and for the middleware's options one could open a Redis connection the app
+ * never asked for. `options` names the options at fault (none for `ERR_OPTIONS_NOT_OBJECT`).
+ */
+export class OptionsError extends TypeError {
+  readonly code: OptionsErrorCode;
+  readonly options: readonly string[];
+  constructor(code: OptionsErrorCode, message: string, options: readonly string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.options = options;
+  }
+}

@@ -1,4 +1,5 @@
 import { parseDuration } from './duration';
+import { checkOptions, optionNames } from './option-names';
 import type { TokenService } from './token-service';
 
 export interface ThrottleOptions {
@@ -6,6 +7,26 @@ export interface ThrottleOptions {
   maxFailures: number;
   /** The window, `'15m'` or ms. */
   window: string | number;
+}
+
+const THROTTLE_OPTION_NAMES = optionNames<ThrottleOptions>({ maxFailures: true, window: true });
+
+/** `ThrottleOptions` checked, with the window in ms. */
+export interface ThrottleSettings {
+  maxFailures: number;
+  window: number;
+}
+
+/**
+ * The `throttle` option of `where` (the factory, for the messages), checked before the factory opens
+ * anything: a mistake in it must not leave a connection behind.
+ */
+export function throttleSettings(where: string, options: ThrottleOptions): ThrottleSettings {
+  checkOptions(where, options, THROTTLE_OPTION_NAMES, 'throttle');
+  if (!Number.isSafeInteger(options.maxFailures) || options.maxFailures < 1) {
+    throw new TypeError('throttle.maxFailures must be a whole number of at least 1');
+  }
+  return { maxFailures: options.maxFailures, window: parseDuration(options.window) };
 }
 
 /** What the throttle decides for one attempt: go ahead (and release `attempt` after), or wait. */
@@ -42,10 +63,7 @@ export class FailureThrottle {
   /** Attempts waiting for a place, per IP, first come first served: each wakes the next. */
   readonly #waiting = new Map<string, (() => void)[]>();
 
-  constructor(tokens: TokenService, options: ThrottleOptions) {
-    if (!Number.isSafeInteger(options?.maxFailures) || options.maxFailures < 1) {
-      throw new TypeError('throttle.maxFailures must be a whole number of at least 1');
-    }
+  constructor(tokens: TokenService, settings: ThrottleSettings) {
     const store = tokens.store;
     const methods = ['reserveAttempt', 'releaseAttempt', 'failAttempt'] as const;
     if (methods.some((method) => typeof store[method] !== 'function')) {
@@ -53,8 +71,8 @@ export class FailureThrottle {
         `throttle needs a token store with ${methods.map((m) => `${m}()`).join(', ')} (the Redis and memory stores have them)`,
       );
     }
-    this.maxFailures = options.maxFailures;
-    this.window = parseDuration(options.window);
+    this.maxFailures = settings.maxFailures;
+    this.window = settings.window;
     this.#tokens = tokens;
   }
 

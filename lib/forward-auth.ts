@@ -1,10 +1,11 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Scheme } from './credentials';
 import type { OnEvent } from './events';
-import type { ThrottleOptions } from './failure-throttle';
+import { type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { type ForwardedRequest, readForwardedRequest } from './forwarded-request';
 import { personalTokenAuth } from './middleware';
 import { requireNodePermission } from './node-permission';
+import { checkOptions, optionNames } from './option-names';
 import type { Permission, ResolveAncestors } from './scopes';
 import { type ResolveUser, TokenService } from './token-service';
 
@@ -59,6 +60,20 @@ export interface ForwardAuthOptions {
   throttle?: ThrottleOptions;
 }
 
+const OPTION_NAMES = optionNames<ForwardAuthOptions>({
+  tokens: true,
+  resolveUser: true,
+  resolveNode: true,
+  resolveAncestors: true,
+  headers: true,
+  schemes: true,
+  realm: true,
+  retryAfter: true,
+  onEvent: true,
+  throttle: true,
+});
+const HEADER_OPTION_NAMES = optionNames<IdentityHeaders>({ user: true, tokenId: true, scopes: true });
+
 const DEFAULT_HEADERS: Required<IdentityHeaders> = {
   user: 'X-Auth-User',
   tokenId: 'X-Auth-Token-Id',
@@ -84,7 +99,10 @@ interface Access {
  * `resolveNode(method, destination)` names.
  */
 export function forwardAuth(options: ForwardAuthOptions): Router {
-  const { tokens, resolveNode } = options ?? ({} as ForwardAuthOptions);
+  checkOptions('forwardAuth', options, OPTION_NAMES);
+  // Checked here too, not only by the middleware, so that the messages name this factory.
+  if (options.throttle) throttleSettings('forwardAuth', options.throttle);
+  const { tokens, resolveNode } = options;
   if (!(tokens instanceof TokenService)) throw new TypeError('forwardAuth needs { tokens: TokenService }');
   if (resolveNode !== undefined && typeof resolveNode !== 'function') {
     throw new TypeError('resolveNode must be a function (method, path) => { nodeId, permission } | null');
@@ -166,6 +184,7 @@ export function forwardAuth(options: ForwardAuthOptions): Router {
 }
 
 function identityHeaderNames(headers: IdentityHeaders | undefined): Required<IdentityHeaders> {
+  if (headers !== undefined) checkOptions('forwardAuth', headers, HEADER_OPTION_NAMES, 'headers');
   const names: Required<IdentityHeaders> = {
     user: headers?.user ?? DEFAULT_HEADERS.user,
     tokenId: headers?.tokenId ?? DEFAULT_HEADERS.tokenId,

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { destinationPath, normalisePath } from './request-target';
 
 /**
  * The request a reverse proxy asks about in a forward-auth sub-request: its method, its path
@@ -21,13 +22,6 @@ const METHOD_HEADERS = ['x-original-method', 'x-forwarded-method'] as const;
 const URI_HEADERS = ['x-original-uri', 'x-forwarded-uri'] as const;
 // RFC 9110 method token; no real method is longer.
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
-const MAX_URI = 8192;
-// After decoding, a segment must not hide a separator (`%2f`, and `\` that some servers split on)
-// nor a control character (`%00` ends a C string in the upstream).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
-const UNSAFE_SEGMENT = /[/\\\u0000-\u001f\u007f]/;
-const DOT_SEGMENT_WITH_PARAMETERS = /^\.\.?;/;
-const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 /**
  * Reads the original request from the headers the proxy sets. Each is hostile: a client may send
@@ -45,11 +39,33 @@ export function readForwardedRequest(req: IncomingMessage): ReadForwardedRequest
   if (destinationHeader === null) return fail('invalid_original_request');
   let destination: string | undefined;
   if (destinationHeader !== undefined) {
-    const resolved = normalisePath(destinationPath(destinationHeader));
-    if (resolved === null) return fail('invalid_original_request');
+    const read = destinationPath(destinationHeader, requestHost(req));
+    const resolved = read.ok ? normalisePath(read.path) : null;
+    if (resolved === null || isSameOrBelow(resolved, path)) return fail('invalid_original_request');
     destination = resolved;
   }
   return { ok: true, request: { method, path, destination } };
+}
+
+/**
+ * A COPY or MOVE onto its own source, or into it: RFC 4918 forbids it, and rclone 1.60 copies a
+ * folder into itself again and again until the disk is full.
+ */
+function isSameOrBelow(path: string, folder: string): boolean {
+  const base = folder.replace(/\/$/, '');
+  const inside = path.replace(/\/$/, '');
+  return inside === base || inside.startsWith(`${base}/`);
+}
+
+/**
+ * The host the upstream sees in `Host`, which a `Destination` URI must name: the `X-Forwarded-Host`
+ * the proxy sets (nginx's sub-request carries the auth server's own name in `Host`), else `Host`
+ * (Caddy keeps the client's). undefined when unknown or given twice: no URI then names it.
+ */
+function requestHost(req: IncomingMessage): string | undefined {
+  const forwarded = oneValue(req, ['x-forwarded-host']);
+  if (forwarded !== undefined) return forwarded ?? undefined;
+  return oneValue(req, ['host']) ?? undefined;
 }
 
 function fail(error: ForwardedRequestError): ReadForwardedRequest {
@@ -84,49 +100,4 @@ function utf8Text(value: string | undefined | null): string | undefined | null {
   } catch {
     return null;
   }
-}
-
-/** The raw path of a `Destination`: an absolute URL (RFC 4918) or an absolute path. */
-function destinationPath(header: string): string {
-  const value = header.trim();
-  const schemeEnd = value.indexOf('://');
-  if (schemeEnd === -1) return value;
-  const pathStart = value.indexOf('/', schemeEnd + 3);
-  return pathStart === -1 ? '' : value.slice(pathStart);
-}
-
-/**
- * A request-target's path, percent-decoded segment by segment, with empty, `.` and `..` segments
- * resolved as servers do; null for what cannot be decoded without ambiguity: bad `%`, text that is
- * not UTF-8, an encoded `/` or `\`, a control character, a `..` above the root, a raw `#`, or a
- * dot segment with parameters (`..;x`).
- *
- * A request-target never carries a fragment, so a raw `#` is no end of the path here: nginx passes
- * it on as it came (`$request_uri`), and upstreams disagree on it (Go's servers take it as part of
- * the path and clean `/docs#/../secret` to `/secret`; rclone as part of a name). Servlet containers
- * read `..;x` as `..`.
- */
-export function normalisePath(uri: string): string | null {
-  if (uri.length > MAX_URI || !uri.startsWith('/') || uri.includes('#')) return null;
-  const end = uri.indexOf('?');
-  const raw = end === -1 ? uri : uri.slice(0, end);
-  if (BAD_PERCENT.test(raw)) return null;
-  const segments: string[] = [];
-  for (const part of raw.split('/')) {
-    let segment: string;
-    try {
-      segment = decodeURIComponent(part);
-    } catch {
-      return null;
-    }
-    if (UNSAFE_SEGMENT.test(segment) || DOT_SEGMENT_WITH_PARAMETERS.test(segment)) return null;
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (segments.pop() === undefined) return null;
-      continue;
-    }
-    segments.push(segment);
-  }
-  const folder = segments.length > 0 && raw.endsWith('/');
-  return `/${segments.join('/')}${folder ? '/' : ''}`;
 }

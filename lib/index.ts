@@ -49,6 +49,8 @@ export {
   type NodeAccess,
   type ResolveNode,
 } from './forward-auth';
+// How a request-target and a WebDAV Destination name a path, for an app's own WebDAV server.
+export { type DestinationPath, destinationPath, normalisePath } from './request-target';
 
 // Audit events, and a ready sink for pino.
 export {
@@ -79,6 +81,8 @@ export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-
 export {
   type AttemptReservation,
   type CheckPlan,
+  type CreateOptions,
+  type CreateOutcome,
   type FailureCount,
   type PageRequest,
   type RevokedToken,
@@ -106,6 +110,8 @@ export {
   InvalidTokenOptionsError,
   MissingDependencyError,
   NotTokenAuthenticatedError,
+  OptionsError,
+  type OptionsErrorCode,
   PersonalTokenError,
   RevokeAllIncompleteError,
   RevocationNotDurableError,

@@ -11,7 +11,8 @@ import { type Credentials, readCredentials, type Scheme } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
 import { StoreUnavailableError } from './errors';
 import { emit, type OnEvent } from './events';
-import { FailureThrottle, type ThrottleOptions } from './failure-throttle';
+import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
+import { checkOptions, optionNames, refuseTogether } from './option-names';
 import { setRequestContext } from './request-context';
 import type { ResolveAncestors } from './scopes';
 import type { TokenStore } from './store';
@@ -40,6 +41,19 @@ export interface PersonalTokenAuthOptions {
   throttle?: ThrottleOptions;
 }
 
+const OPTION_NAMES = optionNames<PersonalTokenAuthOptions>({
+  tokens: true,
+  store: true,
+  resolveUser: true,
+  resolveAncestors: true,
+  schemes: true,
+  realm: true,
+  optional: true,
+  retryAfter: true,
+  onEvent: true,
+  throttle: true,
+});
+
 /** How a request ends: its credentials' outcome, or the throttle's refusal before any check. */
 type Outcome = CredentialsOutcome | { kind: 'throttled'; ip: string; retryAfter: number };
 
@@ -63,10 +77,9 @@ const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
  * of it (no sessions, no redirects). It never touches the app's global `passport`.
  */
 export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): PersonalTokenAuthMiddleware {
-  const tokens =
-    options.tokens ??
-    (options.store ? new TokenService({ store: options.store }) : createDefaultTokenService());
-  if (!(tokens instanceof TokenService)) throw new TypeError('tokens must be a TokenService');
+  // Every option is checked before the service: the default one opens a Redis connection, which a
+  // mistake must not leave behind to keep the process alive.
+  checkOptions('personalTokenAuth', options, OPTION_NAMES);
   const schemes = options.schemes ?? SCHEMES;
   if (
     !Array.isArray(schemes) ||
@@ -77,11 +90,13 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   }
   const realm = options.realm ?? DEFAULT_REALM;
   assertRealm(realm);
+  const throttling = options.throttle ? throttleSettings('personalTokenAuth', options.throttle) : undefined;
+  const tokens = serviceOf(options);
   const resolveUser = options.resolveUser ?? tokens.resolveUser;
   const optional = options.optional ?? false;
   const retryAfter = String(options.retryAfter ?? 1);
   const onEvent = options.onEvent ?? tokens.onEvent;
-  const throttle = options.throttle ? new FailureThrottle(tokens, options.throttle) : undefined;
+  const throttle = throttling ? new FailureThrottle(tokens, throttling) : undefined;
   const context = { realm, resolveAncestors: options.resolveAncestors, onEvent };
   // requireNodePermission() falls back to these very defaults when a request has no context.
   const contextNeeded =
@@ -224,4 +239,35 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
   }
 
   return Object.assign(middleware, { tokens });
+}
+
+/**
+ * The service the middleware checks against: `tokens`, or a new one on `store`, or, when the options
+ * name neither, the default one on Redis. A `tokens` or `store` that is there but `undefined` is
+ * refused rather than read as neither: it is a service or store that did not exist yet, and the
+ * default would open a Redis connection in its place.
+ */
+function serviceOf(options: PersonalTokenAuthOptions): TokenService {
+  refuseTogether(
+    'personalTokenAuth',
+    options,
+    'tokens',
+    'store',
+    'store is short for tokens: new TokenService({ store }), so give the store to the service',
+  );
+  if (options.tokens !== undefined) {
+    if (!(options.tokens instanceof TokenService)) {
+      throw new TypeError('personalTokenAuth: tokens must be a TokenService');
+    }
+    return options.tokens;
+  }
+  if (options.store !== undefined) return new TokenService({ store: options.store });
+  for (const name of ['tokens', 'store'] as const) {
+    if (Object.hasOwn(options, name)) {
+      throw new TypeError(
+        `personalTokenAuth: ${name} is undefined; leave out both tokens and store for the default Redis service`,
+      );
+    }
+  }
+  return createDefaultTokenService();
 }

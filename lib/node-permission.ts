@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
 import { emit } from './events';
+import { checkOptions, optionNames } from './option-names';
 import { getRequestContext } from './request-context';
 import type { ResolveAncestors } from './scopes';
 import { type Permission, parseScope, scopesAllow } from './scopes';
@@ -11,6 +12,7 @@ export interface NodePermissionOptions {
   resolveAncestors?: ResolveAncestors;
 }
 
+const OPTION_NAMES = optionNames<NodePermissionOptions>({ resolveAncestors: true });
 const PERMISSIONS: readonly string[] = ['r', 'w', 'rw'];
 
 /**
@@ -56,6 +58,8 @@ export function requireNodePermission(
   if (typeof getNodeId !== 'function')
     throw new TypeError('requireNodePermission needs a function (req) => nodeId');
   if (!PERMISSIONS.includes(permission)) throw new TypeError(`permission must be 'r', 'w' or 'rw'`);
+  // Here, once, and not in hasNodePermission(), which runs on every request.
+  checkOptions('requireNodePermission', options, OPTION_NAMES);
   return (req: Request, res: Response, next: NextFunction) => {
     Promise.resolve()
       .then(() => getNodeId(req))

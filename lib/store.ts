@@ -106,12 +106,28 @@ export interface CheckPlan {
   ip?: string | null;
 }
 
+/** What `create` may be asked to keep to. */
+export interface CreateOptions {
+  /**
+   * The most live tokens the token's user may have, this one included: the store creates it only if
+   * the user has fewer than this. Undefined: no limit.
+   */
+  maxLiveTokens?: number;
+}
+
+/** What `create` did: stored the token, or nothing, because the user was at the limit or the id was taken. */
+export type CreateOutcome = 'created' | 'over-limit' | 'id-taken';
+
 export interface TokenStore {
   /**
-   * Saves a new token, to expire at `token.expiresAt` unless refreshed. Returns false, saving
-   * nothing, if the id is already taken.
+   * Saves a new token, to expire at `token.expiresAt` unless refreshed; answers `'id-taken'`, saving
+   * nothing, if the id is already taken. With `options.maxLiveTokens`, the count and the write are
+   * one atomic step, whatever the concurrency and however many app instances share the store: it
+   * answers `'over-limit'`, saving nothing, if the user already has that many live tokens, counted as
+   * `listPage` lists them (not revoked, not expired), together with the creates of the user still in
+   * flight. So the user never holds more than the limit, however many creates race.
    */
-  create(token: StoredToken): Promise<boolean>;
+  create(token: StoredToken, options?: CreateOptions): Promise<CreateOutcome>;
 
   /**
    * The hot path: one check of a token, applying `plan` atomically. The whole rule, for every store:

@@ -1,6 +1,7 @@
 import type { InvalidationChannel, InvalidationSubscription } from './cache-invalidation';
 import { slidingExpiry } from './check-plan';
 import { parseDuration } from './duration';
+import { optionNames } from './option-names';
 import type { StoredToken } from './store';
 
 /** The token service's `cache` option: off unless given. */
@@ -14,6 +15,8 @@ export interface TokenCacheOptions {
    */
   maxStale?: string | number;
 }
+
+export const CACHE_OPTION_NAMES = optionNames<TokenCacheOptions>({ maxEntries: true, maxStale: true });
 
 /**
  * How long at most a sliding token is served from the cache: its stored expiry must still be pushed

@@ -7,6 +7,7 @@ import {
   RevokeAllIncompleteError,
   StoreUnavailableError,
 } from './errors';
+import { checkOptions, optionNames } from './option-names';
 import { quoteInput } from './quote-input';
 import { getRequestContext } from './request-context';
 import { parseScope, type ResolveAncestors } from './scopes';
@@ -47,6 +48,13 @@ export interface TokenRouterOptions {
   bodyLimit?: number;
 }
 
+const OPTION_NAMES = optionNames<TokenRouterOptions>({
+  tokens: true,
+  getLogin: true,
+  retryAfter: true,
+  bodyLimit: true,
+});
+
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
   /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
@@ -82,7 +90,8 @@ const notFound = () => new HttpError(404, 'ERR_TOKEN_NOT_FOUND', 'No such token'
 
 /** Express router for users to manage their own personal tokens. See `TokenRouterOptions`. */
 export function tokenRouter(options: TokenRouterOptions): Router {
-  const { tokens } = options ?? ({} as TokenRouterOptions);
+  checkOptions('tokenRouter', options, OPTION_NAMES);
+  const { tokens } = options;
   if (!tokens || typeof tokens.issueFor !== 'function') throw new TypeError('tokenRouter needs { tokens }');
   const getLogin = options.getLogin ?? defaultLogin;
   const retryAfter = String(options.retryAfter ?? 1);
@@ -208,10 +217,7 @@ export function tokenRouter(options: TokenRouterOptions): Router {
           resolveAncestors: resolveAncestorsOf(req),
         });
         if (!fresh) throw notFound();
-        const previousExpiresAt =
-          overlap === 0
-            ? tokens.now()
-            : ((await tokens.inspect(old.id))?.expiresAt.getTime() ?? tokens.now());
+        const previousExpiresAt = overlap === 0 ? tokens.now() : await overlapEnd(tokens, old, overlap);
         res
           .status(201)
           .location(`${req.baseUrl}/tokens/${fresh.id}`)
@@ -406,6 +412,19 @@ function optionalDuration(value: unknown, field: string): string | number | unde
   if (value === undefined || value === null) return undefined;
   fieldError(field, () => parseDuration(value as string | number));
   return value as string | number;
+}
+
+/**
+ * When the old token of a rotation with an overlap stops: as the store has it now or, should the
+ * store fail after the rotation (whose new token must still reach the caller), the overlap's end.
+ */
+async function overlapEnd(tokens: TokenService, old: TokenInfo, overlap: number): Promise<number> {
+  try {
+    return (await tokens.inspect(old.id))?.expiresAt.getTime() ?? tokens.now();
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return Math.min(old.expiresAt.getTime(), tokens.now() + overlap);
+  }
 }
 
 function validateOverlap(value: unknown): number {

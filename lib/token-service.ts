@@ -19,9 +19,11 @@ import {
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
+import { checkOptions, optionNames } from './option-names';
 import { normaliseScopes, type Permission, parseScope, type ResolveAncestors, type Scope } from './scopes';
 import {
   type AttemptReservation,
+  type CreateOutcome,
   type FailureCount,
   isRevoked,
   type RevokedToken,
@@ -29,7 +31,7 @@ import {
   TOMBSTONE_LIFE,
   type TokenStore,
 } from './store';
-import { TokenCache, type TokenCacheOptions } from './token-cache';
+import { CACHE_OPTION_NAMES, TokenCache, type TokenCacheOptions } from './token-cache';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -81,7 +83,8 @@ export interface TokenServiceOptions {
   trackIp?: boolean;
   /**
    * The most live tokens one user may have; issuing past it throws `TokenLimitError`. Default 100.
-   * Each limit below is lifted with `Infinity`.
+   * The store counts and saves in one atomic step: it holds however many issues race. Each limit
+   * below is lifted with `Infinity`.
    */
   maxTokensPerUser?: number;
   /** The most scopes one token may carry (`TokenPolicyError` `ERR_TOO_MANY_SCOPES`). Default 50. */
@@ -104,6 +107,24 @@ export interface TokenServiceOptions {
   /** Called by `close()`: how `personalTokenAuth()` quits the Redis client it created itself. */
   onClose?: () => Promise<void>;
 }
+
+const OPTION_NAMES = optionNames<TokenServiceOptions>({
+  store: true,
+  tokenPrefix: true,
+  now: true,
+  timeout: true,
+  touchInterval: true,
+  resolveUser: true,
+  canAccess: true,
+  trackIp: true,
+  maxTokensPerUser: true,
+  maxScopesPerToken: true,
+  maxExpiresIn: true,
+  maxAutoRefresh: true,
+  onEvent: true,
+  cache: true,
+  onClose: true,
+});
 
 export interface IssueOptions {
   /** Login of the owner. */
@@ -220,7 +241,8 @@ export class TokenService {
   readonly #cache: TokenCache | undefined;
 
   constructor(options: TokenServiceOptions) {
-    const store = options?.store;
+    checkOptions('TokenService', options, OPTION_NAMES);
+    const store = options.store;
     for (const method of ['create', 'verify', 'get', 'listPage', 'delete', 'limit'] as const) {
       if (typeof store?.[method] !== 'function') {
         throw new TypeError(`TokenService needs a store with a ${method}() method (see TokenStore)`);
@@ -234,7 +256,6 @@ export class TokenService {
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);
-    this.#cache = cacheOf(options.cache, store, this.touchInterval);
     this.resolveUser = options.resolveUser;
     this.canAccess = options.canAccess;
     this.trackIp = options.trackIp ?? false;
@@ -244,6 +265,9 @@ export class TokenService {
     this.onEvent = options.onEvent;
     this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
     this.#onClose = options.onClose;
+    // Last: the cache subscribes to the store's channel (a connection of its own on Redis), which a
+    // mistake in another option must not leave open.
+    this.#cache = cacheOf(options.cache, store, this.touchInterval);
   }
 
   now(): number {
@@ -256,8 +280,7 @@ export class TokenService {
     const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
     this.#assertPolicy(now, terms);
     await this.#checkUser(user, scopes);
-    await this.#checkLimit(user);
-    return this.#create(now, { user, label, ...terms });
+    return this.#create(now, { user, label, ...terms }, this.maxTokensPerUser);
   }
 
   /**
@@ -284,8 +307,7 @@ export class TokenService {
     if (bounds)
       await assertWithinCaller(bounds, terms, now, new ScopeCoverage(bounds, options.resolveAncestors));
     await this.#checkUser(user, scopes);
-    await this.#checkLimit(user);
-    return this.#create(now, { user, label, ...terms });
+    return this.#create(now, { user, label, ...terms }, this.maxTokensPerUser);
   }
 
   /**
@@ -312,12 +334,18 @@ export class TokenService {
     // With an overlap, the user has one live token more until it ends: that counts as an issue does.
     // Rotating a token already in its overlap again is then bounded by the same count (and its
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
-    if (overlap > 0) await this.#checkLimit(old.user);
-    const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, false);
-    if (overlap === 0)
-      await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-    else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
-    await this.#announce([id]);
+    const limit = overlap > 0 ? this.maxTokensPerUser : undefined;
+    const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, limit, false);
+    try {
+      if (overlap === 0)
+        await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
+      else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
+      await this.#announce([id]);
+    } catch (error) {
+      // The replacement's text goes nowhere with this failure: it is revoked, as a failed issue's is.
+      await this.#withdraw(fresh.id, Promise.resolve(true));
+      throw error;
+    }
     emit(this.onEvent, {
       type: 'rotated',
       time: new Date(this.#now()),
@@ -338,10 +366,15 @@ export class TokenService {
     });
   }
 
-  /** Stores a new token created at `now` (the same instant its hard limit was computed from). */
+  /**
+   * Stores a new token created at `now` (the same instant its hard limit was computed from), unless
+   * its user already has `maxLiveTokens` live tokens (`TokenLimitError`): the store counts and
+   * writes in one atomic step, so that no number of racing issues gets past the limit.
+   */
   async #create(
     now: number,
     fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh'>,
+    maxLiveTokens: number | undefined,
     announce = true,
   ): Promise<IssuedToken> {
     if ((fields.autoRefresh ?? 0) > MAX_WINDOW || (fields.hardExpiresAt ?? 0) > MAX_HARD_LIMIT) {
@@ -362,8 +395,10 @@ export class TokenService {
         lastUsedIp: null,
       };
       if (record.expiresAt <= now) throw new InvalidTokenOptionsError('The token would already be expired');
+      const outcome = await this.#store(record, maxLiveTokens);
+      if (outcome === 'over-limit') throw new TokenLimitError(record.user, maxLiveTokens!);
       // An id collision (64 random bits) is astronomically rare; the store refuses it rather than overwrite.
-      if (await this.#call('create', () => this.store.create(record))) {
+      if (outcome === 'created') {
         const info = toInfo(record);
         if (announce) {
           emit(this.onEvent, {
@@ -382,6 +417,40 @@ export class TokenService {
       }
     }
     throw new Error('Could not find a free token id in 3 attempts');
+  }
+
+  /**
+   * `store.create` under the deadline. A create that failed or was late may still have stored the
+   * token (a lost answer, a late one): it is withdrawn before the failure is reported.
+   */
+  async #store(record: StoredToken, maxLiveTokens: number | undefined): Promise<CreateOutcome> {
+    const creating = Promise.resolve().then(() => this.store.create(record, { maxLiveTokens }));
+    try {
+      return await this.#call('create', () => creating);
+    } catch (error) {
+      await this.#withdraw(
+        record.id,
+        creating.then(
+          (outcome) => outcome === 'created',
+          () => true,
+        ),
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * Revokes a token whose text nobody received (that of an issue or a rotation that failed) once
+   * `made` says it may exist, so that a request that fails leaves no token behind, working or
+   * counting against the user's limit. Waits as long as a revocation may; a store still silent then
+   * has it revoked whenever it answers. A revocation that fails too changes nothing to report: the
+   * store is down, and the token, whose text nobody has, expires.
+   */
+  async #withdraw(id: string, made: Promise<boolean>): Promise<void> {
+    const withdrawn = made.then((exists) =>
+      exists ? this.store.delete(id, this.#now() + TOMBSTONE_LIFE) : null,
+    );
+    await this.#revocationDeadlines.run('withdraw', () => withdrawn).catch(() => {});
   }
 
   /**
@@ -615,23 +684,6 @@ export class TokenService {
     await this.#onClose?.();
   }
 
-  async #checkLimit(login: string): Promise<void> {
-    if (this.maxTokensPerUser === undefined) return;
-    // Counts live tokens only (expired ones are dropped from pages), and no further than the limit:
-    // the cost follows the limit, not how many tokens the user has. Two issues racing at the limit
-    // can both pass; the limit is a guard against accumulation, not a security boundary.
-    const max = this.maxTokensPerUser;
-    let live = 0;
-    let cursor: string | null = null;
-    do {
-      const limit = Math.min(max - live, MAX_PAGE_SIZE);
-      const page = await this.#call('list', () => this.store.listPage(login, { cursor, limit }));
-      live += page.tokens.length;
-      cursor = page.cursor;
-    } while (cursor !== null && live < max);
-    if (live >= max) throw new TokenLimitError(login, max);
-  }
-
   /** Whether text could hold a token of this service's prefix or its secret (see `tokenLikeText`). */
   isTokenLike(text: string): boolean {
     return this.#tokenLike(text);
@@ -689,7 +741,7 @@ export class TokenService {
  */
 function cacheOf(option: unknown, store: TokenStore, touchInterval: number): TokenCache | undefined {
   if (option === undefined || option === null || option === false) return undefined;
-  if (typeof option !== 'object') throw new TypeError('cache must be an object of options (or left out)');
+  checkOptions('TokenService', option, CACHE_OPTION_NAMES, 'cache');
   return new TokenCache(store.invalidations, option as TokenCacheOptions, touchInterval);
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { openTokens } from '../cli/open-tokens';
 import { cliPrefix, runCli, runCliInProcess, TEST_REDIS_URL, tokenId, tokenLine } from './cli-support';
 import { connectTestRedis, deleteKeys, scanKeys } from './support/redis';
 
@@ -68,6 +69,16 @@ describe('personal-token --config', () => {
   const brokenApp = dir('broken-app', {
     'throws.mjs': "throw new Error('config exploded');\n",
     'wrong.mjs': "export default { resolveUser: 'alice' };\n",
+    'misspelt.mjs': 'export default { maxTokenPerUser: 1 };\n',
+  });
+  // What serve-auth reads from the config beside the service's options.
+  const serveAuthApp = dir('serve-auth-app', {
+    'personal-token.config.mjs': [
+      "export const resolveNode = (method, path) => ({ nodeId: path.split('/')[1], permission: 'r' });",
+      'export const resolveAncestors = () => [];',
+      'export const maxTokensPerUser = 5;',
+      '',
+    ].join('\n'),
   });
 
   after(async () => {
@@ -232,5 +243,33 @@ describe('personal-token --config', () => {
       afterConfigLine(wrong.stderr, join(brokenApp, 'wrong.mjs')),
       `personal-token: invalid config ${join(brokenApp, 'wrong.mjs')}: resolveUser must be a function\n`,
     );
+  });
+
+  test('a misspelt option in the config is refused, naming the option meant, before any change', async () => {
+    const before = await scanKeys(redis, prefix);
+    const run = await runCliInProcess(
+      [...target, '--config', 'misspelt.mjs', 'create', '-u', 'a', '-e', '1h'],
+      {
+        cwd: brokenApp,
+      },
+    );
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.equal(
+      afterConfigLine(run.stderr, join(brokenApp, 'misspelt.mjs')),
+      `personal-token: invalid options in ${join(brokenApp, 'misspelt.mjs')}: TokenService: unknown option "maxTokenPerUser" — did you mean "maxTokensPerUser"?\n`,
+    );
+    assert.deepEqual((await scanKeys(redis, prefix)).sort(), before.sort());
+  });
+
+  test("serve-auth's resolveNode and resolveAncestors in the config are no service options", async () => {
+    const opened = await openTokens({ redis: TEST_REDIS_URL, prefix }, {}, serveAuthApp);
+    try {
+      assert.equal(typeof opened.config.resolveNode, 'function');
+      assert.equal(typeof opened.config.resolveAncestors, 'function');
+      assert.equal(opened.tokens.limits.maxTokensPerUser, 5);
+    } finally {
+      await opened.close();
+    }
   });
 });

@@ -226,7 +226,12 @@ describe('personal-token --help', () => {
     }
     assert.match(
       program!.stdout,
-      /^Usage: personal-token \[--redis <url>\] \[--prefix <prefix>\] \[--postgres <url>\] \[--config <file>\]/,
+      /^Usage: personal-token \[--redis <url>\] \[--prefix <prefix>\] \[--postgres \[url\]\] \[--config <file>\]/,
+    );
+    assert.match(
+      program!.stdout,
+      /--postgres \[url\][\s\S]*\$DATABASE_URL/,
+      '--postgres alone reads $DATABASE_URL',
     );
     for (const command of ['create', 'list', 'inspect', 'revoke']) {
       assert.match(program!.stdout, new RegExp(`^  ${command} `, 'm'));

@@ -51,14 +51,24 @@ describe('example-app WebDAV access rules (pure)', () => {
   });
 
   test('Destination headers are resolved as webdav-server does, and foreign ones are refused', () => {
-    assert.deepEqual(davDestinationPath('http://h:1/dav/a/b%20c', '/dav'), { path: '/a/b c' });
-    assert.deepEqual(davDestinationPath('/dav/a/../b', '/dav'), { path: '/b' });
-    assert.deepEqual(davDestinationPath('/dav/a%2F..%2F..%2Fb', '/dav'), { error: 'invalid' });
-    assert.deepEqual(davDestinationPath('/dav/%E0%A4%A', '/dav'), { error: 'invalid' });
-    assert.deepEqual(davDestinationPath('http://h/elsewhere/a', '/dav'), { error: 'foreign' });
-    assert.deepEqual(davDestinationPath('/davx/a', '/dav'), { error: 'foreign' });
-    assert.deepEqual(davDestinationPath('http://h', '/dav'), { error: 'foreign' });
-    assert.deepEqual(davDestinationPath(undefined, '/dav'), { error: 'missing' });
+    assert.deepEqual(davDestinationPath('http://h:1/dav/a/b%20c', 'h:1', '/dav'), { path: '/a/b c' });
+    assert.deepEqual(davDestinationPath('/dav/a/../b', 'h:1', '/dav'), { path: '/b' });
+    assert.deepEqual(davDestinationPath('/dav/a%2F..%2F..%2Fb', 'h:1', '/dav'), { error: 'invalid' });
+    assert.deepEqual(davDestinationPath('/dav/%E0%A4%A', 'h:1', '/dav'), { error: 'invalid' });
+    assert.deepEqual(davDestinationPath('http://h/elsewhere/a', 'h', '/dav'), { error: 'foreign' });
+    assert.deepEqual(davDestinationPath('/davx/a', 'h', '/dav'), { error: 'foreign' });
+    assert.deepEqual(davDestinationPath('http://h', 'h', '/dav'), { error: 'invalid' });
+    assert.deepEqual(davDestinationPath(undefined, 'h', '/dav'), { error: 'missing' });
+    // Another host, or a path a server could read as another one: refused, never reinterpreted.
+    assert.deepEqual(davDestinationPath('http://h:2/dav/a', 'h:1', '/dav'), { error: 'foreign' });
+    for (const header of [
+      '/dav/a?://h:1/dav/b',
+      '/dav/a#://h:1/dav/b',
+      '//h:1/dav/a',
+      'http://u@h:1/dav/a',
+    ]) {
+      assert.deepEqual(davDestinationPath(header, 'h:1', '/dav'), { error: 'invalid' }, header);
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { TEST_REDIS_URL } from './support/redis';
 
 // A store call's deadline must not keep a process alive: a script that issued its token, or a server
 // that closed, exits when its work is done. Each case runs as a child process with a 10-minute store
@@ -75,4 +76,53 @@ test('a server behind the middleware exits on its own once closed', async () => 
   assert.equal(run.killed, false, `the server was still running at the guard: ${run.output}`);
   assert.equal(run.code, 0, run.output);
   assert.equal(run.output.trim(), '200 ada');
+});
+
+// In plain JavaScript `token` for `tokens` once got the default service: a Redis client nobody
+// closes, and a process that never ends. Any mistake in the options is thrown before it exists.
+test('a misspelt option of personalTokenAuth() throws before any Redis client exists, and the process exits', async () => {
+  const run = await exitOf(`
+    const { personalTokenAuth, TokenService } = require('personal-token-auth');
+    const { MemoryTokenStore } = require('personal-token-auth/adapters/memory');
+    const tokens = new TokenService({ store: new MemoryTokenStore() });
+    const redisLoaded = () => Object.keys(require.cache).some((file) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(file));
+    for (const options of [{ token: tokens }, { tokens: undefined }, { realm: 'bad"realm' }, { throttle: { maxFailures: 0, window: '1m' } }]) {
+      try {
+        personalTokenAuth(options);
+        console.log('accepted');
+      } catch (error) {
+        console.log(error.code ?? error.name, redisLoaded());
+      }
+    }
+  `);
+  assert.equal(run.killed, false, `the script was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.deepEqual(run.output.trim().split('\n'), [
+    'ERR_UNKNOWN_OPTION false',
+    'TypeError false',
+    'TypeError false',
+    'TypeError false',
+  ]);
+});
+
+// The cache subscribes to the store's channel on a connection of its own: a service refused for
+// another option must not have opened it, or nothing the app can reach would close it.
+test('a TokenService refused for a bad option leaves no cache subscription open, and the process exits', async () => {
+  const run = await exitOf(`
+    const { Redis } = require('ioredis');
+    const { TokenService } = require('personal-token-auth');
+    const { RedisTokenStore } = require('personal-token-auth/adapters/redis');
+    const client = new Redis(${JSON.stringify(TEST_REDIS_URL)}, { lazyConnect: true });
+    const store = new RedisTokenStore(client, { prefix: 'test:exits:' });
+    try {
+      new TokenService({ store, cache: { maxStale: '1s' }, maxTokensPerUser: 0 });
+      console.log('accepted');
+    } catch (error) {
+      console.log(error.name);
+    }
+    client.disconnect();
+  `);
+  assert.equal(run.killed, false, `the script was still running at the guard: ${run.output}`);
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.output.trim(), 'TypeError');
 });

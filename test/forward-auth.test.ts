@@ -5,7 +5,6 @@ import express4 from 'express4';
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
-import { normalisePath } from '../lib/forwarded-request';
 import {
   type ForwardAuthOptions,
   forwardAuth,
@@ -13,6 +12,7 @@ import {
   type TokenEvent,
   TokenService,
 } from '../lib/index';
+import { destinationPath, normalisePath } from '../lib/request-target';
 import { tampered } from './support/forward-auth-e2e';
 import { unavailableStore } from './support/unavailable-store';
 
@@ -129,13 +129,47 @@ for (const [version, express] of [
         scopes: ['node:docs:r', 'node:inbox:w'],
       });
       const copy = (token: string, destination: string) =>
-        ask('COPY', '/docs/a.txt', `Bearer ${token}`).set('Destination', destination);
+        ask('COPY', '/docs/a.txt', `Bearer ${token}`)
+          .set('X-Forwarded-Host', 'dav.example')
+          .set('Destination', destination);
       await copy(reader.token, 'http://dav.example/docs/b.txt').expect(403);
       await copy(reader.token, '/inbox/b.txt').expect(403);
       await copy(both.token, 'http://dav.example/inbox/b.txt').expect(200);
       await copy(both.token, 'http://dav.example/inbox/../docs/b.txt').expect(403);
       await copy(both.token, 'http://dav.example/inbox/%2Fdocs').expect(400);
       await ask('MOVE', '/docs/a.txt', `Bearer ${both.token}`).set('Destination', '/inbox/a.txt').expect(403);
+    });
+
+    test('a Destination a server could read as another path, or on another host, is a 400', async () => {
+      const issued = await tokens.issue({ user: 'admin', expiresIn: '1h', scopes: ['node:a:rw'] });
+      const copy = (destination: string, headers: Record<string, string> = {}) =>
+        ask('COPY', '/a/k.txt', `Bearer ${issued.token}`).set(headers).set('Destination', destination);
+      await copy('/secret/x.txt').expect(403);
+      // Go's url.Parse cuts the path at `?` and `#`, and takes what follows a leading `//` as a host.
+      for (const destination of ['/secret/x.txt?://h/a/', '/secret/x.txt#://h/a/', '//a/secret/x.txt']) {
+        const res = await copy(destination, { Host: 'a' }).expect(400);
+        assert.deepEqual(res.body, { error: 'invalid_original_request' });
+      }
+      await copy('/a/y.txt').expect(200);
+      // The host is the proxy's X-Forwarded-Host when it sends one (nginx's sub-request goes to the
+      // auth server under another name), else Host (Caddy keeps the client's).
+      await copy('http://dav.example/a/y.txt', { Host: 'dav.example' }).expect(200);
+      await copy('http://dav.example/a/y.txt', { Host: 'auth', 'X-Forwarded-Host': 'dav.example' }).expect(
+        200,
+      );
+      await copy('http://dav.example/a/y.txt', { Host: 'dav.example', 'X-Forwarded-Host': 'other' }).expect(
+        400,
+      );
+      await copy('http://dav.example:8080/a/y.txt', { Host: 'dav.example' }).expect(400);
+      await copy('http://other/a/y.txt', { Host: 'dav.example' }).expect(400);
+      // Onto its own source, or into it: RFC 4918 forbids it, rclone copies a folder into itself forever.
+      for (const [source, destination] of [
+        ['/a/k.txt', '/a/k.txt'],
+        ['/a/', '/a/moved'],
+        ['/a', '/a/./b/../moved/'],
+      ] as const) {
+        await ask('COPY', source, `Bearer ${issued.token}`).set('Destination', destination).expect(400);
+      }
     });
 
     test('without resolveNode only unscoped tokens pass', async () => {
@@ -195,6 +229,7 @@ for (const [version, express] of [
       await ask('GET', raw('/ete/a.txt'), bearer).expect(403);
       await ask('GET', '/\u00e9t\u00e9/a.txt', bearer).expect(400);
       await ask('COPY', '/été/a.txt'.replace(/é/g, '%C3%A9'), bearer)
+        .set('X-Forwarded-Host', 'dav.example')
         .set('Destination', raw('http://dav.example/été/b.txt'))
         .expect(403);
     });
@@ -329,6 +364,98 @@ describe('normalisePath()', () => {
           assert.ok(!/[\\\u0000-\u001f\u007f]/.test(segment), path);
         }
       }),
+      { numRuns: FUZZ_RUNS * 10 },
+    );
+  });
+});
+
+describe('destinationPath()', () => {
+  test('an absolute path, or an http(s) URI on the request host; the path stays encoded', () => {
+    assert.deepEqual(destinationPath('/a/b%20c', 'h'), { ok: true, path: '/a/b%20c' });
+    assert.deepEqual(destinationPath('http://h:8080/a/x', 'h:8080'), { ok: true, path: '/a/x' });
+    assert.deepEqual(destinationPath('HTTPS://H/a/', 'h'), { ok: true, path: '/a/' });
+    assert.deepEqual(destinationPath('http://[::1]:9/a', '[::1]:9'), { ok: true, path: '/a' });
+  });
+
+  test('another host or port is foreign; no known host is foreign', () => {
+    for (const [header, host] of [
+      ['http://h/a', 'g'],
+      ['http://h:81/a', 'h'],
+      ['http://h/a', 'h:80'],
+      ['http://h/a', undefined],
+      ['http://h.evil/a', 'h'],
+    ] as const) {
+      assert.deepEqual(destinationPath(header, host), { ok: false, error: 'foreign' }, header);
+    }
+  });
+
+  test('what a server could read as another path is invalid', () => {
+    for (const header of [
+      '/secret/x.txt?://h/a/',
+      '/secret/x.txt#://h/a/',
+      '//a/secret/x.txt',
+      'http://h//a/x',
+      'http://h/a/x?y',
+      'http://h/a/x#y',
+      'http://u@h/a/x',
+      'http://h@h/a/x',
+      'ftp://h/a/x',
+      'x-http://h/a/x',
+      ' http://h/a/x',
+      'http://h/a x',
+      'http://h\\a/x',
+      '/a\\..\\secret',
+      '/a/%2e%2e%2fsecret',
+      '/a/%00',
+      '/a/\u00a0',
+      '/a/\u200b',
+      'http:/h/a',
+      'http:h/a',
+      'http://h',
+      'a/x',
+      '',
+    ]) {
+      assert.deepEqual(destinationPath(header, 'h'), { ok: false, error: 'invalid' }, header);
+    }
+  });
+
+  test(`property (${FUZZ_RUNS * 10} runs): a path comes back only if Go's, nginx's and WHATWG's readings agree with it`, () => {
+    const part = fc.constantFrom(
+      'a',
+      'h',
+      '/',
+      '//',
+      '?',
+      '#',
+      '@',
+      ':',
+      '%2f',
+      '%2e',
+      '.',
+      '..',
+      '\\',
+      ' ',
+      'é',
+      ';',
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('', 'http://h', 'https://h', 'http://h:1', 'http:', '//h', 'http://u@h'),
+        fc.array(part, { maxLength: 8 }),
+        (prefix, parts) => {
+          const header = `${prefix}/${parts.join('')}`;
+          const read = destinationPath(header, 'h');
+          if (!read.ok) return;
+          assert.ok(read.path.startsWith('/') && !read.path.startsWith('//'), header);
+          assert.ok(!/[?#\\ ]/.test(header), header);
+          // An absolute path, or a URI on the request's own host and port: whatever the parts formed
+          // (`http:` + `/` + `/h/` is `http://h/`, which is right).
+          assert.ok(/^(?:\/(?!\/)|https?:\/\/h\/)/.test(header), header);
+          assert.equal(header.endsWith(read.path), true, header);
+          assert.notEqual(normalisePath(read.path), null, header);
+          if (prefix !== '') assert.equal(new URL(header).host, 'h', header);
+        },
+      ),
       { numRuns: FUZZ_RUNS * 10 },
     );
   });

@@ -83,7 +83,7 @@ describe('PostgresTokenStore', () => {
       ];
       for (const text of texts) {
         const token = record(time, { user: text, label: text, scopes: [text, 'node:1:r', ''] });
-        assert.equal(await h.store.create(token), true);
+        assert.equal(await h.store.create(token), 'created');
         assert.deepEqual((await h.store.listPage(text, { cursor: null, limit: 10 })).tokens, [token]);
       }
       // A NUL cannot be stored in PostgreSQL text: refused with an error, never cut short.

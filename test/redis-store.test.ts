@@ -70,3 +70,37 @@ describe('RedisTokenStore: no use of a token text extends a key past its token',
     await assert.rejects(counted.issue({ user: 'bob', autoRefresh: '1h' }), { code: 'ERR_TOKEN_LIMIT' });
   });
 });
+
+describe("RedisTokenStore: an issue in flight holds its place in the user's index", () => {
+  const client = connectTestRedis();
+  const prefix = uniquePrefix('reservations');
+  // The app's clock runs ahead of Redis' when the test moves it: reservations lapse on it.
+  let ahead = 0;
+  const store = new RedisTokenStore(client, { prefix, now: () => Date.now() + ahead });
+  const tokens = new TokenService({ store, maxTokensPerUser: 3 });
+  after(async () => {
+    await deleteKeys(client, prefix);
+    await client.quit();
+  });
+
+  test('a reserved id without its record counts, is never dropped while reserved, and is once it lapses', async () => {
+    const user = 'flight';
+    await tokens.issue({ user, expiresIn: '1h' });
+    await tokens.issue({ user, expiresIn: '1h' });
+    // What an app that died between reserving an id and writing its record leaves (see RESERVE).
+    const orphan = '0123456789abcdef';
+    await client.zadd(store.userKey(user), String(Date.now()), orphan);
+    await client.zadd(store.reservationsKey(user), String(Date.now() + 60_000), orphan);
+    const inIndex = async () => (await client.zscore(store.userKey(user), orphan)) !== null;
+    // Its record may still be on its way: it counts, and neither a listing nor an issue at the
+    // limit (which looks up the user's tokens and drops the gone ones) drops it.
+    await assert.rejects(tokens.issue({ user, expiresIn: '1h' }), { code: 'ERR_TOKEN_LIMIT' });
+    assert.equal((await tokens.list(user)).length, 2);
+    assert.ok(await inIndex(), 'kept while reserved');
+    ahead = 61_000;
+    assert.ok(await tokens.issue({ user, expiresIn: '1h' }), 'the lapsed reservation made room');
+    assert.equal(await inIndex(), false, 'dropped once lapsed');
+    assert.equal((await tokens.list(user)).length, 3);
+    assert.equal(await client.zcard(store.reservationsKey(user)), 0, 'no issue left in flight');
+  });
+});

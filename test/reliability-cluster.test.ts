@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterOptions } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
-import { personalTokenAuth, TokenService } from '../lib/index';
+import { personalTokenAuth, TokenLimitError, TokenService } from '../lib/index';
 import { testTokenStore } from '../testing/node-test';
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './support/failover-load';
@@ -107,6 +107,22 @@ describe('personalTokenAuth() through an ioredis Cluster', () => {
     assert.equal(await tokens.revokeAll(login), 5);
     for (const token of issued) assert.equal((await whoami(bearer(token.token))).status, 401);
     assert.deepEqual(await tokens.list(login), []);
+  });
+
+  test('200 issues racing at 95 of maxTokensPerUser 100: exactly 5 succeed, and the user has exactly 100', async (t) => {
+    const login = 'dora';
+    await Promise.all(Array.from({ length: 95 }, () => tokens.issue({ user: login, expiresIn: '1h' })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () => tokens.issue({ user: login, expiresIn: '1h' })),
+    );
+    const issued = results.filter((result) => result.status === 'fulfilled').length;
+    const refused = results.filter(
+      (result) => result.status === 'rejected' && result.reason instanceof TokenLimitError,
+    ).length;
+    t.diagnostic(`Redis Cluster: ${issued} issued, ${refused} refused, of 200`);
+    assert.deepEqual({ issued, refused }, { issued: 5, refused: 195 });
+    assert.equal((await tokens.list(login)).length, 100);
+    assert.equal(await tokens.revokeAll(login), 100);
   });
 
   test('a master killed under load: 503 while it fails over, then live tokens pass and revoked stay out', {

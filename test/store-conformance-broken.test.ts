@@ -25,7 +25,7 @@ function harnessOf(wrap: (inner: MemoryTokenStore) => TokenStore): () => Promise
 /** The memory store's methods, bound, with some replaced. */
 function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenStore {
   const store: TokenStore = {
-    create: (token) => inner.create(token),
+    create: (token, options) => inner.create(token, options),
     verify: (id, hash, plan) => inner.verify(id, hash, plan),
     get: (id) => inner.get(id),
     listPage: (user, page) => inner.listPage(user, page),
@@ -87,9 +87,9 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
     make: (inner) => {
       const users = new Set<string>();
       return broken(inner, {
-        create: (token) => {
+        create: (token, options) => {
           users.add(token.user);
-          return inner.create(token);
+          return inner.create(token, options);
         },
         listPage: async (user, page) => {
           const own = await inner.listPage(user, page);
@@ -123,6 +123,25 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
     caught: [
       'verify caps plan.expiresAt at a hard limit that limit() brought forward',
       'a limit racing verifies: after it resolves, no use keeps the token past the new limit',
+    ],
+  },
+  {
+    // Counts the user's live tokens, then creates, in two steps: creates racing at the limit all
+    // count below it, and all get in.
+    name: 'counts, then creates',
+    make: (inner) =>
+      broken(inner, {
+        create: async (token, options) => {
+          const max = options?.maxLiveTokens;
+          if (max !== undefined) {
+            const page = await inner.listPage(token.user, { cursor: null, limit: max });
+            if (page.tokens.length >= max) return 'over-limit';
+          }
+          return inner.create(token);
+        },
+      }),
+    caught: [
+      '200 creates racing at 5 below maxLiveTokens: exactly 5 are created, and the user then has exactly the limit',
     ],
   },
 ];

@@ -1,7 +1,9 @@
+import { checkOptions, optionNames } from '../lib/option-names';
 import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { hardLimitCases } from './cases/hard-limits';
 import { listingCases } from './cases/listing';
+import { liveTokenLimitCases } from './cases/live-token-limit';
 import { recordCases } from './cases/records';
 import { throttleCases } from './cases/throttle';
 import { tombstoneCases } from './cases/tombstones';
@@ -17,6 +19,7 @@ const CASES: readonly ConformanceCase[] = [
   ...listingCases,
   ...throttleCases,
   ...concurrencyCases,
+  ...liveTokenLimitCases,
 ];
 
 /** The names of the suite's cases, in the order they run. */
@@ -38,6 +41,8 @@ export interface CheckTokenStoreOptions {
   caseTimeout?: number;
 }
 
+const OPTION_NAMES = optionNames<CheckTokenStoreOptions>({ cases: true, caseTimeout: true });
+
 /**
  * Runs the conformance suite against a store: every case gets its own harness from `makeHarness()`
  * and cleans it up after, and the cases run one after another. Resolves to what passed and what
@@ -48,6 +53,7 @@ export async function checkTokenStore(
   makeHarness: () => Promise<StoreHarness>,
   options: CheckTokenStoreOptions = {},
 ): Promise<ConformanceReport> {
+  checkOptions('checkTokenStore', options, OPTION_NAMES);
   const report: ConformanceReport = { passed: [], failed: [], skipped: [] };
   const wanted = options.cases === undefined ? undefined : new Set(options.cases);
   for (const check of CASES) {

@@ -87,7 +87,7 @@ export class CaseContext {
 
   /** Creates records, asserting that the store took each one. */
   async create(...tokens: StoredToken[]): Promise<void> {
-    for (const token of tokens) assert.equal(await this.store.create(token), true, `create ${token.id}`);
+    for (const token of tokens) assert.equal(await this.store.create(token), 'created', `create ${token.id}`);
   }
 
   /**

@@ -174,15 +174,17 @@ export async function startServeAuth(
   return startServer(process.execPath, args, port, { cwd, env });
 }
 
-/** `rclone serve webdav` on a temp dir, with folders `docs` and `inbox`. */
-export async function startRcloneWebdav(): Promise<OwnedServer & { dir: string }> {
+/** `rclone serve webdav` on a temp dir, with folders `docs` and `inbox`, and rclone flags of the caller's. */
+export async function startRcloneWebdav(
+  flags: readonly string[] = [],
+): Promise<OwnedServer & { dir: string }> {
   const port = await freePort();
   const dir = ownedTempDir('share');
   for (const folder of ['docs', 'inbox', 'litmus-root']) mkdirSync(join(dir, folder));
   writeFileSync(join(dir, 'docs', 'readme.txt'), 'hello\n');
   const server = await startServer(
     'rclone',
-    ['serve', 'webdav', dir, '--addr', `127.0.0.1:${port}`, '--config', join(dir, '.rclone.conf')],
+    ['serve', 'webdav', dir, '--addr', `127.0.0.1:${port}`, '--config', join(dir, '.rclone.conf'), ...flags],
     port,
     { cleanUp: () => removeTempDir(dir) },
   );

@@ -23,10 +23,10 @@ export const recordCases: ConformanceCase[] = [
     async run(t) {
       const token = t.record();
       await t.create(token);
-      assert.equal(await t.store.create({ ...token, user: 'mallory' }), false, 'a live id');
+      assert.equal(await t.store.create({ ...token, user: 'mallory' }), 'id-taken', 'a live id');
       assert.equal((await t.store.get(token.id))?.user, token.user);
       assert.ok(await t.store.delete(token.id, t.now() + 60 * SECOND));
-      assert.equal(await t.store.create(token), false, 'a revoked id is never reused');
+      assert.equal(await t.store.create(token), 'id-taken', 'a revoked id is never reused');
       assert.equal(await t.store.get(token.id), null);
     },
   },
