@@ -124,7 +124,7 @@ async function checkLocks(
       // (a client tags the root of a folder's lock when it writes inside): a tag elsewhere would let a token
       // probe locks and entity tags outside its scopes.
       pathOfTag: (tag) => {
-        const result = davDestinationPath(tag, mountPath);
+        const result = davDestinationPath(tag, ctx.request.headers.host, mountPath);
         if (!('path' in result)) return null;
         const tagged = result.path;
         const related = (path: string | null) =>

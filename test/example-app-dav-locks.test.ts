@@ -407,9 +407,9 @@ describe('example-app WebDAV locks, behind tokens', () => {
     const docsOnly = await token('admin', `node:${demo.uuidOf('/docs')}:rw`);
     const held = lockToken(await lock('/dav/private/notes.txt', admin).expect(200));
     // Would hold if evaluated on /private/notes.txt: it is ignored, so no list holds.
-    const probe = `<http://127.0.0.1/dav/private/notes.txt> (<${held}>)`;
+    const probe = `</dav/private/notes.txt> (<${held}>)`;
     assert.equal((await put('/dav/docs/probe.txt', docsOnly, probe)).status, 412);
-    const own = `<http://127.0.0.1/dav/docs/probe.txt> (Not <DAV:no-lock>)`;
+    const own = `</dav/docs/probe.txt> (Not <DAV:no-lock>)`;
     assert.equal(
       (await put('/dav/docs/probe.txt', docsOnly, own)).status,
       201,
