@@ -138,6 +138,11 @@ export function forwardAuth(options: ForwardAuthOptions): Router {
       accesses.set(req, { target: null, destination: request.destination === undefined ? undefined : null });
       return next();
     }
+    // No node: refused to a scoped token, whose scope cannot be checked against a lock token's path.
+    if (namesLockByTokenOnly(request.method, req.headers.if)) {
+      accesses.set(req, { target: null, destination: undefined });
+      return next();
+    }
     Promise.all([
       resolveNode(request.method, request.path),
       request.destination === undefined ? undefined : resolveNode(request.method, request.destination),
@@ -181,6 +186,15 @@ export function forwardAuth(options: ForwardAuthOptions): Router {
   const router = loadExpress().Router();
   router.all('/', readRequest, authenticate, resolveAccess, checkTarget, checkDestination, answer);
   return router;
+}
+
+/**
+ * An `UNLOCK`, or a `LOCK` that refreshes (it names its lock in `If`): the lock token names no path,
+ * and Go's x/net/webdav (rclone) applies both whatever the request's path, with lock tokens numbered
+ * in sequence, so a scope on the request's path says nothing about the lock they act on.
+ */
+function namesLockByTokenOnly(method: string, ifHeader: unknown): boolean {
+  return method === 'UNLOCK' || (method === 'LOCK' && ifHeader !== undefined);
 }
 
 function identityHeaderNames(headers: IdentityHeaders | undefined): Required<IdentityHeaders> {

@@ -1,7 +1,8 @@
 // What forward auth cannot see: a lock token names no path. Through the docs' nginx to rclone (Go's
 // x/net/webdav, which numbers lock tokens in sequence and unlocks by token whatever the path), a token
-// scoped to /a removes another user's lock on /secret; a resolveNode that lets only unscoped tokens
-// lock and unlock, as docs/forward-auth.md says, refuses it.
+// scoped to /a could remove another user's lock on /secret: forward auth refuses a scoped token's
+// UNLOCK and lock refresh, whatever the mapping, and a mapping may also keep LOCK itself to unscoped
+// tokens.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -21,7 +22,7 @@ const LOCK_BODY =
 const lockingOnlyUnscoped: ResolveNode = (method, path) =>
   method === 'LOCK' || method === 'UNLOCK' ? null : byFirstSegment(method, path);
 
-for (const [mapping, resolveNode, unlocks] of [
+for (const [mapping, resolveNode, locks] of [
   ['a path-only mapping', byFirstSegment, true],
   ['a mapping that leaves locks to unscoped tokens', lockingOnlyUnscoped, false],
 ] as const) {
@@ -62,8 +63,8 @@ for (const [mapping, resolveNode, unlocks] of [
     };
 
     test(
-      unlocks
-        ? 'a token scoped to /a removes it by its number'
+      locks
+        ? 'a token scoped to /a locks its own file, but cannot unlock or refresh by a lock token'
         : 'a token scoped to /a cannot lock or unlock',
       async () => {
         const owner = (await tokens.issue({ user: 'owner', expiresIn: '1h' })).token;
@@ -74,18 +75,25 @@ for (const [mapping, resolveNode, unlocks] of [
         assert.equal((await send('PUT', '/secret/x.txt', owner)).status, 423, 'the lock holds off a PUT');
 
         const own = await lock('/a/k.txt', scoped);
-        const unlock = await send('UNLOCK', '/a/k.txt', scoped, { 'Lock-Token': held.lockToken! });
-        if (unlocks) {
-          // The scoped token's own lock is the next number: the owner's is one below.
-          assert.equal(own.status, 200);
+        assert.equal(own.status, locks ? 200 : 403);
+        if (locks) {
+          // The scoped token's own lock is the next number: the owner's is the one below, which
+          // x/net/webdav would unlock or refresh whatever the path.
           assert.equal(Number(/\d+/.exec(own.lockToken!)![0]) - 1, Number(/\d+/.exec(held.lockToken!)![0]));
-          assert.equal(unlock.status, 204);
-          assert.equal((await send('PUT', '/secret/x.txt', owner)).status, 201, 'the lock is gone');
-        } else {
-          assert.equal(own.status, 403);
-          assert.equal(unlock.status, 403);
-          assert.equal((await send('PUT', '/secret/x.txt', owner)).status, 423, 'the lock still holds');
         }
+        const unlock = await send('UNLOCK', '/a/k.txt', scoped, { 'Lock-Token': held.lockToken! });
+        assert.equal(unlock.status, 403);
+        const refresh = await send('LOCK', '/a/k.txt', scoped, {
+          If: `(${held.lockToken!})`,
+          Timeout: 'Infinite',
+        });
+        assert.equal(refresh.status, 403);
+        assert.equal((await send('PUT', '/secret/x.txt', owner)).status, 423, 'the lock still holds');
+        // The owner, unscoped, still unlocks its own lock.
+        assert.equal(
+          (await send('UNLOCK', '/secret/x.txt', owner, { 'Lock-Token': held.lockToken! })).status,
+          204,
+        );
       },
     );
   });
