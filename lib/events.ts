@@ -47,7 +47,9 @@ export type TokenEvent =
       ip: string | undefined;
       scheme: Scheme | undefined;
     })
-  | (EventBase & { type: 'throttled'; ip: string; retryAfter: number });
+  | (EventBase & { type: 'throttled'; ip: string; retryAfter: number })
+  /** A token was used from a client IP not among its recent ones (`trackIp`), now recorded. */
+  | (EventBase & { type: 'new-ip'; tokenId: string; login: string; ip: string });
 
 export type TokenEventType = TokenEvent['type'];
 export type OnEvent = (event: TokenEvent) => void | Promise<void>;

@@ -31,6 +31,7 @@ function info(overrides: Partial<TokenInfo> = {}): TokenInfo {
     autoRefresh: null,
     lastUsedAt: null,
     lastUsedIp: null,
+    recentIps: [],
     ...overrides,
   };
 }

@@ -35,6 +35,7 @@ describe('PostgresTokenStore', () => {
       autoRefresh: null,
       lastUsedAt: null,
       lastUsedIp: null,
+      recentIps: [],
       ...overrides,
     };
   };
