@@ -3,9 +3,11 @@
 // row versions. Every store gets an injected clock, so that the one-write-a-second rule is exact.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
-import { type TokenEvent, TokenService, type TokenStore } from '../lib/index';
+import { personalTokenAuth, type TokenEvent, TokenService, type TokenStore, tokenRouter } from '../lib/index';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
@@ -93,6 +95,31 @@ for (const [name, makeStore] of STORES) {
     });
   });
 }
+
+test("the self-service router's JSON lists a token's recent IPs, newest first, from X-Forwarded-For", async () => {
+  const { tokens } = tracking(new MemoryTokenStore({ now: () => time }));
+  const app = express();
+  app.set('trust proxy', true);
+  app.use('/pat', personalTokenAuth({ tokens }), tokenRouter({ tokens }));
+  const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+  for (const ip of IPS.slice(0, 2)) {
+    time += 1000;
+    await request(app)
+      .get('/pat/tokens')
+      .set('Authorization', `Bearer ${issued.token}`)
+      .set('X-Forwarded-For', ip)
+      .expect(200);
+  }
+  const res = await request(app)
+    .get(`/pat/tokens/${issued.id}`)
+    .set('Authorization', `Bearer ${issued.token}`)
+    .set('X-Forwarded-For', IPS[1]!)
+    .expect(200);
+  assert.deepEqual(res.body.recentIps, [
+    { ip: IPS[1], lastSeenAt: new Date(time).toISOString() },
+    { ip: IPS[0], lastSeenAt: new Date(time - 1000).toISOString() },
+  ]);
+});
 
 describe('recent IPs: writes counted at the Redis server', () => {
   /** The writes of a token's record while `run` runs: SETs by the scripts on its key. */
