@@ -1,6 +1,7 @@
 import { InProcessInvalidations } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import { checkOptions, optionNames } from '../lib/option-names';
+import { isRecentIp, withRecentIp } from '../lib/recent-ips';
 import type {
   AttemptReservation,
   CheckedToken,
@@ -14,7 +15,6 @@ import type {
   TokenPage,
   TokenStore,
 } from '../lib/store';
-import { isRecentIp, withRecentIp } from '../lib/recent-ips';
 import { hashesMatch, tokenIdOf } from '../lib/token-format';
 import { formatPageCursor, parsePageCursor } from '../lib/token-page';
 import { UserTokenIndex } from './memory-user-index';

@@ -149,7 +149,10 @@ SELECT ${RECORD_COLUMNS}, false FROM ${t} WHERE id = $1 AND expires_at > $3::big
     ),
 
     // $1 id, $2 now.
-    get: named('get', `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`),
+    get: named(
+      'get',
+      `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+    ),
 
     // $1 login, $2 now, $3 how many. Newest first, then by id, as every store lists.
     firstPage: named(

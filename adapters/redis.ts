@@ -290,7 +290,13 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return this.#run(
       TOUCH,
       [key],
-      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs(plan), String(plan.newIpIfBefore ?? '')],
+      [
+        secretHash,
+        String(plan.now),
+        String(plan.touchIfBefore),
+        ...ipArgs(plan),
+        String(plan.newIpIfBefore ?? ''),
+      ],
     ).then((reply) => {
       if (!Array.isArray(reply) || reply[0] === 0) return found;
       found.lastUsedAt = plan.now;
@@ -457,7 +463,12 @@ function ipArgs(plan: CheckPlan): [string, string] {
 }
 
 /** The record a use was written to, with its recent IPs after, and the IP it added (`record_use`'s 2). */
-function withWritten(found: StoredToken, written: number, plan: CheckPlan, recentIps: StoredToken['recentIps']): CheckedToken {
+function withWritten(
+  found: StoredToken,
+  written: number,
+  plan: CheckPlan,
+  recentIps: StoredToken['recentIps'],
+): CheckedToken {
   const checked: CheckedToken = found;
   checked.recentIps = recentIps;
   if (written === 2 && typeof plan.ip === 'string') checked.addedIp = plan.ip;

@@ -24,7 +24,12 @@ export function planCheck(
   touchInterval: number,
   ip: string | null | undefined,
 ): CheckPlan {
-  const plan: CheckPlan = { now, expiresAt: slidingExpiry(terms, now), touchIfBefore: now - touchInterval, ip };
+  const plan: CheckPlan = {
+    now,
+    expiresAt: slidingExpiry(terms, now),
+    touchIfBefore: now - touchInterval,
+    ip,
+  };
   if (typeof ip === 'string') plan.newIpIfBefore = now - NEW_IP_WRITE_GAP;
   return plan;
 }
@@ -39,7 +44,9 @@ export function useIsDue(record: Pick<StoredToken, 'lastUsedAt' | 'recentIps'>, 
   const last = record.lastUsedAt;
   if (last === null || last <= plan.touchIfBefore) return true;
   const gap = plan.newIpIfBefore;
-  return gap !== undefined && last <= gap && typeof plan.ip === 'string' && !isRecentIp(record.recentIps, plan.ip);
+  return (
+    gap !== undefined && last <= gap && typeof plan.ip === 'string' && !isRecentIp(record.recentIps, plan.ip)
+  );
 }
 
 /**

@@ -522,7 +522,13 @@ export class TokenService {
   #announceNewIp(found: CheckedToken | RevokedToken): void {
     if (!('addedIp' in found) || found.addedIp === undefined) return;
     const { id, user, addedIp } = found;
-    emit(this.onEvent, { type: 'new-ip', time: new Date(this.#now()), tokenId: id, login: user, ip: addedIp });
+    emit(this.onEvent, {
+      type: 'new-ip',
+      time: new Date(this.#now()),
+      tokenId: id,
+      login: user,
+      ip: addedIp,
+    });
   }
 
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */

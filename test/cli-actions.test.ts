@@ -206,7 +206,7 @@ describe('CLI output', () => {
     ];
     const lines = formatDetails(info({ recentIps })).split('\n');
     const at = lines.findIndex((line) => line.startsWith('recent IPs'));
-    assert.match(lines[at]!, /^recent IPs +2001:db8::1  2025-01-02 03:04:07Z$/);
-    assert.match(lines[at + 1]!, /^ +203\.0\.113\.9  2025-01-02 03:04:05Z$/);
+    assert.match(lines[at]!, /^recent IPs +2001:db8::1 {2}2025-01-02 03:04:07Z$/);
+    assert.match(lines[at + 1]!, /^ +203\.0\.113\.9 {2}2025-01-02 03:04:05Z$/);
   });
 });

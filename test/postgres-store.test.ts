@@ -74,9 +74,17 @@ describe('PostgresTokenStore', () => {
       await h.pool.query(`ALTER TABLE "${h.store.table}" DROP COLUMN recent_ips`);
       await h.store.createSchema();
       assert.deepEqual(await h.store.get(token.id), token, 'the token, with no recent IPs');
-      const plan = { now: time, expiresAt: null, touchIfBefore: time, ip: '203.0.113.9', newIpIfBefore: time };
+      const plan = {
+        now: time,
+        expiresAt: null,
+        touchIfBefore: time,
+        ip: '203.0.113.9',
+        newIpIfBefore: time,
+      };
       const used = await h.store.verify(token.id, token.secretHash, plan);
-      assert.deepEqual(used && 'recentIps' in used && used.recentIps, [{ ip: '203.0.113.9', lastSeenAt: time }]);
+      assert.deepEqual(used && 'recentIps' in used && used.recentIps, [
+        { ip: '203.0.113.9', lastSeenAt: time },
+      ]);
     } finally {
       await h.cleanup();
     }

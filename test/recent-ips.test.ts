@@ -18,7 +18,14 @@ const IPS = ['203.0.113.1', '203.0.113.2', '2001:db8::3', '198.51.100.4', '203.0
 /** A service with trackIp on `store`, and the events it emitted. */
 function tracking(store: TokenStore, options: { cache?: { maxStale: number } } = {}) {
   const events: TokenEvent[] = [];
-  const tokens = new TokenService({ store, trackIp: true, onEvent: (event) => events.push(event), ...options });
+  const tokens = new TokenService({
+    store,
+    trackIp: true,
+    onEvent: (event) => {
+      events.push(event);
+    },
+    ...options,
+  });
   const newIps = () => events.filter((event) => event.type === 'new-ip');
   return { tokens, events, newIps };
 }
@@ -71,7 +78,14 @@ for (const [name, makeStore] of STORES) {
     test('an address that is not one (X-Forwarded-For text, a zone id, too long) is never recorded', async () => {
       const { tokens, newIps } = tracking(makeStore());
       const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      for (const ip of ['1.2.3.4 ', 'fe80::1%eth0', `1:2:3:4:5:6:7:8%${'x'.repeat(300)}`, 'a\tb', '', 'pat_x']) {
+      for (const ip of [
+        '1.2.3.4 ',
+        'fe80::1%eth0',
+        `1:2:3:4:5:6:7:8%${'x'.repeat(300)}`,
+        'a\tb',
+        '',
+        'pat_x',
+      ]) {
         time += 1000;
         assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
       }
@@ -191,13 +205,21 @@ describe('recent IPs on PostgreSQL', () => {
 
   /** The transaction that wrote the token's row version: it changes with every write. */
   async function rowVersion(id: string): Promise<string> {
-    const { rows } = await h.pool.query(`SELECT xmin::text AS xmin FROM "${h.store.table}" WHERE id = $1`, [id]);
+    const { rows } = await h.pool.query(`SELECT xmin::text AS xmin FROM "${h.store.table}" WHERE id = $1`, [
+      id,
+    ]);
     return rows[0].xmin;
   }
 
   test('uses from a known IP write nothing within the touch interval; a new one is written, a second on', async () => {
     const events: TokenEvent[] = [];
-    const tokens = new TokenService({ store: h.store, trackIp: true, onEvent: (event) => events.push(event) });
+    const tokens = new TokenService({
+      store: h.store,
+      trackIp: true,
+      onEvent: (event) => {
+        events.push(event);
+      },
+    });
     const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
     assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
     const written = await rowVersion(issued.id);

@@ -55,7 +55,8 @@ function ownRecentIps(
       const found = await inner.verify(id, hash, plan);
       if (!found || isRevoked(found)) return found;
       const written = found.lastUsedAt === plan.now && before?.lastUsedAt !== plan.now;
-      if (written && typeof plan.ip === 'string') lists.set(id, merge(lists.get(id) ?? [], plan.ip, plan.now));
+      if (written && typeof plan.ip === 'string')
+        lists.set(id, merge(lists.get(id) ?? [], plan.ip, plan.now));
       return { ...found, recentIps: lists.get(id) ?? [] };
     },
     get: async (id) => {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { planCheck } from '../lib/check-plan';
-import { type CheckedToken, type CheckPlan, isRevoked, type StoredToken, type TokenStore } from '../lib/store';
+import {
+  type CheckedToken,
+  type CheckPlan,
+  isRevoked,
+  type StoredToken,
+  type TokenStore,
+} from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
 
 /**

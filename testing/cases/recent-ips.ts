@@ -46,7 +46,11 @@ export const recentIpCases: ConformanceCase[] = [
       const expected = IPS.slice(1)
         .map((ip, i) => ({ ip, lastSeenAt: start + (i + 1) * SECOND }))
         .reverse();
-      assert.deepEqual(await recentOf(t, token), expected, 'the five newest, newest first: the oldest is gone');
+      assert.deepEqual(
+        await recentOf(t, token),
+        expected,
+        'the five newest, newest first: the oldest is gone',
+      );
     },
   },
   {
@@ -55,7 +59,8 @@ export const recentIpCases: ConformanceCase[] = [
       const token = t.record({ hard: 5 * TOUCH_INTERVAL });
       await t.create(token);
       const start = t.now();
-      for (const [i, ip] of IPS.slice(0, 3).entries()) await use(t, token, useFrom(token, ip, start + i * SECOND));
+      for (const [i, ip] of IPS.slice(0, 3).entries())
+        await use(t, token, useFrom(token, ip, start + i * SECOND));
       // The touch interval over: a use from the first address is written, and it moves to the front.
       const again = start + 2 * SECOND + TOUCH_INTERVAL;
       const found = await use(t, token, useFrom(token, IPS[0]!, again));
@@ -94,7 +99,11 @@ export const recentIpCases: ConformanceCase[] = [
       assert.equal(c1.addedIp, undefined, 'again within a second: not written');
       for (const at of [start + 3 * SECOND, start + 30 * SECOND]) {
         const known = await use(t, token, useFrom(token, a, at));
-        assert.equal(known.lastUsedAt, start + SECOND, 'a known address writes nothing within the touch interval');
+        assert.equal(
+          known.lastUsedAt,
+          start + SECOND,
+          'a known address writes nothing within the touch interval',
+        );
       }
       const noRule = { ...useFrom(token, c, start + 40 * SECOND), newIpIfBefore: undefined };
       const withoutRule = await use(t, token, noRule);
