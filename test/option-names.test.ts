@@ -15,6 +15,8 @@ import {
   type ForwardAuthOptions,
   forwardAuth,
   type IdentityHeaders,
+  type IntrospectionRouterOptions,
+  introspectionRouter,
   type NodePermissionOptions,
   OptionsError,
   type PersonalTokenAuthOptions,
@@ -156,8 +158,23 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     off: [undefined],
     misspelt: ['tokenID', 'tokenId'],
   }),
-  // The throttle of both factories that take one (forwardAuth's passes it on to the middleware).
-  ...[personalTokenAuth, forwardAuth].map((factory) =>
+  entry<IntrospectionRouterOptions>({
+    where: 'introspectionRouter',
+    call: (options) => introspectionRouter(options as never),
+    base: () => ({ tokens: service() }),
+    valid: {
+      tokens: service,
+      clients: () => ({ app: 'secret' }),
+      touch: () => true,
+      throttle: () => ({ maxFailures: 3, window: '1m' }),
+      realm: () => 'Services',
+      retryAfter: () => 2,
+      bodyLimit: () => 4096,
+    },
+    misspelt: ['client', 'clients'],
+  }),
+  // The throttle of every factory that takes one (forwardAuth's passes it on to the middleware).
+  ...[personalTokenAuth, forwardAuth, introspectionRouter].map((factory) =>
     entry<ThrottleOptions>({
       where: factory.name,
       within: 'throttle',
