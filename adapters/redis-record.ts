@@ -5,8 +5,7 @@ import type { RecentIp, RevokedToken, StoredToken } from '../lib/store';
  * tabs, in this order:
  *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label · recent IPs
  * and a revoked token's tombstone is `R · user · revoked at`. Recent IPs are space-separated
- * `<last seen>,<ip>` entries, newest first (see `RecentIp`); a record written before they were kept
- * has no such field, and reads as having none. The Lua scripts (redis-scripts.ts)
+ * `<last seen>,<ip>` entries, newest first (see `RecentIp`); a record without any has no such field. The Lua scripts (redis-scripts.ts)
  * split on tabs too, and copy the user field from a record into its tombstone as it is.
  *
  * Every text field is escaped, so that it round-trips whatever it holds: `%` and the separators (tab,
@@ -49,7 +48,7 @@ function unescapeField(text: string): string {
 }
 
 export function encodeToken(token: StoredToken): string {
-  return [
+  const fields = [
     'T',
     token.secretHash,
     escapeField(token.user),
@@ -60,8 +59,11 @@ export function encodeToken(token: StoredToken): string {
     token.lastUsedAt ?? '',
     escapeOptional(token.lastUsedIp),
     escapeOptional(token.label),
-    encodeRecentIps(token.recentIps),
-  ].join('\t');
+  ];
+  // Without recent IPs, the record has the ten fields that app instances of earlier releases read,
+  // so that a rolling upgrade without trackIp leaves every instance able to check every token.
+  if (token.recentIps.length > 0) fields.push(encodeRecentIps(token.recentIps));
+  return fields.join('\t');
 }
 
 function encodeRecentIps(recent: readonly RecentIp[]): string {
