@@ -371,15 +371,26 @@ export class TokenService {
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     const limit = overlap > 0 ? this.maxTokensPerUser : undefined;
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, limit, false);
+    let replaced: boolean;
     try {
-      if (overlap === 0)
-        await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-      else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
+      replaced =
+        overlap === 0
+          ? (await this.#takeAway([id], 'revoke', () =>
+              this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
+            )) !== null
+          : await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
       await this.#announce([id]);
     } catch (error) {
       // The replacement's text goes nowhere with this failure: it is revoked, as a failed issue's is.
       await this.#withdraw(fresh.id, Promise.resolve(true));
       throw error;
+    }
+    // The old token was gone by then: a racing rotation replaced it, or it was revoked or expired.
+    // Only the rotation that took it away keeps its replacement, or rotations racing without an
+    // overlap (which the limit does not count) would turn one token into as many as there are.
+    if (!replaced) {
+      await this.#withdraw(fresh.id, Promise.resolve(true));
+      return null;
     }
     emit(this.onEvent, {
       type: 'rotated',

@@ -304,7 +304,9 @@ describe('options that are no object are a TypeError', () => {
   for (const point of ENTRY_POINTS) {
     test(label(point), async () => {
       const off = point.off ?? [];
-      for (const options of [null, 'pat_x', ['tokens'], 42, true, () => ({})]) {
+      // A Promise (options not awaited), a Map or a Date has no own keys: it would pass as empty options.
+      const objects = [Promise.resolve({}), new Map([['tokens', 'pat_x']]), new Date()];
+      for (const options of [null, 'pat_x', ['tokens'], 42, true, () => ({}), ...objects]) {
         if (off.includes(options)) continue;
         const error = await outcomeOf(point, options);
         assert.ok(error instanceof OptionsError, `${String(options)}: ${String(error)}`);
