@@ -1,7 +1,10 @@
 import { InProcessInvalidations } from '../lib/cache-invalidation';
+import { useIsDue } from '../lib/check-plan';
 import { checkOptions, optionNames } from '../lib/option-names';
+import { isRecentIp, withRecentIp } from '../lib/recent-ips';
 import type {
   AttemptReservation,
+  CheckedToken,
   CheckPlan,
   CreateOptions,
   CreateOutcome,
@@ -75,7 +78,7 @@ export class MemoryTokenStore implements TokenStore {
     return 'created';
   }
 
-  async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
+  async verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
     if (tokenIdOf(secretHash) !== id) return null;
     const token = this.#live(id);
     if (!token) {
@@ -86,9 +89,15 @@ export class MemoryTokenStore implements TokenStore {
       if (plan.expiresAt !== null) {
         token.expiresAt = Math.min(plan.expiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       }
-      if (token.lastUsedAt === null || token.lastUsedAt <= plan.touchIfBefore) {
+      if (useIsDue(token, plan)) {
         token.lastUsedAt = plan.now;
-        if (plan.ip !== undefined) token.lastUsedIp = plan.ip;
+        const ip = plan.ip;
+        if (ip !== undefined) token.lastUsedIp = ip;
+        if (typeof ip === 'string') {
+          const added = !isRecentIp(token.recentIps, ip);
+          token.recentIps = withRecentIp(token.recentIps, ip, plan.now);
+          if (added) return { ...structuredClone(token), addedIp: ip };
+        }
       }
     }
     return structuredClone(token);

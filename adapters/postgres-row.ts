@@ -1,4 +1,4 @@
-import type { RevokedToken, StoredToken } from '../lib/store';
+import type { CheckedToken, RecentIp, RevokedToken, StoredToken } from '../lib/store';
 
 /** A row of the tokens table as node-postgres returns it (`bigint` comes back as text). */
 export interface TokenRow {
@@ -14,14 +14,24 @@ export interface TokenRow {
   last_used_at: string | null;
   last_used_ip: string | null;
   revoked_at: string | null;
+  /** `[{ "ip": …, "lastSeenAt": … }]`, newest first; absent where a statement does not read it. */
+  recent_ips?: { ip: string; lastSeenAt: number }[] | null;
+  /** The check's statement with a client IP: whether it added one the record did not hold. */
+  ip_added?: boolean;
 }
 
 const time = (value: string | null): number | null => (value === null ? null : Number(value));
 
-/** The token a row holds, or its tombstone. */
-export function tokenOfRow(row: TokenRow): StoredToken | RevokedToken {
+/** The token a check's row holds (with the IP it added, if any), or its tombstone. */
+export function tokenOfRow(row: TokenRow, ip?: string | null): CheckedToken | RevokedToken {
   if (row.revoked_at !== null) return { id: row.id, user: row.login, revokedAt: Number(row.revoked_at) };
-  return recordOfRow(row);
+  const token: CheckedToken = recordOfRow(row);
+  if (row.ip_added === true && typeof ip === 'string') token.addedIp = ip;
+  return token;
+}
+
+function recentIpsOf(value: TokenRow['recent_ips']): RecentIp[] {
+  return (value ?? []).map((entry) => ({ ip: String(entry.ip), lastSeenAt: Number(entry.lastSeenAt) }));
 }
 
 /** The record a row holds (the caller knows it is no tombstone). */
@@ -38,5 +48,6 @@ export function recordOfRow(row: TokenRow): StoredToken {
     autoRefresh: time(row.auto_refresh),
     lastUsedAt: time(row.last_used_at),
     lastUsedIp: row.last_used_ip,
+    recentIps: recentIpsOf(row.recent_ips),
   };
 }

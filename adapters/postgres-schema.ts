@@ -7,8 +7,12 @@
  * `SWEEP_SAMPLE`). `<table>_failures` holds the throttle's failure counters and reserved attempts,
  * one row per client.
  *
- * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`), so
- * that a check's UPDATE is a HOT update: the new row version goes into the same page and no index
+ * `recent_ips` (a jsonb array, see `RecentIp`) came after the first release: a table made before
+ * gets it added, once, without a rewrite (a constant default), checked first so that a start
+ * takes no table lock when it is there already.
+ *
+ * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`,
+ * `recent_ips`), so that a check's UPDATE is a HOT update: the new row version goes into the same page and no index
  * gets an entry. The fill factor leaves each page room for those versions.
  *
  * `<table>_live_tokens(login, now, up_to)` counts a user's live tokens (up to `up_to`) for an issue
@@ -57,6 +61,11 @@ export function schemaStatements(table: string): string[] {
   last_used_ip text,
   revoked_at bigint
 ) WITH (fillfactor = 80)`,
+    `DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"${name}"'::regclass AND attname = 'recent_ips' AND NOT attisdropped) THEN
+    ALTER TABLE "${name}" ADD COLUMN IF NOT EXISTS recent_ips jsonb NOT NULL DEFAULT '[]';
+  END IF;
+END $$`,
     `CREATE INDEX IF NOT EXISTS "${name}_by_login" ON "${name}" (login, created_at DESC, id DESC)`,
     `CREATE TABLE IF NOT EXISTS "${name}_failures" (
   key text PRIMARY KEY,

@@ -1,3 +1,5 @@
+import { MAX_RECENT_IPS } from '../lib/store';
+
 /**
  * The PostgreSQL store's statements, kept in one place. Each method of the store is one statement,
  * one round trip: what must be atomic is one `UPDATE`, one `INSERT … ON CONFLICT`, or data-modifying
@@ -22,6 +24,7 @@ export const SWEEP_SAMPLE = 32;
 export interface Statements {
   create: Statement;
   verify: Statement;
+  verifyWithIp: Statement;
   get: Statement;
   firstPage: Statement;
   nextPage: Statement;
@@ -35,6 +38,9 @@ export interface Statements {
 
 const COLUMNS =
   'id, login, secret_hash, label, scopes, created_at, expires_at, hard_expires_at, auto_refresh, last_used_at, last_used_ip, revoked_at';
+
+// What a read returns: the columns an insert writes, and those it leaves to their defaults.
+const RECORD_COLUMNS = `${COLUMNS}, recent_ips`;
 
 /** The statements of a store on `table` (already checked by `tableName`). */
 export function statementsFor(table: string): Statements {
@@ -96,26 +102,68 @@ SELECT EXISTS (SELECT 1 FROM inserted) AS created, (SELECT count FROM live) AS l
     last_used_ip = CASE WHEN $6::boolean AND (t.last_used_at IS NULL OR t.last_used_at <= $5::bigint) THEN $7::text ELSE t.last_used_ip END
   WHERE t.id = $1 AND t.secret_hash = $2 AND t.revoked_at IS NULL AND t.expires_at > $3::bigint
     AND ($4::bigint IS NOT NULL OR t.last_used_at IS NULL OR t.last_used_at <= $5::bigint)
-  RETURNING ${COLUMNS}
+  RETURNING ${RECORD_COLUMNS}
 )
-SELECT ${COLUMNS} FROM applied
+SELECT ${RECORD_COLUMNS} FROM applied
 UNION ALL
-SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
+SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
+    ),
+
+    // A check that records a client IP: $1 id, $2 secret hash, $3 now, $4 new expiry (null: it does
+    // not move), $5 touch if last use <= this, $6 the IP, $7 new IP if last use <= this. As `verify`,
+    // and a use is also due for an IP not in recent_ips once the last use is at most $7; a written use
+    // moves the IP to the front of recent_ips, the newest ${MAX_RECENT_IPS} kept. `before` locks the row
+    // first and reads it as it is then, so that concurrent checks each merge into the other's list, and
+    // says whether the IP was new (`ip_added`).
+    verifyWithIp: named(
+      'verify_ip',
+      `WITH before AS (
+  SELECT t.id, NOT (t.recent_ips @> jsonb_build_array(jsonb_build_object('ip', $6::text))) AS is_new,
+    (t.last_used_at IS NULL OR t.last_used_at <= $5::bigint
+      OR (t.last_used_at <= $7::bigint AND NOT (t.recent_ips @> jsonb_build_array(jsonb_build_object('ip', $6::text))))) AS due
+  FROM ${t} AS t
+  WHERE t.id = $1 AND t.secret_hash = $2 AND t.revoked_at IS NULL AND t.expires_at > $3::bigint
+  FOR UPDATE
+), applied AS (
+  UPDATE ${t} AS t SET
+    expires_at = CASE WHEN $4::bigint IS NULL THEN t.expires_at ELSE LEAST($4::bigint, coalesce(t.hard_expires_at, $4::bigint)) END,
+    last_used_at = CASE WHEN before.due THEN $3::bigint ELSE t.last_used_at END,
+    last_used_ip = CASE WHEN before.due THEN $6::text ELSE t.last_used_ip END,
+    recent_ips = CASE WHEN NOT before.due THEN t.recent_ips ELSE (
+      SELECT jsonb_agg(entry ORDER BY place) FROM (
+        SELECT jsonb_build_object('ip', $6::text, 'lastSeenAt', $3::bigint) AS entry, 0::bigint AS place
+        UNION ALL
+        (SELECT old.entry, old.place FROM jsonb_array_elements(t.recent_ips) WITH ORDINALITY AS old(entry, place)
+          WHERE old.entry->>'ip' IS DISTINCT FROM $6::text ORDER BY old.place LIMIT ${MAX_RECENT_IPS - 1})
+      ) AS kept
+    ) END
+  FROM before
+  WHERE t.id = before.id AND ($4::bigint IS NOT NULL OR before.due)
+  RETURNING ${RECORD_COLUMNS.split(', ')
+    .map((column) => `t.${column}`)
+    .join(', ')}, before.due AND before.is_new AS ip_added
+)
+SELECT ${RECORD_COLUMNS}, ip_added FROM applied
+UNION ALL
+SELECT ${RECORD_COLUMNS}, false FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
     ),
 
     // $1 id, $2 now.
-    get: named('get', `SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`),
+    get: named(
+      'get',
+      `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+    ),
 
     // $1 login, $2 now, $3 how many. Newest first, then by id, as every store lists.
     firstPage: named(
       'first_page',
-      `SELECT ${COLUMNS} FROM ${t} WHERE login = $1 AND revoked_at IS NULL AND expires_at > $2
+      `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE login = $1 AND revoked_at IS NULL AND expires_at > $2
 ORDER BY created_at DESC, id DESC LIMIT $3`,
     ),
     // … $4 created at and $5 id of the cursor: the page starts right after that position.
     nextPage: named(
       'next_page',
-      `SELECT ${COLUMNS} FROM ${t} WHERE login = $1 AND revoked_at IS NULL AND expires_at > $2
+      `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE login = $1 AND revoked_at IS NULL AND expires_at > $2
   AND (created_at < $4 OR (created_at = $4 AND id < $5))
 ORDER BY created_at DESC, id DESC LIMIT $3`,
     ),

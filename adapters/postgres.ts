@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
+  CheckedToken,
   CheckPlan,
   CreateOptions,
   CreateOutcome,
@@ -115,9 +116,10 @@ export class PostgresTokenStore implements TokenStore {
     return max !== null && Number(live) >= max ? 'over-limit' : 'id-taken';
   }
 
-  async verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
+  async verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
     // A public id alone, with any hash, touches nothing.
     if (tokenIdOf(secretHash) !== id) return null;
+    if (typeof plan.ip === 'string') return this.#verifyWithIp(id, secretHash, plan, plan.ip);
     const { rows } = await this.#run(this.#statements.verify, [
       id,
       secretHash,
@@ -129,6 +131,26 @@ export class PostgresTokenStore implements TokenStore {
     ]);
     const row = rows[0] as TokenRow | undefined;
     return row ? tokenOfRow(row) : null;
+  }
+
+  /** A check that records a client IP in `recent_ips` too (see `verifyWithIp`). */
+  async #verifyWithIp(
+    id: string,
+    secretHash: string,
+    plan: CheckPlan,
+    ip: string,
+  ): Promise<CheckedToken | RevokedToken | null> {
+    const { rows } = await this.#run(this.#statements.verifyWithIp, [
+      id,
+      secretHash,
+      plan.now,
+      plan.expiresAt,
+      plan.touchIfBefore,
+      ip,
+      plan.newIpIfBefore ?? null,
+    ]);
+    const row = rows[0] as TokenRow | undefined;
+    return row ? tokenOfRow(row, ip) : null;
   }
 
   async get(id: string): Promise<StoredToken | null> {

@@ -1,10 +1,11 @@
-import type { RevokedToken, StoredToken } from '../lib/store';
+import type { RecentIp, RevokedToken, StoredToken } from '../lib/store';
 
 /**
  * How the Redis store writes a token into one string, and reads it back. The fields are separated by
  * tabs, in this order:
- *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label
- * and a revoked token's tombstone is `R · user · revoked at`. The Lua scripts (redis-scripts.ts)
+ *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label · recent IPs
+ * and a revoked token's tombstone is `R · user · revoked at`. Recent IPs are space-separated
+ * `<last seen>,<ip>` entries, newest first (see `RecentIp`); a record without any has no such field. The Lua scripts (redis-scripts.ts)
  * split on tabs too, and copy the user field from a record into its tombstone as it is.
  *
  * Every text field is escaped, so that it round-trips whatever it holds: `%` and the separators (tab,
@@ -35,7 +36,8 @@ export function escapeOptional(text: string | null): string {
   return text === '' ? EMPTY : escapeField(text);
 }
 
-function escapeScope(text: string): string {
+/** A text inside a space-separated field (a scope, a recent IP), as stored: see `escapeField`. */
+export function escapeScope(text: string): string {
   return text === '' ? EMPTY : text.replace(SCOPE_SPECIALS, (char) => ESCAPES[char]!);
 }
 
@@ -46,7 +48,7 @@ function unescapeField(text: string): string {
 }
 
 export function encodeToken(token: StoredToken): string {
-  return [
+  const fields = [
     'T',
     token.secretHash,
     escapeField(token.user),
@@ -57,7 +59,29 @@ export function encodeToken(token: StoredToken): string {
     token.lastUsedAt ?? '',
     escapeOptional(token.lastUsedIp),
     escapeOptional(token.label),
-  ].join('\t');
+  ];
+  // Without recent IPs, the record has the ten fields that app instances of earlier releases read,
+  // so that a rolling upgrade without trackIp leaves every instance able to check every token.
+  if (token.recentIps.length > 0) fields.push(encodeRecentIps(token.recentIps));
+  return fields.join('\t');
+}
+
+function encodeRecentIps(recent: readonly RecentIp[]): string {
+  return recent.map((entry) => `${entry.lastSeenAt},${escapeScope(entry.ip)}`).join(' ');
+}
+
+/** The recent IPs field as stored (see the format above): an entry that is not one is skipped. */
+export function decodeRecentIps(field: string | undefined): RecentIp[] {
+  if (!field) return [];
+  const recent: RecentIp[] = [];
+  for (const entry of field.split(' ')) {
+    const comma = entry.indexOf(',');
+    const lastSeenAt = Number(entry.slice(0, comma));
+    if (comma > 0 && Number.isSafeInteger(lastSeenAt)) {
+      recent.push({ ip: unescapeField(entry.slice(comma + 1)), lastSeenAt });
+    }
+  }
+  return recent;
 }
 
 const optionalNumber = (text: string | undefined) => (text ? Number(text) : null);
@@ -77,7 +101,7 @@ export function decodeToken(
   if (fields[0] === 'R' && fields.length === 3) {
     return { id, user: unescapeField(fields[1]!), revokedAt: Number(fields[2]) };
   }
-  if (fields[0] !== 'T' || fields.length !== 10) return null;
+  if (fields[0] !== 'T' || fields.length < 10 || fields.length > 11) return null;
   const hardExpiresAt = optionalNumber(fields[5]);
   return {
     id,
@@ -92,5 +116,6 @@ export function decodeToken(
     lastUsedAt: optionalNumber(fields[7]),
     lastUsedIp: optionalText(fields[8]),
     label: optionalText(fields[9]),
+    recentIps: decodeRecentIps(fields[10]),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_RECENT_IPS } from '../lib/store';
 
 /**
  * The Redis store's Lua scripts, kept in one place. None is on the success path of a check (one
@@ -65,30 +66,51 @@ return { value, redis.call('PTTL', key) }
 `);
 
 // Lua: applies a check's plan to the record `fields` under `key`, whose hash matched: writes the use
-// (ARGV[2] now) when the stored one is none or at most ARGV[3] (touch if before), with the IP if
-// ARGV[4] is 'set' (ARGV[5], escaped); returns whether it wrote. The key keeps its TTL.
+// (ARGV[2] now) when the stored one is none or at most ARGV[3] (touch if before), or when the IP is
+// not among the recent ones and the stored use is at most `new_ip_if_before` ('' for no such rule);
+// with the IP if ARGV[4] is 'set' (ARGV[5], escaped), which a non-empty one also moves to the front
+// of the recent IPs (field 11, see redis-record.ts), the newest MAX_RECENT_IPS kept. Returns 0 when
+// it wrote nothing, 2 when it wrote an IP the recent ones did not hold, else 1. The key keeps its TTL.
 const RECORD_USE = `
-local function record_use(key, fields)
+local function recent_without(list, ip)
+  local kept, found = {}, false
+  for entry in list:gmatch('[^ ]+') do
+    if entry:sub((entry:find(',', 1, true) or 0) + 1) == ip then found = true else kept[#kept + 1] = entry end
+  end
+  return kept, found
+end
+local function record_use(key, fields, new_ip_if_before)
   local last = tonumber(fields[8])
-  if last and last > tonumber(ARGV[3]) then return 0 end
+  local ip = ARGV[4] == 'set' and ARGV[5] ~= '' and ARGV[5] or nil
+  local kept, known = recent_without(fields[11] or '', ip or '')
+  if last and last > tonumber(ARGV[3]) then
+    local gap = tonumber(new_ip_if_before)
+    if not (ip and gap and last <= gap and not known) then return 0 end
+  end
   fields[8] = ARGV[2]
   if ARGV[4] == 'set' then fields[9] = ARGV[5] end
+  if ip then
+    local recent = { ARGV[2] .. ',' .. ip }
+    for i = 1, math.min(#kept, ${MAX_RECENT_IPS - 1}) do recent[i + 1] = kept[i] end
+    fields[11] = table.concat(recent, ' ')
+  end
   redis.call('SET', key, table.concat(fields, '\\t'), 'KEEPTTL')
+  if ip and not known then return 2 end
   return 1
 end
 `;
 
 /**
  * KEYS l, r · ARGV: secret hash, now (ms), touch if before, 'set' or 'keep' the IP, the IP, the
- * plan's expiry ('' for none). What a check that found nothing under `t:` finds instead: `{ 'L', value,
- * pttl }` for a record whose hard limit was brought forward, to which the secret's holder applies
- * the plan here (its expiry capped by the record's limit, as a time; a window, as a duration), and
+ * plan's expiry ('' for none), new IP if before ('' for none). What a check that found nothing under
+ * `t:` finds instead: `{ 'L', value, pttl, written }` (`written` as `record_use` answers) for a
+ * record whose hard limit was brought forward, to which the secret's holder applies the plan here (its expiry capped by the record's limit, as a time; a window, as a duration), and
  * only before that limit; `{ 'R', value }` for a tombstone, left as it is; or nil.
  */
 export const CHECK_ELSEWHERE = script(`
 ${SPLIT}
 ${RECORD_USE}
-local value = redis.call('GET', KEYS[1])
+local value, written = redis.call('GET', KEYS[1]), 0
 if value then
   local fields = split(value)
   local now, hard, planned = tonumber(ARGV[2]), tonumber(fields[6]), tonumber(ARGV[6])
@@ -98,10 +120,10 @@ if value then
     elseif planned then
       redis.call('PEXPIREAT', KEYS[1], hard)
     end
-    record_use(KEYS[1], fields)
+    written = record_use(KEYS[1], fields, ARGV[7])
     value = table.concat(fields, '\\t')
   end
-  return { 'L', value, redis.call('PTTL', KEYS[1]) }
+  return { 'L', value, redis.call('PTTL', KEYS[1]), written }
 end
 value = redis.call('GET', KEYS[2])
 if value then return { 'R', value } end
@@ -159,9 +181,10 @@ return 1
 
 /**
  * KEYS[1] the key a check found the record under · ARGV: secret hash, now (ms), touch if before,
- * 'set' or 'keep' the IP, the IP (escaped, '' for none). Writes a check's use down (see
- * `record_use`) on a live record whose hash matches; returns 1 if it wrote, else 0. Called only when
- * the record the check read was due for one: at most once per touch interval.
+ * 'set' or 'keep' the IP, the IP (escaped, '' for none), new IP if before ('' for none). Writes a
+ * check's use down (see `record_use`) on a live record whose hash matches; returns what `record_use`
+ * does, with the recent IPs after: { written, recent IPs }. Called only when the record the check read
+ * was due for one: at most once per touch interval, or per new-IP gap for a new address.
  */
 export const TOUCH = script(`
 ${SPLIT}
@@ -170,7 +193,8 @@ local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)
 if fields[2] ~= ARGV[1] then return 0 end
-return record_use(KEYS[1], fields)
+local written = record_use(KEYS[1], fields, ARGV[6])
+return { written, fields[11] or '' }
 `);
 
 /**

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
+import { useIsDue } from '../lib/check-plan';
 import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
   AttemptReservation,
+  CheckedToken,
   CheckPlan,
   CreateOptions,
   CreateOutcome,
@@ -19,7 +21,7 @@ import { formatPageCursor, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-p
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
-import { decodeToken, encodeToken, escapeOptional } from './redis-record';
+import { decodeRecentIps, decodeToken, encodeToken, escapeScope } from './redis-record';
 import {
   CHECK_ELSEWHERE,
   CREATE,
@@ -252,7 +254,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return ids.filter((_, i) => found[i]?.user !== user);
   }
 
-  verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null> {
+  verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
     if (tokenIdOf(secretHash) !== id) return Promise.resolve(null);
     const key = this.tokenKey(id);
     // Not async, and one `then`: this is every request's path, and each promise layer costs.
@@ -277,23 +279,29 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     secretHash: string,
     value: string,
     plan: CheckPlan,
-  ): StoredToken | null | Promise<StoredToken> {
+  ): CheckedToken | null | Promise<CheckedToken> {
     // Capped by the hard limit; with only a hard limit, the key expires exactly then.
     const found = decodeToken(id, value, plan.expiresAt ?? Number.POSITIVE_INFINITY);
     // Under `t:` there is only ever a record; anything else is not this store's.
     if (found === null || 'revokedAt' in found || found.expiresAt <= plan.now) return null;
-    if (found.lastUsedAt !== null && found.lastUsedAt > plan.touchIfBefore) return found;
-    const ipArgs = plan.ip === undefined ? ['keep', ''] : ['set', escapeOptional(plan.ip)];
-    // The script compares the hashes: a wrong one writes nothing.
+    if (!useIsDue(found, plan)) return found;
+    // The script compares the hashes (a wrong one writes nothing) and decides again on the record as
+    // it is then: a concurrent check may have written meanwhile.
     return this.#run(
       TOUCH,
       [key],
-      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs],
-    ).then((touched) => {
-      if (touched !== 1) return found;
+      [
+        secretHash,
+        String(plan.now),
+        String(plan.touchIfBefore),
+        ...ipArgs(plan),
+        String(plan.newIpIfBefore ?? ''),
+      ],
+    ).then((reply) => {
+      if (!Array.isArray(reply) || reply[0] === 0) return found;
       found.lastUsedAt = plan.now;
       if (plan.ip !== undefined) found.lastUsedIp = plan.ip;
-      return found;
+      return withWritten(found, reply[0] as number, plan, decodeRecentIps(reply[1] as string));
     });
   }
 
@@ -302,18 +310,24 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     id: string,
     secretHash: string,
     plan: CheckPlan,
-  ): Promise<StoredToken | RevokedToken | null> {
-    const ipArgs = plan.ip === undefined ? ['keep', ''] : ['set', escapeOptional(plan.ip)];
+  ): Promise<CheckedToken | RevokedToken | null> {
     const reply = (await this.#run(
       CHECK_ELSEWHERE,
       [this.limitedKey(id), this.tombstoneKey(id)],
-      [secretHash, String(plan.now), String(plan.touchIfBefore), ...ipArgs, String(plan.expiresAt ?? '')],
-    )) as ['L', string, number] | ['R', string] | null;
+      [
+        secretHash,
+        String(plan.now),
+        String(plan.touchIfBefore),
+        ...ipArgs(plan),
+        String(plan.expiresAt ?? ''),
+        String(plan.newIpIfBefore ?? ''),
+      ],
+    )) as ['L', string, number, number] | ['R', string] | null;
     if (reply === null) return null;
     if (reply[0] === 'R') return decodeToken(id, reply[1], plan.now);
     const found = decodeToken(id, reply[1], plan.now + Math.max(0, reply[2]));
     if (found === null || 'revokedAt' in found || found.expiresAt <= plan.now) return null;
-    return found;
+    return withWritten(found, reply[3], plan, found.recentIps);
   }
 
   async get(id: string): Promise<StoredToken | null> {
@@ -439,6 +453,26 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     )) as [number, number];
     return { count, resetAt: this.#now() + pttl };
   }
+}
+
+/** The IP arguments of the scripts that write a use: 'set' or 'keep', and the IP, escaped ('' for none). */
+function ipArgs(plan: CheckPlan): [string, string] {
+  if (plan.ip === undefined) return ['keep', ''];
+  // Escaped as a scope is, spaces included: the recent IPs are a space-separated list.
+  return ['set', plan.ip === null ? '' : escapeScope(plan.ip)];
+}
+
+/** The record a use was written to, with its recent IPs after, and the IP it added (`record_use`'s 2). */
+function withWritten(
+  found: StoredToken,
+  written: number,
+  plan: CheckPlan,
+  recentIps: StoredToken['recentIps'],
+): CheckedToken {
+  const checked: CheckedToken = found;
+  checked.recentIps = recentIps;
+  if (written === 2 && typeof plan.ip === 'string') checked.addedIp = plan.ip;
+  return checked;
 }
 
 /**

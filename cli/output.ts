@@ -97,6 +97,9 @@ export function formatDetails(info: TokenInfo): string {
   ];
   // Recorded only when the app opts in (trackIp).
   if (info.lastUsedIp !== null) fields.push(['last used from', printable(info.lastUsedIp)]);
+  for (const [i, entry] of info.recentIps.entries()) {
+    fields.push([i === 0 ? 'recent IPs' : '', `${printable(entry.ip)}  ${formatTime(entry.lastSeenAt)}`]);
+  }
   const width = Math.max(...fields.map(([name]) => name.length));
   return fields.map(([name, value]) => `${name.padEnd(width)}  ${value}\n`).join('');
 }

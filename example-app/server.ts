@@ -79,7 +79,8 @@ async function serve(port: number, host: string, temporaryDataDir: string | null
   } else {
     store = redis ? new RedisTokenStore(redis, { prefix: keyPrefix }) : new MemoryTokenStore();
   }
-  const tokens = new TokenService({ store, resolveUser: (login) => users.resolve(login) });
+  // trackIp: the settings page shows each token's recent client addresses.
+  const tokens = new TokenService({ store, trackIp: true, resolveUser: (login) => users.resolve(login) });
 
   const app = createApp({ tokens, nodes, users });
   const server = app.listen(port, host);

@@ -48,6 +48,8 @@ export type TokenEvent =
       scheme: Scheme | undefined;
     })
   | (EventBase & { type: 'throttled'; ip: string; retryAfter: number })
+  /** A token was used from a client IP not among its recent ones (`trackIp`), now recorded. */
+  | (EventBase & { type: 'new-ip'; tokenId: string; login: string; ip: string })
   | (EventBase & {
       /** A service asked about a token (`introspectionRouter`): which one, who asked, the verdict. */
       type: 'introspected';

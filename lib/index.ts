@@ -88,11 +88,14 @@ export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-
 // The store contract, for writing a store of one's own.
 export {
   type AttemptReservation,
+  type CheckedToken,
   type CheckPlan,
   type CreateOptions,
   type CreateOutcome,
   type FailureCount,
+  MAX_RECENT_IPS,
   type PageRequest,
+  type RecentIp,
   type RevokedToken,
   type StoredToken,
   TOMBSTONE_LIFE,

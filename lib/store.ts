@@ -32,6 +32,28 @@ export interface StoredToken {
   lastUsedAt: number | null;
   /** Client IP of that use, when the service records IPs (`trackIp`). */
   lastUsedIp: string | null;
+  /**
+   * The last `MAX_RECENT_IPS` distinct client IPs written with a use (`trackIp`), newest first: an
+   * address seen again moves to the front with its new time.
+   */
+  recentIps: RecentIp[];
+}
+
+/** A client address a token was used from, and when it last was (ms since the epoch). */
+export interface RecentIp {
+  ip: string;
+  lastSeenAt: number;
+}
+
+/** How many distinct client IPs a record keeps (`StoredToken.recentIps`). */
+export const MAX_RECENT_IPS = 5;
+
+/**
+ * What `verify` returns for a live record: the record as it is after the plan, and `addedIp`, the
+ * address this check put into `recentIps` that was not among them before (absent when none was).
+ */
+export interface CheckedToken extends StoredToken {
+  addedIp?: string;
 }
 
 /**
@@ -104,6 +126,13 @@ export interface CheckPlan {
   touchIfBefore: number;
   /** undefined: leave lastUsedIp as it is; a string or null: what to store with a written use. */
   ip?: string | null;
+  /**
+   * With `ip` a string: also write the use when `ip` is not in `recentIps` and the stored lastUsedAt
+   * is at most this, so that a new address is on record at once, yet an attacker rotating addresses
+   * makes no more writes than this allows. A written use with a string `ip` moves it to the front of
+   * `recentIps` (`lastSeenAt = now`), keeping the `MAX_RECENT_IPS` newest.
+   */
+  newIpIfBefore?: number;
 }
 
 /** What `create` may be asked to keep to. */
@@ -139,11 +168,14 @@ export interface TokenStore {
    *   compares the hashes in constant time and refuses). A store whose one-command read also sets
    *   the expiry may have pushed it to `plan.expiresAt` by then; it must not revive or write anything.
    * - Otherwise: if `plan.expiresAt` is not null, `expiresAt = min(plan.expiresAt, hardExpiresAt)`;
-   *   if `lastUsedAt` is null or `<= plan.touchIfBefore`, `lastUsedAt = plan.now` and, when `plan.ip`
-   *   is not undefined, `lastUsedIp = plan.ip`. Return the record as it is after.
+   *   if a use is due (`useIsDue`: `lastUsedAt` null or `<= plan.touchIfBefore`, or a new `plan.ip`
+   *   past `plan.newIpIfBefore`), `lastUsedAt = plan.now` and, when `plan.ip` is not undefined,
+   *   `lastUsedIp = plan.ip`, and a string `plan.ip` goes to the front of `recentIps` (see `CheckPlan`),
+   *   all in one atomic step: concurrent checks lose no address to one another. Return the record as
+   *   it is after, with `addedIp` when the address written was not in `recentIps` before.
    * The service, not the store, decides whether the token is accepted (hash, expiry, login).
    */
-  verify(id: string, secretHash: string, plan: CheckPlan): Promise<StoredToken | RevokedToken | null>;
+  verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null>;
 
   /** The record without touching it, or null (also for a revoked one). */
   get(id: string): Promise<StoredToken | null>;

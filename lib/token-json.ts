@@ -15,6 +15,8 @@ export interface TokenJson {
   autoRefresh: number | null;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
+  /** Newest first; `lastSeenAt` in ISO 8601. */
+  recentIps: { ip: string; lastSeenAt: string }[];
 }
 
 export function tokenToJson(token: TokenInfo): TokenJson {
@@ -29,5 +31,6 @@ export function tokenToJson(token: TokenInfo): TokenJson {
     autoRefresh: token.autoRefresh,
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
     lastUsedIp: token.lastUsedIp,
+    recentIps: token.recentIps.map((entry) => ({ ip: entry.ip, lastSeenAt: entry.lastSeenAt.toISOString() })),
   };
 }

@@ -7,8 +7,8 @@ import {
   ScopeCoverage,
   type TokenTermsRequest,
 } from './caller-bounds';
-import { planCheck, slidingExpiry } from './check-plan';
-import { addressOrUndefined } from './client-ip';
+import { planCheck, slidingExpiry, useIsDue } from './check-plan';
+import { recordableAddress } from './client-ip';
 import { parseDuration } from './duration';
 import {
   InvalidPageError,
@@ -31,6 +31,7 @@ import {
 } from './scopes';
 import {
   type AttemptReservation,
+  type CheckedToken,
   type CreateOutcome,
   type FailureCount,
   isRevoked,
@@ -87,7 +88,11 @@ export interface TokenServiceOptions {
   resolveUser?: ResolveUser;
   /** Refuse a scope on a node the user cannot reach in the first place. */
   canAccess?: CanAccess;
-  /** Record the client IP with `lastUsedAt` (personal data in some jurisdictions, hence opt-in). */
+  /**
+   * Record the client IP with `lastUsedAt`, and the token's last 5 distinct IPs (`recentIps`): an IP
+   * new to the token is written at once, at most once a second per token, with a `new-ip` event.
+   * Personal data in some jurisdictions, hence opt-in.
+   */
   trackIp?: boolean;
   /**
    * The most live tokens one user may have; issuing past it throws `TokenLimitError`. Default 100.
@@ -162,6 +167,8 @@ export interface TokenInfo {
   lastUsedAt: Date | null;
   /** Client IP of the last use, if the service records IPs (`trackIp`). */
   lastUsedIp: string | null;
+  /** The last 5 distinct client IPs, newest first, each with when it was last seen (`trackIp`). */
+  recentIps: { ip: string; lastSeenAt: Date }[];
 }
 
 /** What `issue()` returns: the only time the token text exists outside the user's hands. */
@@ -432,6 +439,7 @@ export class TokenService {
         expiresAt: slidingExpiry(fields, now) ?? fields.hardExpiresAt ?? Number.POSITIVE_INFINITY,
         lastUsedAt: null,
         lastUsedIp: null,
+        recentIps: [],
       };
       if (record.expiresAt <= now) throw new InvalidTokenOptionsError('The token would already be expired');
       const outcome = await this.#store(record, maxLiveTokens);
@@ -535,10 +543,16 @@ export class TokenService {
       return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
     }
     const now = this.#now();
-    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
+    // Only an address is recorded: a proxy header can hold anything.
+    const recordedIp = this.trackIp ? (recordableAddress(ip) ?? null) : undefined;
+    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success. An
+    // address new to the token goes to the store too, to be written (`useIsDue`).
     const cache = this.#cache;
     const cached = cache?.get(parsed.id, now);
-    if (cached !== undefined) {
+    if (
+      cached !== undefined &&
+      (recordedIp === undefined || !useIsDue(cached, planCheck(parsed, now, this.touchInterval, recordedIp)))
+    ) {
       const result = this.#judge(cached, parsed, login, now);
       // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
       // request: the responses to every request read in one turn then go out together, where answering
@@ -546,21 +560,29 @@ export class TokenService {
       return new Promise((resolve) => setImmediate(resolve, result));
     }
     const mark = cache?.mark() ?? 0;
-    // Only an address is recorded: a proxy header can hold anything.
-    const plan = planCheck(
-      parsed,
-      now,
-      this.touchInterval,
-      this.trackIp ? (addressOrUndefined(ip) ?? null) : undefined,
-    );
+    const plan = planCheck(parsed, now, this.touchInterval, recordedIp);
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then((found) => {
+        if (found !== null && plan.ip !== undefined) this.#announceNewIp(found);
         // Judged as of the answer: a token that expired while the store answered is expired.
         const result = this.#judge(found, parsed, login, this.#now());
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
+  }
+
+  /** The `new-ip` event for an address a check wrote into a token's recent IPs. */
+  #announceNewIp(found: CheckedToken | RevokedToken): void {
+    if (!('addedIp' in found) || found.addedIp === undefined) return;
+    const { id, user, addedIp } = found;
+    emit(this.onEvent, {
+      type: 'new-ip',
+      time: new Date(this.#now()),
+      tokenId: id,
+      login: user,
+      ip: addedIp,
+    });
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
@@ -818,6 +840,7 @@ function toInfo(token: StoredToken): TokenInfo {
     autoRefresh: token.autoRefresh,
     lastUsedAt: token.lastUsedAt === null ? null : new Date(token.lastUsedAt),
     lastUsedIp: token.lastUsedIp,
+    recentIps: token.recentIps.map((entry) => ({ ip: entry.ip, lastSeenAt: new Date(entry.lastSeenAt) })),
   };
 }
 

@@ -31,6 +31,7 @@ function info(overrides: Partial<TokenInfo> = {}): TokenInfo {
     autoRefresh: null,
     lastUsedAt: null,
     lastUsedIp: null,
+    recentIps: [],
     ...overrides,
   };
 }
@@ -188,11 +189,24 @@ describe('CLI output', () => {
       'autoRefresh',
       'lastUsedAt',
       'lastUsedIp',
+      'recentIps',
     ]);
   });
 
   test('inspect shows the last client IP only when the app records it', () => {
     assert.doesNotMatch(formatDetails(info()), /last used from/);
     assert.match(formatDetails(info({ lastUsedIp: '203.0.113.9' })), /^last used from +203\.0\.113\.9$/m);
+  });
+
+  test('inspect shows a line per recent client IP, newest first, with when it was last seen', () => {
+    assert.doesNotMatch(formatDetails(info()), /recent IPs/);
+    const recentIps = [
+      { ip: '2001:db8::1', lastSeenAt: new Date(T0 + 2000) },
+      { ip: '203.0.113.9', lastSeenAt: new Date(T0) },
+    ];
+    const lines = formatDetails(info({ recentIps })).split('\n');
+    const at = lines.findIndex((line) => line.startsWith('recent IPs'));
+    assert.match(lines[at]!, /^recent IPs +2001:db8::1 {2}2025-01-02 03:04:07Z$/);
+    assert.match(lines[at + 1]!, /^ +203\.0\.113\.9 {2}2025-01-02 03:04:05Z$/);
   });
 });

@@ -15,6 +15,7 @@ const JSON_FIELDS = [
   'label',
   'lastUsedAt',
   'lastUsedIp',
+  'recentIps',
   'scopes',
   'user',
 ];

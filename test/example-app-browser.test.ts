@@ -149,6 +149,11 @@ describe('example-app settings page in headless Chromium', () => {
     const html = await page.content();
     assert.ok(!html.includes(deployToken), 'a token is shown only when it is created');
     assert.equal(await row(deployId).locator('.last-used').textContent(), 'just now');
+    // The example app records client IPs (trackIp): the test's requests came from the loopback.
+    assert.match(
+      (await row(deployId).locator('.recent-ip').first().textContent()) ?? '',
+      /^\S*127\.0\.0\.1 · just now$/,
+    );
     assert.equal(
       await page.locator('#tokens tbody tr').count(),
       4,

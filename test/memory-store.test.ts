@@ -62,6 +62,7 @@ describe('MemoryTokenStore: every expiring entry is reclaimed', () => {
         autoRefresh: null,
         lastUsedAt: null,
         lastUsedIp: null,
+        recentIps: [],
       });
       if (i % 2 === 0) await store.delete(secretHash.slice(0, 16), time + TOMBSTONE_LIFE);
       time += 1;

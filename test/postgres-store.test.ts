@@ -35,6 +35,7 @@ describe('PostgresTokenStore', () => {
       autoRefresh: null,
       lastUsedAt: null,
       lastUsedIp: null,
+      recentIps: [],
       ...overrides,
     };
   };
@@ -61,6 +62,31 @@ describe('PostgresTokenStore', () => {
       assert.equal(rows[0].n, 4);
     } finally {
       await pool.end();
+    }
+  });
+
+  test('createSchema adds recent_ips to a table made before it, keeping its tokens', async () => {
+    const h = await makePostgresHarness(server);
+    try {
+      const time = h.store.now();
+      const token = record(time, { expiresAt: time + 60_000, hardExpiresAt: time + 60_000 });
+      assert.equal(await h.store.create(token), 'created');
+      await h.pool.query(`ALTER TABLE "${h.store.table}" DROP COLUMN recent_ips`);
+      await h.store.createSchema();
+      assert.deepEqual(await h.store.get(token.id), token, 'the token, with no recent IPs');
+      const plan = {
+        now: time,
+        expiresAt: null,
+        touchIfBefore: time,
+        ip: '203.0.113.9',
+        newIpIfBefore: time,
+      };
+      const used = await h.store.verify(token.id, token.secretHash, plan);
+      assert.deepEqual(used && 'recentIps' in used && used.recentIps, [
+        { ip: '203.0.113.9', lastSeenAt: time },
+      ]);
+    } finally {
+      await h.cleanup();
     }
   });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
-import { isRevoked, type TokenStore } from '../lib/store';
+import { isRevoked, type RecentIp, type TokenStore } from '../lib/store';
 import { checkTokenStore, type StoreHarness } from '../testing/index';
 
 /** A harness around a store made from a fresh MemoryTokenStore on a fake clock. */
@@ -38,6 +38,32 @@ function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenSto
     failAttempt: (key, attempt, window) => inner.failAttempt(key, attempt, window),
   };
   return { ...store, ...methods };
+}
+
+/**
+ * The memory store, whose recent IPs are a list of its own that `merge` keeps: the memory store
+ * decides when a use is written, and a written use from an address goes through `merge`.
+ */
+function ownRecentIps(
+  inner: MemoryTokenStore,
+  merge: (list: RecentIp[], ip: string, at: number) => RecentIp[],
+): TokenStore {
+  const lists = new Map<string, RecentIp[]>();
+  return broken(inner, {
+    verify: async (id, hash, plan) => {
+      const before = await inner.get(id);
+      const found = await inner.verify(id, hash, plan);
+      if (!found || isRevoked(found)) return found;
+      const written = found.lastUsedAt === plan.now && before?.lastUsedAt !== plan.now;
+      if (written && typeof plan.ip === 'string')
+        lists.set(id, merge(lists.get(id) ?? [], plan.ip, plan.now));
+      return { ...found, recentIps: lists.get(id) ?? [] };
+    },
+    get: async (id) => {
+      const found = await inner.get(id);
+      return found && { ...found, recentIps: lists.get(id) ?? [] };
+    },
+  });
 }
 
 const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenStore; caught: string[] }[] = [
@@ -142,6 +168,46 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
       }),
     caught: [
       '200 creates racing at 5 below maxLiveTokens: exactly 5 are created, and the user then has exactly the limit',
+    ],
+  },
+  {
+    name: 'keeps 6 recent IPs',
+    make: (inner) =>
+      ownRecentIps(inner, (list, ip, at) =>
+        [{ ip, lastSeenAt: at }, ...list.filter((entry) => entry.ip !== ip)].slice(0, 6),
+      ),
+    caught: [
+      'verify keeps the 5 most recent distinct IPs of written uses, newest first, and reports each added one',
+      'parallel verifies from different IPs: none is lost to another, and the rate rule writes one',
+    ],
+  },
+  {
+    name: 'keeps recent IPs oldest first',
+    make: (inner) =>
+      ownRecentIps(inner, (list, ip, at) =>
+        [...list.filter((entry) => entry.ip !== ip), { ip, lastSeenAt: at }].slice(-5),
+      ),
+    caught: [
+      'verify keeps the 5 most recent distinct IPs of written uses, newest first, and reports each added one',
+      'verify moves a known IP to the front with its new time, without reporting it added',
+    ],
+  },
+  {
+    name: 'keeps a known IP twice',
+    make: (inner) => ownRecentIps(inner, (list, ip, at) => [{ ip, lastSeenAt: at }, ...list].slice(0, 5)),
+    caught: ['verify moves a known IP to the front with its new time, without reporting it added'],
+  },
+  {
+    // Writes every use from a new address at once: an attacker rotating addresses writes at will.
+    name: 'ignores the new-IP rate rule',
+    make: (inner) =>
+      broken(inner, {
+        verify: (id, hash, plan) =>
+          inner.verify(id, hash, typeof plan.ip === 'string' ? { ...plan, newIpIfBefore: plan.now } : plan),
+      }),
+    caught: [
+      'verify writes a new IP at once, but not before plan.newIpIfBefore; a known IP waits for touchIfBefore',
+      'parallel verifies from different IPs: none is lost to another, and the rate rule writes one',
     ],
   },
 ];

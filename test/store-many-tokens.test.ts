@@ -40,6 +40,7 @@ function records(user: string, count: number, now: number): StoredToken[] {
       autoRefresh: null,
       lastUsedAt: null,
       lastUsedIp: null,
+      recentIps: [],
     };
   });
 }

@@ -32,14 +32,18 @@ const stored: fc.Arbitrary<StoredToken> = fc.record({
   autoRefresh: fc.option(fc.integer({ min: 1, max: 2_800_000_000_000 })),
   lastUsedAt: fc.option(time),
   lastUsedIp: fc.option(tricky),
+  recentIps: fc.array(
+    fc.tuple(tricky, time).map(([ip, lastSeenAt]) => ({ ip, lastSeenAt })),
+    { maxLength: 5 },
+  ),
 });
 
 test(`the Redis record encoding round-trips every field, whatever it holds (${NUM_RUNS} cases)`, () => {
   fc.assert(
     fc.property(stored, (token) => {
       const encoded = encodeToken(token);
-      // What the Lua scripts rely on: ten tab-separated fields, and a value on one line.
-      assert.equal(encoded.split('\t').length, 10);
+      // What the Lua scripts rely on: ten tab-separated fields (eleven with recent IPs), one line.
+      assert.equal(encoded.split('\t').length, token.recentIps.length > 0 ? 11 : 10);
       assert.ok(!/[\n\r]/.test(encoded));
       const expiresAt = Math.min(token.expiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       assert.deepEqual(decodeToken(token.id, encoded, token.expiresAt), { ...token, expiresAt });

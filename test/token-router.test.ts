@@ -74,6 +74,7 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
           autoRefresh: 3600_000,
           lastUsedAt: null,
           lastUsedIp: null,
+          recentIps: [],
         },
       );
       assert.ok(await works(res.body.token));

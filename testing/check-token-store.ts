@@ -4,6 +4,7 @@ import { concurrencyCases } from './cases/concurrency';
 import { hardLimitCases } from './cases/hard-limits';
 import { listingCases } from './cases/listing';
 import { liveTokenLimitCases } from './cases/live-token-limit';
+import { recentIpCases } from './cases/recent-ips';
 import { recordCases } from './cases/records';
 import { throttleCases } from './cases/throttle';
 import { tombstoneCases } from './cases/tombstones';
@@ -13,6 +14,7 @@ import { CaseContext, type ConformanceCase, type StoreHarness } from './harness'
 const CASES: readonly ConformanceCase[] = [
   ...recordCases,
   ...checkPlanCases,
+  ...recentIpCases,
   ...wrongHashCases,
   ...tombstoneCases,
   ...hardLimitCases,

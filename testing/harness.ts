@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { planCheck } from '../lib/check-plan';
-import { type CheckPlan, isRevoked, type StoredToken, type TokenStore } from '../lib/store';
+import {
+  type CheckedToken,
+  type CheckPlan,
+  isRevoked,
+  type StoredToken,
+  type TokenStore,
+} from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
 
 /**
@@ -81,6 +87,7 @@ export class CaseContext {
       autoRefresh: window,
       lastUsedAt: null,
       lastUsedIp: null,
+      recentIps: [],
       ...fields,
     };
   }
@@ -99,7 +106,7 @@ export class CaseContext {
   }
 
   /** verify() for a token expected live or gone, never revoked. */
-  async verifyLive(token: StoredToken, plan: CheckPlan = this.plan(token)): Promise<StoredToken | null> {
+  async verifyLive(token: StoredToken, plan: CheckPlan = this.plan(token)): Promise<CheckedToken | null> {
     const found = await this.store.verify(token.id, token.secretHash, plan);
     assert.ok(found === null || !isRevoked(found), 'verify found a tombstone for a token never revoked');
     return found;

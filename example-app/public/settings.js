@@ -103,6 +103,24 @@ function expiryCell(token) {
   return cell;
 }
 
+/** When the token was last used, and a line per recent client address with when it was last seen. */
+function lastUsedCell(token) {
+  return element('td', { className: 'when' }, [
+    element('span', {
+      className: 'last-used',
+      textContent: token.lastUsedAt ? ago(token.lastUsedAt) : 'never',
+      title: token.lastUsedAt ? absolute(token.lastUsedAt) : '',
+    }),
+    ...(token.recentIps ?? []).map((entry) =>
+      element('small', {
+        className: 'recent-ip mono',
+        textContent: `${entry.ip} · ${ago(entry.lastSeenAt)}`,
+        title: absolute(entry.lastSeenAt),
+      }),
+    ),
+  ]);
+}
+
 function tokenRow(token) {
   const row = element('tr', { id: `token-${token.id}` });
   row.dataset.tokenId = token.id;
@@ -119,11 +137,7 @@ function tokenRow(token) {
         : token.scopes.map((scope) => element('span', { className: 'badge', textContent: scopeText(scope) })),
     ),
     expiryCell(token),
-    element('td', {
-      className: 'when last-used',
-      textContent: token.lastUsedAt ? ago(token.lastUsedAt) : 'never',
-      title: token.lastUsedAt ? absolute(token.lastUsedAt) : '',
-    }),
+    lastUsedCell(token),
     element('td', { className: 'when', textContent: ago(token.createdAt), title: absolute(token.createdAt) }),
     element('td', { className: 'actions' }, [
       element('button', {

@@ -1,0 +1,240 @@
+// A token's recent client IPs (trackIp), through the service: what `inspect` shows, the `new-ip`
+// events, and how many writes they cost, counted at the Redis server (MONITOR) and on PostgreSQL's
+// row versions. Every store gets an injected clock, so that the one-write-a-second rule is exact.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import request from 'supertest';
+import { MemoryTokenStore } from '../adapters/memory';
+import { RedisTokenStore } from '../adapters/redis';
+import { personalTokenAuth, type TokenEvent, TokenService, type TokenStore, tokenRouter } from '../lib/index';
+import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
+import { type PostgresServer, startPostgres } from './support/postgres-server';
+import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
+import { monitorTestRedis } from './support/redis-monitor';
+
+const IPS = ['203.0.113.1', '203.0.113.2', '2001:db8::3', '198.51.100.4', '203.0.113.5', '2001:db8::6'];
+
+/** A service with trackIp on `store`, and the events it emitted. */
+function tracking(store: TokenStore, options: { cache?: { maxStale: number } } = {}) {
+  const events: TokenEvent[] = [];
+  const tokens = new TokenService({
+    store,
+    trackIp: true,
+    onEvent: (event) => {
+      events.push(event);
+    },
+    ...options,
+  });
+  const newIps = () => events.filter((event) => event.type === 'new-ip');
+  return { tokens, events, newIps };
+}
+
+const client = connectTestRedis();
+const prefix = uniquePrefix('recent-ips');
+let stores = 0;
+after(async () => {
+  await deleteKeys(client, prefix);
+  await client.quit();
+});
+
+// The stores' clock: ahead of the real one, so that Redis' absolute expiries (PXAT) lie in the future.
+let time = Date.now();
+const STORES: [string, () => TokenStore][] = [
+  ['memory', () => new MemoryTokenStore({ now: () => time })],
+  ['Redis', () => new RedisTokenStore(client, { prefix: `${prefix}${stores++}:`, now: () => time })],
+];
+
+for (const [name, makeStore] of STORES) {
+  describe(`recent IPs through the service (${name} store)`, () => {
+    test('six uses from six IPs leave the five most recent in inspect, each first use one new-ip event', async () => {
+      const { tokens, events, newIps } = tracking(makeStore());
+      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+      const seen: number[] = [];
+      for (const ip of IPS) {
+        time += 1000;
+        seen.push(time);
+        assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+      }
+      // Known addresses again, within the touch interval: nothing new, no event.
+      for (const ip of IPS.slice(3)) {
+        time += 1000;
+        assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+      }
+      const info = (await tokens.inspect(issued.id))!;
+      assert.deepEqual(
+        info.recentIps.map((entry) => [entry.ip, entry.lastSeenAt.getTime()]),
+        IPS.slice(1)
+          .map((ip, i) => [ip, seen[i + 1]])
+          .reverse(),
+      );
+      assert.deepEqual(
+        newIps().map((event) => event.type === 'new-ip' && [event.ip, event.tokenId, event.login]),
+        IPS.map((ip) => [ip, issued.id, 'alice']),
+      );
+      assert.ok(!JSON.stringify(events).includes(issued.token.slice(-20)), 'no token text in events');
+    });
+
+    test('an address that is not one (X-Forwarded-For text, a zone id, too long) is never recorded', async () => {
+      const { tokens, newIps } = tracking(makeStore());
+      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+      for (const ip of [
+        '1.2.3.4 ',
+        'fe80::1%eth0',
+        `1:2:3:4:5:6:7:8%${'x'.repeat(300)}`,
+        'a\tb',
+        '',
+        'pat_x',
+      ]) {
+        time += 1000;
+        assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+      }
+      assert.deepEqual((await tokens.inspect(issued.id))?.recentIps, []);
+      assert.deepEqual(newIps(), []);
+    });
+
+    test('with the cache on, a new address still goes to the store and is recorded', async () => {
+      const { tokens, newIps } = tracking(makeStore(), { cache: { maxStale: 60_000 } });
+      try {
+        const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+        for (const ip of IPS.slice(0, 3)) {
+          time += 1000;
+          assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+        }
+        assert.equal((await tokens.inspect(issued.id))?.recentIps.length, 3);
+        assert.equal(newIps().length, 3);
+      } finally {
+        await tokens.close();
+      }
+    });
+  });
+}
+
+test("the self-service router's JSON lists a token's recent IPs, newest first, from X-Forwarded-For", async () => {
+  const { tokens } = tracking(new MemoryTokenStore({ now: () => time }));
+  const app = express();
+  app.set('trust proxy', true);
+  app.use('/pat', personalTokenAuth({ tokens }), tokenRouter({ tokens }));
+  const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+  for (const ip of IPS.slice(0, 2)) {
+    time += 1000;
+    await request(app)
+      .get('/pat/tokens')
+      .set('Authorization', `Bearer ${issued.token}`)
+      .set('X-Forwarded-For', ip)
+      .expect(200);
+  }
+  const res = await request(app)
+    .get(`/pat/tokens/${issued.id}`)
+    .set('Authorization', `Bearer ${issued.token}`)
+    .set('X-Forwarded-For', IPS[1]!)
+    .expect(200);
+  assert.deepEqual(res.body.recentIps, [
+    { ip: IPS[1], lastSeenAt: new Date(time).toISOString() },
+    { ip: IPS[0], lastSeenAt: new Date(time - 1000).toISOString() },
+  ]);
+});
+
+describe('recent IPs: writes counted at the Redis server', () => {
+  /** The writes of a token's record while `run` runs: SETs by the scripts on its key. */
+  async function writesDuring(store: RedisTokenStore, id: string, run: () => Promise<void>): Promise<number> {
+    const monitor = await monitorTestRedis();
+    try {
+      await run();
+      await monitor.settle(client);
+    } finally {
+      monitor.stop();
+    }
+    const key = store.tokenKey(id);
+    return monitor.commands.filter(({ args }) => args[0]?.toLowerCase() === 'set' && args[1] === key).length;
+  }
+
+  /** 1,000 uses from one address over two touch intervals (60 s), the first one included. */
+  async function thousandUses(trackIp: boolean): Promise<number> {
+    const store = new RedisTokenStore(client, { prefix: `${prefix}${stores++}:`, now: () => time });
+    const tokens = new TokenService({ store, trackIp });
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    return writesDuring(store, issued.id, async () => {
+      for (let i = 0; i < 1000; i++) {
+        time += 120;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+      }
+    });
+  }
+
+  test('1,000 uses from one known IP write no more than lastUsedAt alone does', async () => {
+    const withoutIps = await thousandUses(false);
+    const withIps = await thousandUses(true);
+    assert.equal(withoutIps, 2, 'lastUsedAt: the first use, then once per touch interval');
+    assert.equal(withIps, withoutIps);
+  });
+
+  test('100 uses from 100 new IPs within one second write at most twice, racing or one by one', async () => {
+    const store = new RedisTokenStore(client, { prefix: `${prefix}${stores++}:`, now: () => time });
+    const { tokens, newIps } = tracking(store);
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const addresses = (from: number) => Array.from({ length: 100 }, (_, i) => `192.0.2.${from + i}`);
+    const oneByOne = await writesDuring(store, issued.id, async () => {
+      for (const ip of addresses(0)) {
+        time += 9;
+        assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+      }
+    });
+    assert.ok(oneByOne >= 1 && oneByOne <= 2, `${oneByOne} writes one by one`);
+    time += 1000;
+    const racing = await writesDuring(store, issued.id, async () => {
+      const uses = addresses(100).map((ip) => tokens.authenticate(issued.token, { ip }));
+      for (const result of await Promise.all(uses)) assert.ok(result.ok);
+    });
+    assert.ok(racing >= 1 && racing <= 2, `${racing} writes racing`);
+    assert.equal(newIps().length, oneByOne + racing, 'one new-ip event per address written');
+  });
+});
+
+describe('recent IPs on PostgreSQL', () => {
+  let server: PostgresServer;
+  let h: PostgresHarness;
+  before(async () => {
+    server = await startPostgres();
+    h = await makePostgresHarness(server);
+  });
+  after(async () => {
+    await h?.cleanup();
+    await server?.cleanup();
+  });
+
+  /** The transaction that wrote the token's row version: it changes with every write. */
+  async function rowVersion(id: string): Promise<string> {
+    const { rows } = await h.pool.query(`SELECT xmin::text AS xmin FROM "${h.store.table}" WHERE id = $1`, [
+      id,
+    ]);
+    return rows[0].xmin;
+  }
+
+  test('uses from a known IP write nothing within the touch interval; a new one is written, a second on', async () => {
+    const events: TokenEvent[] = [];
+    const tokens = new TokenService({
+      store: h.store,
+      trackIp: true,
+      onEvent: (event) => {
+        events.push(event);
+      },
+    });
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+    const written = await rowVersion(issued.id);
+    for (let i = 0; i < 200; i++) {
+      await h.advance(100);
+      assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+    }
+    assert.equal(await rowVersion(issued.id), written, 'no write');
+    const racing = IPS.slice(1).map((ip) => tokens.authenticate(issued.token, { ip }));
+    for (const result of await Promise.all(racing)) assert.ok(result.ok);
+    const info = (await tokens.inspect(issued.id))!;
+    assert.equal(info.recentIps.length, 2, 'one of the racing new addresses written');
+    assert.deepEqual(
+      events.filter((event) => event.type === 'new-ip').map((event) => event.type === 'new-ip' && event.ip),
+      [IPS[0], info.recentIps[0]!.ip],
+    );
+  });
+});
