@@ -28,6 +28,7 @@ export {
   type CanAccess,
   type IssuedToken,
   type IssueOptions,
+  type ListExpiringOptions,
   type ListPageOptions,
   type ResolveUser,
   type RotateOptions,
@@ -83,6 +84,7 @@ export {
   type CheckPlan,
   type CreateOptions,
   type CreateOutcome,
+  type ExpiringPageRequest,
   type FailureCount,
   type PageRequest,
   type RevokedToken,
@@ -92,6 +94,7 @@ export {
   type TokenStore,
 } from './store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
+export { type ExpiringPosition, formatExpiringCursor, parseExpiringCursor } from './expiring-page';
 // The in-process cache's options, and the invalidation channel a store offers for it.
 export type { TokenCacheOptions } from './token-cache';
 export {
