@@ -211,9 +211,6 @@ return { entries, reserved }
  * looked up only after: an id settles once its record exists, and ids are never reused, so an id
  * gone then stays gone. A reserved id is never dropped: its record may be on its way.
  *
- * The buckets of the index by hard limit keep their issues in flight with it too (no limit, scored
- * by the hard limit, one settled id sampled: see EXPIRING_PAGE).
- *
  * Returns { 1, settled } when reserved, with the oldest settled ids (up to the number asked for) for
  * the app to look up, and drop next time those that are gone; { 0, {} } when the index holds the
  * limit (the app then looks up the user's tokens, see PAGE, and tries again without the gone ones);
@@ -227,7 +224,6 @@ for i = 7, #ARGV do
 end
 local function settled(last)
   local found = {}
-  if last < 0 then return found end
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, last)) do
     if not redis.call('ZSCORE', KEYS[2], id) then found[#found + 1] = id end
   end
@@ -244,8 +240,8 @@ return { 1, sample }
 
 /**
  * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: a reserved id, '1' if it leaves the index
- * too (its record was not written), then settled ids found gone, to drop. Ends a reservation. The
- * buckets of the index by hard limit end theirs with it too (see EXPIRING_PAGE).
+ * too (its record was not written), then settled ids found gone, to drop. Ends a reservation (also
+ * one of EXPIRY_RESERVE, in a bucket of the index by hard limit).
  */
 export const SETTLE = script(`
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -259,10 +255,10 @@ return 1
  * its reservations (`xn:{b<k>}`, as a user's `n:`) · ARGV: now (ms), the end of the window (ms), the
  * hard limit and id of the cursor ('' for none: from the start), page size.
  *
- * An issue puts its id in its bucket before its record exists (RESERVE, without a limit, scored by
- * the hard limit), and the reservation ends with SETTLE, as in the user's index: a record is never
- * missing from the index, and an entry whose record is not written yet is never dropped. Entries
- * whose hard limit has passed are dropped here: their tokens are gone. Returns a page of the
+ * An issue puts its id in its bucket before its record exists (EXPIRY_RESERVE), and the reservation
+ * ends with SETTLE, as in the user's index: a record is never missing from the index, and an entry
+ * whose record is not written yet is never dropped. Entries whose hard limit has passed are dropped
+ * here: their tokens are gone. Returns a page of the
  * bucket, soonest first, after the cursor and within the window, and which of its ids are
  * reserved: { { id, hard limit, id, hard limit... }, { reserved id... } }. A cursor's id is put in
  * for the time of the lookup, as in PAGE, so that its rank says where the page starts.
@@ -287,6 +283,24 @@ for i = 1, #found, 2 do
   if redis.call('ZSCORE', KEYS[2], found[i]) then reserved[#reserved + 1] = found[i] end
 end
 return { entries, reserved }
+`);
+
+/**
+ * KEYS[1] a bucket of the index by hard limit, KEYS[2] its reservations · ARGV: now (ms), how long a
+ * reservation lasts (ms), the new id, its hard limit. An issue's entry, reserved as RESERVE reserves
+ * one in the user's index (see EXPIRING_PAGE); and the entries whose hard limit has passed dropped,
+ * so that the bucket holds no more than the tokens whose hard limit is to come, listed or not.
+ * Returns 1, or 0 if the id is in the bucket already.
+ */
+export const EXPIRY_RESERVE = script(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
 `);
 
 // Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.

@@ -26,6 +26,7 @@ import {
   CHECK_ELSEWHERE,
   CREATE,
   EXPIRING_PAGE,
+  EXPIRY_RESERVE,
   FAIL_ATTEMPT,
   LIMIT,
   type LuaScript,
@@ -211,23 +212,14 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   }
 
   /**
-   * Reserves a token's entry in its bucket of the index by hard limit (RESERVE, with no limit, scored
-   * by the hard limit); the bucket's keys if this issue put it there (to settle), else null (no hard
-   * limit, or the id was there already).
+   * Reserves a token's entry in its bucket of the index by hard limit (EXPIRY_RESERVE); the bucket's
+   * keys if this issue put it there (to settle), else null (no hard limit, or the id was there already).
    */
   async #reserveExpiry(token: StoredToken): Promise<string[] | null> {
     if (token.hardExpiresAt === null) return null;
     const bucket = this.expiryKeys(expiryBucketOf(token.id));
-    const args = [
-      String(this.#now()),
-      String(RESERVATION_LIFE),
-      '',
-      token.id,
-      String(token.hardExpiresAt),
-      '0',
-    ];
-    const [reserved] = (await this.#run(RESERVE, bucket, args)) as [1 | -1, string[]];
-    return reserved === 1 ? bucket : null;
+    const args = [String(this.#now()), String(RESERVATION_LIFE), token.id, String(token.hardExpiresAt)];
+    return (await this.#run(EXPIRY_RESERVE, bucket, args)) === 1 ? bucket : null;
   }
 
   /** RESERVE (see there): 1 reserved, 0 at the limit, -1 id taken; and settled ids to look up. */
