@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
-import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
+import {
+  compareExpiring,
+  type ExpiringPosition,
+  formatExpiringCursor,
+  parseExpiringCursor,
+} from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
@@ -402,28 +407,8 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   async listExpiring(page: ExpiringPageRequest): Promise<TokenPage> {
     const after = page.cursor === null ? null : parseExpiringCursor(page.cursor);
     if (page.cursor !== null && after === null) throw new TypeError('listExpiring: not a page cursor');
-    const args = [
-      String(this.#now()),
-      String(page.until),
-      ...(after === null ? ['', ''] : [String(after.hardExpiresAt), after.id]),
-      String(page.limit),
-    ];
     const buckets = Array.from({ length: EXPIRY_BUCKETS }, (_, bucket) => this.expiryKeys(bucket));
-    const replies = (await Promise.all(buckets.map((keys) => this.#run(EXPIRING_PAGE, keys, args)))) as [
-      string[],
-      string[],
-    ][];
-    const entries = replies.flatMap(([found, reserved], bucket) =>
-      found
-        .filter((_, i) => i % 2 === 0)
-        .map((id, i) => ({
-          id,
-          hardExpiresAt: Number(found[2 * i + 1]),
-          bucket,
-          reserved: reserved.includes(id),
-        })),
-    );
-    const taken = entries.sort(compareExpiring).slice(0, page.limit);
+    const taken = await this.#expiringEntries(buckets, page, after);
     const records = await Promise.all(taken.map((entry) => this.get(entry.id)));
     const tokens: StoredToken[] = [];
     const repairs: Promise<unknown>[] = [];
@@ -438,6 +423,52 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     await Promise.all(repairs);
     const last = taken.at(-1);
     return { tokens, cursor: taken.length === page.limit && last ? formatExpiringCursor(last) : null };
+  }
+
+  /**
+   * The first `page.limit` entries of the merged buckets after `after`. Each bucket is asked first
+   * for a share of the page (twice its even share: ids spread evenly); a bucket that answers in full
+   * may hold more that belong in the page, and is asked again for a whole page from where it
+   * stopped, until what is merged is certain up to `page.limit` entries. A page then reads about
+   * twice what it lists, however many entries lie beyond it.
+   */
+  async #expiringEntries(
+    buckets: [string, string][],
+    page: ExpiringPageRequest,
+    after: ExpiringPosition | null,
+  ): Promise<ExpiringEntry[]> {
+    const now = String(this.#now());
+    const read = async (bucket: number, from: ExpiringPosition | null, count: number) => {
+      const position = from === null ? ['', ''] : [String(from.hardExpiresAt), from.id];
+      const args = [now, String(page.until), ...position, String(count)];
+      const [found, reserved] = (await this.#run(EXPIRING_PAGE, buckets[bucket]!, args)) as [
+        string[],
+        string[],
+      ];
+      const entries = found
+        .filter((_, i) => i % 2 === 0)
+        .map((id, i) => ({
+          id,
+          hardExpiresAt: Number(found[2 * i + 1]),
+          bucket,
+          reserved: reserved.includes(id),
+        }));
+      // A bucket that answered in full may hold more, from its last entry on.
+      return { entries, more: entries.length === count ? entries.at(-1)! : null };
+    };
+    const share = Math.min(page.limit, Math.ceil((2 * page.limit) / EXPIRY_BUCKETS));
+    let reads = await Promise.all(buckets.map((_, bucket) => read(bucket, after, share)));
+    const entries = reads.flatMap((found) => found.entries);
+    for (;;) {
+      const open = reads.filter((found) => found.more !== null);
+      const certainUpTo = open.map((found) => found.more!).sort(compareExpiring)[0];
+      const certain = entries
+        .filter((entry) => certainUpTo === undefined || compareExpiring(entry, certainUpTo) <= 0)
+        .sort(compareExpiring);
+      if (certain.length >= page.limit || open.length === 0) return certain.slice(0, page.limit);
+      reads = await Promise.all(open.map((found) => read(found.more!.bucket, found.more!, page.limit)));
+      entries.push(...reads.flatMap((found) => found.entries));
+    }
   }
 
   async delete(id: string, tombstoneUntil: number): Promise<StoredToken | null> {
@@ -535,6 +566,12 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     )) as [number, number];
     return { count, resetAt: this.#now() + pttl };
   }
+}
+
+/** An entry of the index by hard limit, with its bucket, and whether its issue is in flight. */
+interface ExpiringEntry extends ExpiringPosition {
+  bucket: number;
+  reserved: boolean;
 }
 
 /** The bucket of the index by hard limit a token's entry is in: from the last hex digit of its id. */
