@@ -188,6 +188,8 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const max = options.maxLiveTokens;
     // The index by hard limit reserves its entry alongside the user's index (see EXPIRING_PAGE).
     const expiring = this.#reserveExpiry(token);
+    // Awaited below unless the user's index fails first: that failure is the one to report.
+    expiring.catch(() => {});
     const settleExpiry = async (created: boolean) => {
       const bucket = await expiring.catch(() => null);
       if (bucket) await this.#run(SETTLE, bucket, [token.id, created ? '0' : '1']).catch(() => {});

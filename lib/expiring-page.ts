@@ -29,3 +29,14 @@ export function compareExpiring(a: ExpiringPosition, b: ExpiringPosition): numbe
   if (a.hardExpiresAt !== b.hardExpiresAt) return a.hardExpiresAt - b.hardExpiresAt;
   return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 }
+
+/**
+ * How near a hard limit is "soon" for the self-service list (`expiresSoon` in `GET /tokens`): a week,
+ * the length of the shortest notice a weekly look at one's tokens still catches.
+ */
+export const EXPIRES_SOON = 7 * 24 * 3_600_000;
+
+/** Whether a token's hard limit falls within `EXPIRES_SOON` of `now`. */
+export function expiresSoon(token: { hardExpiresAt: Date | null }, now: number): boolean {
+  return token.hardExpiresAt !== null && token.hardExpiresAt.getTime() - now <= EXPIRES_SOON;
+}
