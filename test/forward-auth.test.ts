@@ -448,7 +448,9 @@ describe('destinationPath()', () => {
           if (!read.ok) return;
           assert.ok(read.path.startsWith('/') && !read.path.startsWith('//'), header);
           assert.ok(!/[?#\\ ]/.test(header), header);
-          assert.ok(!['http:', '//h', 'http://u@h', 'http://h:1'].includes(prefix), header);
+          // An absolute path, or a URI on the request's own host and port: whatever the parts formed
+          // (`http:` + `/` + `/h/` is `http://h/`, which is right).
+          assert.ok(/^(?:\/(?!\/)|https?:\/\/h\/)/.test(header), header);
           assert.equal(header.endsWith(read.path), true, header);
           assert.notEqual(normalisePath(read.path), null, header);
           if (prefix !== '') assert.equal(new URL(header).host, 'h', header);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { codeBlocks, markdownFiles } from './support/markdown-blocks';
+import { codeBlocks, compileBlockProject, markdownFiles, writeBlockProject } from './support/markdown-blocks';
 import { npm, packInto } from './support/packed-package';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
 import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
@@ -112,7 +112,7 @@ describe('the packed package against the newest releases', { timeout: 900_000 },
 
   async function install(consumer: Consumer): Promise<void> {
     const project = projectOf(consumer);
-    mkdirSync(join(project, 'blocks'), { recursive: true });
+    mkdirSync(project, { recursive: true });
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
@@ -170,37 +170,9 @@ describe('the packed package against the newest releases', { timeout: 900_000 },
       });
 
       test('every ts block of the README and docs/ compiles strictly (skipLibCheck off)', async () => {
-        const names = compiled.map((block, index) => {
-          writeFileSync(join(project(), 'blocks', `block-${index}.ts`), `// ${block.where}\n${block.code}\n`);
-          return `blocks/block-${index}.ts`;
-        });
-        writeFileSync(
-          join(project(), 'tsconfig.json'),
-          JSON.stringify({
-            compilerOptions: {
-              strict: true,
-              noEmit: true,
-              target: 'es2022',
-              module: 'nodenext',
-              moduleResolution: 'nodenext',
-              skipLibCheck: false,
-              types: ['node'],
-            },
-            files: names,
-          }),
-        );
+        writeBlockProject(project(), compiled);
         const tsc = join(project(), 'node_modules/typescript/bin/tsc');
-        const output = await run(process.execPath, [tsc, '-p', project()], { cwd: project() }).then(
-          () => '',
-          (error: { stdout: string; stderr: string }) =>
-            `${error.stdout}${error.stderr}`.replace(
-              /blocks\/block-(\d+)\.ts\((\d+),(\d+)\)/g,
-              (_all, index, line, column) => {
-                const block = compiled[Number(index)]!;
-                return `${block.file}:${block.line + Number(line) - 1}:${column}`;
-              },
-            ),
-        );
+        const output = compileBlockProject(tsc, project(), compiled);
         assert.equal(output, '');
       });
 

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { codeBlocks, markdownFiles } from './support/markdown-blocks';
+import { codeBlocks, compileBlockProject, markdownFiles, writeBlockProject } from './support/markdown-blocks';
 import { packInto } from './support/packed-package';
 
 const root = join(__dirname, '..');
@@ -79,53 +79,17 @@ describe('the TypeScript in the README and docs/', { timeout: 600_000 }, () => {
     symlinkSync(join(root, 'node_modules/@types', typesExpress), join(modules, '@types/express'));
     symlinkSync(packed, join(modules, 'personal-token-auth'));
 
-    const names: string[] = [];
-    mkdirSync(join(project, 'blocks'));
-    for (const [index, block] of compiled.entries()) {
-      names.push(`blocks/block-${index}.ts`);
-      writeFileSync(join(project, 'blocks', `block-${index}.ts`), `// ${block.where}\n${block.code}\n`);
-    }
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
     );
-    writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          target: 'es2022',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          skipLibCheck: false,
-          types: ['node'],
-          // Resolve each package from where the project sees it, so that @types/passport and the
-          // package both meet this project's Express types.
-          preserveSymlinks: true,
-        },
-        files: names,
-      }),
-    );
+    // Resolve each package from where the project sees it, so that @types/passport and the package
+    // both meet this project's Express types.
+    writeBlockProject(project, compiled, { preserveSymlinks: true });
     return project;
   }
 
-  function compile(project: string): string {
-    try {
-      execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, stdio: 'pipe' });
-      return '';
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout: Buffer; stderr: Buffer };
-      // Errors name the Markdown file and line, not the generated file.
-      return `${stdout}${stderr}`.replace(
-        /blocks\/block-(\d+)\.ts\((\d+),(\d+)\)/g,
-        (_all, index, line, column) => {
-          const block = compiled[Number(index)]!;
-          return `${block.file}:${block.line + Number(line) - 1}:${column}`;
-        },
-      );
-    }
-  }
+  const compile = (project: string) => compileBlockProject(tsc, project, compiled);
 
   test('compile against Express 5 and its types', () => {
     assert.equal(compile(consumerProject('express', 'express')), '');

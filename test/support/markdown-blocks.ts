@@ -1,6 +1,7 @@
 // The fenced code blocks of the README and docs/, for the tests that compile them as a reader would.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = join(__dirname, '../..');
@@ -49,4 +50,53 @@ export function codeBlocks(file: string): CodeBlock[] {
   }
   assert.equal(open, undefined, `${relative(root, file)}: a code block is not closed`);
   return blocks;
+}
+
+/**
+ * Writes `blocks` as the files of a strict ESM project in `project` (`blocks/block-N.ts`, and a
+ * tsconfig with `skipLibCheck: false`), as a consumer who copied them would compile them.
+ */
+export function writeBlockProject(
+  project: string,
+  blocks: readonly CodeBlock[],
+  compilerOptions: Record<string, unknown> = {},
+): void {
+  mkdirSync(join(project, 'blocks'), { recursive: true });
+  const files = blocks.map((block, index) => {
+    writeFileSync(join(project, 'blocks', `block-${index}.ts`), `// ${block.where}\n${block.code}\n`);
+    return `blocks/block-${index}.ts`;
+  });
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        skipLibCheck: false,
+        types: ['node'],
+        ...compilerOptions,
+      },
+      files,
+    }),
+  );
+}
+
+/** Compiles a project written by `writeBlockProject`: '' when it compiles, else tsc's errors, naming the Markdown file and line. */
+export function compileBlockProject(tsc: string, project: string, blocks: readonly CodeBlock[]): string {
+  try {
+    execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, stdio: 'pipe' });
+    return '';
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout: Buffer; stderr: Buffer };
+    return `${stdout}${stderr}`.replace(
+      /blocks\/block-(\d+)\.ts\((\d+),(\d+)\)/g,
+      (_all, index, line, column) => {
+        const block = blocks[Number(index)]!;
+        return `${block.file}:${block.line + Number(line) - 1}:${column}`;
+      },
+    );
+  }
 }

@@ -38,14 +38,14 @@ export const liveTokenLimitCases: ConformanceCase[] = [
     async run(t) {
       const owner = t.user();
       const revoked = t.record({}, { user: owner });
-      const shortLived = t.record({ hard: 1500 }, { user: owner });
+      const shortLived = t.record({ hard: 3000 }, { user: owner });
       const kept = t.record({}, { user: owner });
       await t.create(revoked, shortLived, kept, t.record({}, { user: t.user() }));
       assert.ok(await t.store.delete(revoked.id, t.now() + 60 * SECOND));
       const refused = t.record({}, { user: owner });
       assert.equal(await t.store.create(refused, { maxLiveTokens: 2 }), 'over-limit', 'two live tokens');
       assert.equal(await t.store.get(refused.id), null, 'a refusal stores nothing');
-      await t.advance(1800);
+      await t.advance(3300);
       const room = t.record({}, { user: owner });
       assert.equal(await t.store.create(room, { maxLiveTokens: 2 }), 'created', 'the expired one made room');
       assert.equal(await t.store.create(t.record({}, { user: owner }), { maxLiveTokens: 2 }), 'over-limit');
