@@ -173,6 +173,23 @@ if fields[2] ~= ARGV[1] then return 0 end
 return record_use(KEYS[1], fields)
 `);
 
+// Lua: the rank (counted by `rank`, ZRANK or ZREVRANK) at which a page of the sorted set KEYS[1] starts,
+// right after the cursor's score and id (0 for no cursor, id ''). A cursor's id that has left the set
+// since is put back for the time of the lookup, so that its rank says where the page starts, and
+// taken out again: nobody sees it.
+const START_AFTER = `
+local function start_after(rank, score, id)
+  if id == '' then return 0 end
+  local added = redis.call('ZADD', KEYS[1], 'NX', score, id)
+  local start = redis.call(rank, KEYS[1], id) + 1
+  if added == 1 then
+    redis.call('ZREM', KEYS[1], id)
+    start = start - 1
+  end
+  return start
+end
+`;
+
 /**
  * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: created at and id of the cursor ('' for
  * none: from the start), page size. A page of the index, newest first, after the cursor, and which
@@ -181,15 +198,8 @@ return record_use(KEYS[1], fields)
  * time of the lookup, so that its rank says where the page starts, and taken out again: nobody sees it.
  */
 export const PAGE = script(`
-local start = 0
-if ARGV[2] ~= '' then
-  local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-  start = redis.call('ZREVRANK', KEYS[1], ARGV[2]) + 1
-  if added == 1 then
-    redis.call('ZREM', KEYS[1], ARGV[2])
-    start = start - 1
-  end
-end
+${START_AFTER}
+local start = start_after('ZREVRANK', ARGV[1], ARGV[2])
 local entries = redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
 local reserved = {}
 for i = 1, #entries, 2 do
@@ -265,15 +275,8 @@ return 1
  */
 export const EXPIRING_PAGE = script(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local start = 0
-if ARGV[4] ~= '' then
-  local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[4])
-  start = redis.call('ZRANK', KEYS[1], ARGV[4]) + 1
-  if added == 1 then
-    redis.call('ZREM', KEYS[1], ARGV[4])
-    start = start - 1
-  end
-end
+${START_AFTER}
+local start = start_after('ZRANK', ARGV[3], ARGV[4])
 local found = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[5]) - 1, 'WITHSCORES')
 local entries, reserved, window_end = {}, {}, tonumber(ARGV[2])
 for i = 1, #found, 2 do
