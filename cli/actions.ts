@@ -1,15 +1,14 @@
 import { ACCEPTED_DURATION } from '../lib/duration';
 import { parseExpiringCursor } from '../lib/expiring-page';
 import {
-  formatScope,
   type IssuedToken,
   parseDuration,
-  parseScope,
   type TokenInfo,
   type TokenInfoPage,
   type TokenService,
 } from '../lib/index';
 import { quoteInput } from '../lib/quote-input';
+import { normaliseScope } from '../lib/scopes';
 import { isTokenId } from '../lib/token-format';
 import { BATCH_SIZE, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
 import { CommandFailure, errorCode, UsageError } from './errors';
@@ -20,7 +19,7 @@ import { CommandFailure, errorCode, UsageError } from './errors';
  * TokenService. The commander program in main.ts is only the shell around them.
  */
 
-const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw>, several separated by commas or in repeated -s';
+const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw> or introspect, several separated by commas or in repeated -s';
 
 export interface CreateOptions {
   user?: string;
@@ -263,7 +262,7 @@ function parseScopeOptions(values: readonly string[]): string[] {
   const scopes = values.flatMap((value) => value.split(',')).map((text) => text.trim());
   const normalised = scopes.map((text) => {
     try {
-      return formatScope(parseScope(text));
+      return normaliseScope(text);
     } catch (error) {
       if (errorCode(error) !== 'ERR_INVALID_SCOPE') throw error;
       throw new UsageError(`invalid scope ${quoteInput(text)} for -s, --scope: expected ${SCOPE_FORM}`);

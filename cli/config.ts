@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ResolveAncestors, ResolveNode, TokenServiceOptions } from '../lib/index';
+import type { IntrospectionClients, ResolveAncestors, ResolveNode, TokenServiceOptions } from '../lib/index';
 import { CommandFailure, messageOf, UsageError } from './errors';
 
 /**
@@ -30,6 +30,11 @@ export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'on
   resolveNode?: ResolveNode;
   /** For `serve-auth`: a node's ancestors, so that a scope on a folder covers what is below it. */
   resolveAncestors?: ResolveAncestors;
+  /**
+   * For `serve-auth --introspection`: the clients that may ask about tokens with HTTP Basic, id →
+   * secret (or a function, see `introspectionRouter`). It wins over $PERSONAL_TOKEN_INTROSPECTION_CLIENTS.
+   */
+  introspectionClients?: IntrospectionClients;
 }
 
 export interface LoadedConfig {
@@ -174,6 +179,14 @@ export function validateConfig(exported: unknown, path: string): CliConfig {
   };
   if (typeof exported !== 'object' || exported === null) return fail('it must export an object');
   const config = exported as Record<string, unknown>;
+  const clients = config.introspectionClients;
+  if (
+    clients !== undefined &&
+    (typeof clients !== 'object' || clients === null) &&
+    typeof clients !== 'function'
+  ) {
+    fail('introspectionClients must map client ids to secrets, or be a function');
+  }
   for (const field of ['resolveUser', 'canAccess', 'onEvent'] as const) {
     if (config[field] !== undefined && typeof config[field] !== 'function')
       fail(`${field} must be a function`);

@@ -47,6 +47,7 @@ export async function openTokens(
     postgresUrl,
     resolveNode: _resolveNode,
     resolveAncestors: _resolveAncestors,
+    introspectionClients: _introspectionClients,
     ...serviceOptions
   } = config;
   let store: TokenStore;

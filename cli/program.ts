@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { INTROSPECTION_PATH } from '../lib/introspection-router';
 import { tokenToJson } from '../lib/token-json';
 import {
   createToken,
@@ -29,7 +30,13 @@ import {
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
 import { describeIssued, formatDetails, formatExpiringTable, formatJson, formatTable } from './output';
 import type { RedisConnectionOptions } from './redis';
-import { DEFAULT_LISTEN, parseServeAuthOptions, SERVE_AUTH_PATH, serveAuth } from './serve-auth';
+import {
+  DEFAULT_LISTEN,
+  INTROSPECTION_CLIENTS_ENV,
+  parseServeAuthOptions,
+  SERVE_AUTH_PATH,
+  serveAuth,
+} from './serve-auth';
 
 /** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
 export interface CliIo {
@@ -131,7 +138,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('-a, --auto <duration>', 'sliding expiry: valid this long after each use')
     .option(
       '-s, --scope <scope>',
-      'restrict to node:<NODE_ID>:<r|w|rw>; repeatable, or comma-separated',
+      'restrict to node:<NODE_ID>:<r|w|rw>, or grant introspect (asking about other tokens, see ' +
+        'serve-auth --introspection); repeatable, or comma-separated',
       collect,
     )
     .option('-l, --label <label>', 'a note saying what the token is for')
@@ -275,12 +283,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'a valid token (Bearer, or the password of Basic), 401, 403 for a scope that does not cover the ' +
         'request (resolveNode in the config maps a request to a node), 503 when the store is down.',
     )
-    .usage('[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>]')
+    .usage(
+      '[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>] [--introspection]',
+    )
     .option('--listen <host:port>', `where to listen (default: ${DEFAULT_LISTEN})`)
     .option('--trust-proxy <addresses>', "Express' trust proxy, for client IPs (default: loopback)")
     .option('--throttle <failures/window>', 'refuse an IP with 429 after this many failures, e.g. 10/15m')
+    .option(
+      '--introspection',
+      `also serve token introspection (RFC 7662) at ${INTROSPECTION_PATH}, for the clients of the config's ` +
+        `introspectionClients or $${INTROSPECTION_CLIENTS_ENV} (id:secret,...)`,
+    )
     .action(async (options, command: Command) => {
-      const request = parseServeAuthOptions(options);
+      const request = parseServeAuthOptions(options, io.env);
       const opened = await open(command, { reconnect: true });
       await serveAuth(opened, request, io.stderr);
     });

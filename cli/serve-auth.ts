@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { forwardAuth } from '../lib/forward-auth';
-import type { ThrottleOptions } from '../lib/index';
+import type { IntrospectionClients, ThrottleOptions } from '../lib/index';
+import { INTROSPECTION_PATH, introspectionRouter } from '../lib/introspection-router';
 import { CommandFailure, messageOf, UsageError } from './errors';
 import type { OpenedTokens } from './open-tokens';
 
@@ -12,19 +13,28 @@ export const DEFAULT_LISTEN = '127.0.0.1:9180';
 // Time for requests in flight to finish on SIGTERM before their connections are cut.
 const DRAIN_MS = 5_000;
 
+/** Where `serve-auth --introspection` reads its clients when the config names none: `id:secret,id2:secret2`. */
+export const INTROSPECTION_CLIENTS_ENV = 'PERSONAL_TOKEN_INTROSPECTION_CLIENTS';
+
 export interface ServeAuthRequest {
   host: string;
   port: number;
   trustProxy: string;
   throttle: ThrottleOptions | undefined;
+  /** With `--introspection`: the clients of $PERSONAL_TOKEN_INTROSPECTION_CLIENTS (null when unset). */
+  introspection?: { clients: Map<string, string> | null };
 }
 
-/** Checks the command line of `serve-auth` before anything is opened. */
-export function parseServeAuthOptions(options: {
-  listen?: string;
-  trustProxy?: string;
-  throttle?: string;
-}): ServeAuthRequest {
+/** Checks the command line of `serve-auth` (and the environment it reads) before anything is opened. */
+export function parseServeAuthOptions(
+  options: {
+    listen?: string;
+    trustProxy?: string;
+    throttle?: string;
+    introspection?: boolean;
+  },
+  env: Record<string, string | undefined> = {},
+): ServeAuthRequest {
   const listen = options.listen ?? DEFAULT_LISTEN;
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
   const port = Number(match?.[3]);
@@ -41,7 +51,46 @@ export function parseServeAuthOptions(options: {
     }
     throttle = { maxFailures: Number(parts[1]), window: parts[2]! };
   }
-  return { host: match[1] ?? match[2]!, port, trustProxy, throttle };
+  const request: ServeAuthRequest = { host: match[1] ?? match[2]!, port, trustProxy, throttle };
+  if (options.introspection === true) {
+    request.introspection = { clients: parseIntrospectionClients(env[INTROSPECTION_CLIENTS_ENV]) };
+  }
+  return request;
+}
+
+/**
+ * `id:secret,id2:secret2` (a secret may hold `:`, not `,`), or null when unset or empty. A message
+ * names the entry by its position and the client by its id, never a secret.
+ */
+export function parseIntrospectionClients(text: string | undefined): Map<string, string> | null {
+  if (text === undefined || text.trim() === '') return null;
+  const clients = new Map<string, string>();
+  text.split(',').forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const id = entry.slice(0, Math.max(colon, 0)).trim();
+    if (colon <= 0 || id === '' || entry.length === colon + 1) {
+      throw new UsageError(
+        `$${INTROSPECTION_CLIENTS_ENV}: entry ${index + 1} must be <client id>:<secret>, entries separated by commas`,
+      );
+    }
+    if (clients.has(id)) throw new UsageError(`$${INTROSPECTION_CLIENTS_ENV}: client "${id}" is named twice`);
+    clients.set(id, entry.slice(colon + 1));
+  });
+  return clients;
+}
+
+/** The clients `--introspection` serves: the config's, else the environment's; none is a usage error. */
+function introspectionClients(
+  opened: OpenedTokens,
+  fromEnv: Map<string, string> | null,
+): IntrospectionClients {
+  const clients = opened.config.introspectionClients ?? fromEnv;
+  if (clients === null) {
+    throw new UsageError(
+      `--introspection needs clients: introspectionClients in the config, or $${INTROSPECTION_CLIENTS_ENV}=id:secret,...`,
+    );
+  }
+  return clients;
 }
 
 /**
@@ -54,6 +103,7 @@ export async function serveAuth(
   stderr: (text: string) => void,
 ): Promise<void> {
   const { resolveNode, resolveAncestors } = opened.config;
+  const clients = request.introspection && introspectionClients(opened, request.introspection.clients);
   // Loaded here, not with the CLI: the other commands do not pay for Express.
   const express: typeof import('express') = require('express');
   const app = express();
@@ -72,6 +122,13 @@ export async function serveAuth(
       throttle: request.throttle,
     }),
   );
+  if (clients) {
+    try {
+      app.use(introspectionRouter({ tokens: opened.tokens, clients, throttle: request.throttle }));
+    } catch (error) {
+      throw new UsageError(`--introspection: ${messageOf(error)}`);
+    }
+  }
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found' });
   });
@@ -84,8 +141,9 @@ export async function serveAuth(
   const server = await listen(app, request);
   const { address, family, port } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address;
+  const introspection = clients ? ` and ${INTROSPECTION_PATH}` : '';
   stderr(
-    `personal-token serve-auth: listening on http://${host}:${port}${SERVE_AUTH_PATH} ` +
+    `personal-token serve-auth: listening on http://${host}:${port}${SERVE_AUTH_PATH}${introspection} ` +
       `(tokens in ${opened.where})\n`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -115,7 +115,7 @@ export function createApp({
       realm: 'personal-token-auth example (WebDAV)',
     }),
   );
-  app.use(createDavHandler({ nodes, mountPath: DAV_MOUNT_PATH }));
+  app.use(createDavHandler({ nodes, mountPath: DAV_MOUNT_PATH, now: () => tokens.now() }));
 
   app.get('/', (_req, res) => {
     res

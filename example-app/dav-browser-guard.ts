@@ -1,26 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
+import { sentByAnotherSite } from './sent-by-another-site';
 
 // Methods that change nothing. PROPFIND cannot be sent cross-site without a CORS preflight anyway.
 const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
 const ALLOWED_METHODS =
   'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK';
-
-/**
- * Whether a browser marked the request as sent by another site. WebDAV clients send neither header; a
- * browser sends `Sec-Fetch-Site`, and `Origin` on every POST and cross-origin request. Origins are compared
- * by host and port with the Host header (the scheme can differ behind a TLS-terminating proxy).
- */
-function sentByAnotherSite(req: Request): boolean {
-  const site = req.get('Sec-Fetch-Site');
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
-  const origin = req.get('Origin');
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host !== req.get('Host');
-  } catch {
-    return true; // `Origin: null` (a sandboxed or local page) included
-  }
-}
 
 /**
  * Keeps browsers from writing into WebDAV on behalf of a user whose Basic credentials they remember: a page on

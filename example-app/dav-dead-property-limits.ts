@@ -1,19 +1,19 @@
 /**
  * How much a client may keep in dead properties (RFC 4918 4.2: any property outside `DAV:` that a PROPPATCH
- * sets). webdav-server keeps them in memory and sends them in every PROPFIND that asks for all properties,
- * with no limit of its own, so without these a few large PROPPATCH requests fill the process's memory and
- * make each listing of the folder megabytes long.
+ * sets). They are kept in memory and sent in every PROPFIND that asks for all properties, so without these a
+ * few large PROPPATCH requests would fill the process's memory and make each listing of the folder megabytes
+ * long.
  */
 
-/** The most bytes one dead property may take: its name, attributes and value, as webdav-server keeps them. */
+/** The most bytes one dead property may take: its name, attributes and value, as parsed (see dav-xml.ts). */
 export const MAX_DEAD_PROPERTY_BYTES = 4096;
 /** The most dead properties one node may carry (so at most 32 × 4 KiB per node). */
 export const MAX_DEAD_PROPERTIES_PER_NODE = 32;
 
 /**
- * Whether a parsed XML element, as webdav-server would keep it, takes more than `limit` bytes: the UTF-8
- * bytes of every key and string in it (names, attributes, text, and the parser's own `type`/`name` keys,
- * which charge each nested element its share). Walked without recursion and left as soon as the limit is
+ * Whether a parsed XML element takes more than `limit` bytes: the UTF-8 bytes of every key and string in it
+ * (names, namespaces, attributes, text, and the parser's own keys, which charge each nested element its
+ * share, more than the namespace declaration it is written back with). Walked without recursion and left as soon as the limit is
  * passed, however deep or large the element.
  */
 export function exceedsBytes(element: unknown, limit: number): boolean {
@@ -36,9 +36,8 @@ export function exceedsBytes(element: unknown, limit: number): boolean {
 
 /**
  * Why a PROPPATCH that sets these properties on a node that already has `storedNames` must be refused, or null
- * if it fits. The count ignores the request's removals: webdav-server does not apply them in document order
- * (it runs every set and every remove at once), so at some moment the node may hold all the old and all the
- * new properties.
+ * if it fits. The count ignores the request's removals, so that it holds at every step of the request
+ * whatever the order of its sets and removes.
  */
 export function deadPropertyLimitRefusal(
   storedNames: readonly string[],

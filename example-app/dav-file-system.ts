@@ -17,7 +17,11 @@ function missingFolderAsConflict(error: Error | undefined): Error | undefined {
  * gets its UUID the first time the tree sees it.
  */
 export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
-  constructor(private readonly nodes: NodeTree) {
+  /** `gone` hears of every path whose node was deleted, moved away or replaced (its locks end with it). */
+  constructor(
+    private readonly nodes: NodeTree,
+    private readonly gone: (path: string) => void = () => {},
+  ) {
     super(nodes.filesDir);
   }
 
@@ -43,6 +47,8 @@ export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
       if (!error) {
         this.nodes.moved(from, to);
         this.moveResources(from, to);
+        this.gone(from);
+        this.gone(to);
       }
       callback(missingFolderAsConflict(error), overwritten);
     });
@@ -56,6 +62,7 @@ export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
     super._delete(path, ctx, (error) => {
       // Also after a failure: a recursive delete may have removed part of the subtree.
       this.nodes.deleted(path.toString());
+      this.gone(path.toString());
       callback(error);
     });
   }

@@ -3,12 +3,16 @@ import { hasNodePermission } from 'personal-token-auth';
 import { v2 as webdav } from 'webdav-server';
 import { davAccessChecks, davDestinationPath, destructiveDavRequest } from './dav-access';
 import { NodeTrackingFileSystem } from './dav-file-system';
+import { lockRefusal } from './dav-lock-checks';
+import { useLockCommands } from './dav-lock-commands';
+import { DavLockTable } from './dav-locks';
 import { davUrlPath } from './dav-paths';
-import { refuseUnsafePropertyUpdates } from './dav-property-update';
+import { usePropertyUpdates } from './dav-property-update';
+import { usePropfind } from './dav-propfind';
 import { writeDavRefusal } from './dav-refusal';
 import { canonicalDavRequest } from './dav-request-checks';
 import { applyDavServerWorkarounds } from './dav-server-workarounds';
-import { InvalidNodePathError, type NodeTree } from './node-tree';
+import { InvalidNodePathError, isSameOrBelow, type NodeTree } from './node-tree';
 import { setUserContentHeaders } from './user-content-headers';
 
 // webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
@@ -44,6 +48,7 @@ async function checkScopes(
   ctx: webdav.HTTPRequestContext,
   nodes: NodeTree,
   mountPath: string,
+  locks: DavLockTable,
 ): Promise<[number, string] | null> {
   const method = ctx.request.method ?? 'GET';
   let destination: string | null = null;
@@ -70,7 +75,66 @@ async function checkScopes(
       return [403, 'insufficient_scope'];
     }
   }
-  return null;
+  return checkLocks(ctx, method, target, destination, mountPath, locks);
+}
+
+/**
+ * The If header and the locks (see lockRefusal), checked after the scopes, so that a token without the right
+ * to a node learns nothing of its locks. The If header then goes: webdav-server never evaluates it (its own
+ * evaluation is broken, and knows nothing of these locks); LOCK keeps it, to read a refresh's tokens.
+ */
+async function checkLocks(
+  ctx: webdav.HTTPRequestContext,
+  method: string,
+  target: string,
+  destination: string | null,
+  mountPath: string,
+  locks: DavLockTable,
+): Promise<[number, string] | null> {
+  // A LOCK where nothing is creates a file: it is checked as the PUT it amounts to (a new member of a locked
+  // folder needs that folder's lock token).
+  const createsFile =
+    method === 'LOCK' &&
+    (await ctx.server.getResourceAsync(ctx, target).then(
+      (resource) =>
+        resource.typeAsync().then(
+          () => false,
+          () => true,
+        ),
+      () => true,
+    ));
+  const refusal = await lockRefusal(
+    {
+      method: createsFile ? 'PUT' : method,
+      target,
+      destination,
+      login: (ctx.request as Request).authInfo?.login ?? '',
+      ifHeader: (ctx.request as Request).get('If'),
+    },
+    {
+      locks,
+      etagOf: async (path) => {
+        try {
+          return await (await ctx.server.getResourceAsync(ctx, path)).etagAsync();
+        } catch {
+          return null; // nothing there: no entity tag matches
+        }
+      },
+      // Only the nodes the request names (checked for above), what is below them, and the folders above them
+      // (a client tags the root of a folder's lock when it writes inside): a tag elsewhere would let a token
+      // probe locks and entity tags outside its scopes.
+      pathOfTag: (tag) => {
+        const result = davDestinationPath(tag, ctx.request.headers.host, mountPath);
+        if (!('path' in result)) return null;
+        const tagged = result.path;
+        const related = (path: string | null) =>
+          path !== null && (isSameOrBelow(tagged, path) || isSameOrBelow(path, tagged));
+        return related(target) || related(destination) ? tagged : null;
+      },
+    },
+  );
+  if (method !== 'LOCK') delete ctx.request.headers.if;
+  return refusal;
 }
 
 const CORS_HEADERS = [
@@ -81,6 +145,8 @@ const CORS_HEADERS = [
 
 export interface DavOptions {
   nodes: NodeTree;
+  /** The clock of the locks' timeouts. Default: Date.now. */
+  now?: () => number;
   /** Where the handler is mounted in the Express app (it must run after personalTokenAuth). */
   mountPath: string;
 }
@@ -90,15 +156,19 @@ export interface DavOptions {
  * front of every method. Mount the returned handler at the app level (not under `app.use(mountPath)`):
  * webdav-server needs the full URL to build its hrefs.
  */
-export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandler {
+export function createDavHandler({ nodes, mountPath, now }: DavOptions): RequestHandler {
+  const locks = new DavLockTable({ now });
   const server = new webdav.WebDAVServer({
-    rootFileSystem: new NodeTrackingFileSystem(nodes),
+    rootFileSystem: new NodeTrackingFileSystem(nodes, (path) => locks.forgetBelow(path)),
     httpAuthentication: new ExpressAuthenticatedUser(),
     requireAuthentification: true, // if the Express middleware were ever missing, refuse rather than serve
     respondWithPaths: true, // hrefs as /dav/... paths: right behind a proxy or TLS terminator too
     strictMode: true, // refuse a body where none is expected (e.g. MKCOL with a body: RFC 4918 9.3)
   });
-  refuseUnsafePropertyUpdates(server);
+  // Properties and locks are the app's own (webdav-server's mangle namespaces and ignore lock tokens).
+  usePropfind(server, { locks, mountPath });
+  usePropertyUpdates(server, mountPath);
+  useLockCommands(server, { locks, nodes, mountPath });
   // webdav-server runs POST as PUT, and browsers send POST to any site (see refuseBrowserWrites): removed, no
   // POST writes here even where that guard is missing, and OPTIONS no longer offers it.
   delete server.methods.post;
@@ -107,7 +177,7 @@ export function createDavHandler({ nodes, mountPath }: DavOptions): RequestHandl
     // webdav-server lets every origin read its answers (`Access-Control-Allow-Origin: *`). WebDAV
     // clients never use CORS, and no other site has any business reading a user's files.
     for (const header of CORS_HEADERS) ctx.response.removeHeader(header);
-    checkScopes(ctx, nodes, mountPath).then(
+    checkScopes(ctx, nodes, mountPath, locks).then(
       (refusal) => (refusal ? refuse(ctx, refusal[0], refusal[1]) : next()),
       (error: unknown) => {
         if (error instanceof InvalidNodePathError) return refuse(ctx, 400, 'invalid_path');

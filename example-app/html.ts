@@ -40,7 +40,9 @@ export function sendPage(res: Response, status: number, page: Page): void {
     .set({
       'Content-Security-Policy': CONTENT_SECURITY_POLICY,
       'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
+      // No referrer for other sites; this one's: with `no-referrer` a form posts `Origin: null`, which the
+      // sign-in must refuse (another site can send it too), so its own form would be refused as well.
+      'Referrer-Policy': 'same-origin',
       'X-Content-Type-Options': 'nosniff',
       'X-Frame-Options': 'DENY',
     })

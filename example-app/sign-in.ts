@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { CSRF_FIELD, csrfTokenMatches } from './csrf';
 import { escapeHtml, sendPage } from './html';
+import { sentByAnotherSite } from './sent-by-another-site';
 import { endSession, sessionOf, startSession } from './session-auth';
 import type { SessionStore } from './sessions';
 import type { SignInCsrf } from './sign-in-csrf';
@@ -70,7 +71,9 @@ export function signInRoutes({ sessions, users, signInCsrf }: SignInRoutesOption
     const body = (req.body ?? {}) as Record<string, unknown>;
     const login = typeof body.login === 'string' ? body.login.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    if (!signInCsrf.verify(req, body[CSRF_FIELD])) {
+    // Over HTTP a sibling subdomain can plant the sign-in cookie, with a nonce whose form token it fetched
+    // for itself: its Origin gives it away (login CSRF).
+    if (sentByAnotherSite(req) || !signInCsrf.verify(req, body[CSRF_FIELD])) {
       return void sendSignInPage(
         res,
         403,

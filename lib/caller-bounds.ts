@@ -1,5 +1,13 @@
 import { BroaderThanCallerError } from './errors';
-import { grantsAllow, parseScope, type ResolveAncestors, type ScopeGrants, scopeGrants } from './scopes';
+import {
+  grantsAllow,
+  INTROSPECT_SCOPE,
+  nodeScopes,
+  parseScope,
+  type ResolveAncestors,
+  type ScopeGrants,
+  scopeGrants,
+} from './scopes';
 
 /**
  * What a token may hand on, to a token it makes (`issueFor`) or rotates (`rotate`): no scope it
@@ -81,6 +89,20 @@ export function callerBounds(caller: Caller | undefined): CallerBounds | undefin
 }
 
 /**
+ * Throws `BroaderThanCallerError` for scopes no caller may hand on, whoever it is (a personal token, a
+ * user with a session, even with full access): `introspect`, which only `issue()` grants. Every token
+ * that `issueFor` makes, or a rotation asked for by a caller hands on, goes through this.
+ */
+export function assertGrantableByCaller(scopes: readonly string[]): void {
+  if (scopes.includes(INTROSPECT_SCOPE)) {
+    throw new BroaderThanCallerError(
+      'ERR_SCOPE_BROADER_THAN_CALLER',
+      `Scope ${INTROSPECT_SCOPE} is granted only by an administrator (TokenService.issue, personal-token create)`,
+    );
+  }
+}
+
+/**
  * Throws `BroaderThanCallerError` unless `terms` stay within `caller`'s: every scope covered, a hard
  * limit no later than the caller's (none at all is later), and, for a sliding caller, a window no
  * longer than its own or a hard limit no later than its current expiry.
@@ -153,7 +175,10 @@ export class ScopeCoverage {
   async firstUncovered(scopes: readonly string[]): Promise<string | null | undefined> {
     if (this.#grants === null) return undefined;
     if (scopes.length === 0) return null;
-    for (const text of scopes) {
+    // `introspect` is refused for every caller before this (`assertGrantableByCaller`); no node
+    // scope covers it either.
+    if (scopes.includes(INTROSPECT_SCOPE)) return INTROSPECT_SCOPE;
+    for (const text of nodeScopes(scopes)) {
       const { nodeId, permission } = parseScope(text);
       if (!grantsAllow(this.#grants, nodeId, await this.#ancestorsOf(nodeId), permission)) return text;
     }

@@ -47,7 +47,19 @@ export type TokenEvent =
       ip: string | undefined;
       scheme: Scheme | undefined;
     })
-  | (EventBase & { type: 'throttled'; ip: string; retryAfter: number });
+  | (EventBase & { type: 'throttled'; ip: string; retryAfter: number })
+  | (EventBase & {
+      /** A service asked about a token (`introspectionRouter`): which one, who asked, the verdict. */
+      type: 'introspected';
+      /** The token asked about; undefined when the text was no well-formed token. */
+      tokenId: string | undefined;
+      active: boolean;
+      /** The client that asked with HTTP Basic, or undefined. */
+      clientId: string | undefined;
+      /** The personal token (with the `introspect` scope) that asked, or undefined. */
+      callerTokenId: string | undefined;
+      ip: string | undefined;
+    });
 
 export type TokenEventType = TokenEvent['type'];
 export type OnEvent = (event: TokenEvent) => void | Promise<void>;
@@ -73,7 +85,7 @@ export interface PinoLike {
 
 /**
  * An `onEvent` that writes events to a pino logger: `rejected` and `throttled` at warn (someone may
- * be guessing), `authenticated` at debug (one per request), the rest at info.
+ * be guessing), `authenticated` and `introspected` at debug (one per request), the rest at info.
  */
 export function pinoEventLogger(logger: PinoLike): OnEvent {
   return (event) => {
@@ -82,7 +94,7 @@ export function pinoEventLogger(logger: PinoLike): OnEvent {
     const message = `personal token ${type}`;
     const line = { event: type, at: time, ...fields };
     if (type === 'rejected' || type === 'throttled') logger.warn(line, message);
-    else if (type === 'authenticated') logger.debug(line, message);
+    else if (type === 'authenticated' || type === 'introspected') logger.debug(line, message);
     else logger.info(line, message);
   };
 }

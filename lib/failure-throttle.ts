@@ -32,6 +32,9 @@ export function throttleSettings(where: string, options: ThrottleOptions): Throt
 /** What the throttle decides for one attempt: go ahead (and release `attempt` after), or wait. */
 export type Admission = { attempt: string } | { retryAfter: number };
 
+/** How a guarded attempt ends: its check's outcome, or a refusal before any check. */
+export type Guarded<Outcome> = { outcome: Outcome } | { retryAfter: number };
+
 // Bound on the blocked-IP cache, so a flood of spoofed addresses cannot grow it without limit.
 const MAX_BLOCKED = 100_000;
 // How often a waiting attempt asks the store again, for places freed by other instances.
@@ -104,6 +107,39 @@ export class FailureThrottle {
       if (performance.now() >= waitUntil) return { retryAfter: 1 };
       await this.#turn(ip);
     }
+  }
+
+  /**
+   * Runs the check of one attempt from `ip` under the throttle, or refuses it before any check. Its
+   * place is given back when the check passes (or could not be made: the store or the app failed,
+   * which is no failure of the client's), kept as a failure when `failed(outcome)`, counted before
+   * this resolves so that the client's next request already sees it.
+   */
+  async guard<Outcome>(
+    ip: string,
+    check: () => Promise<Outcome>,
+    failed: (outcome: Outcome) => boolean,
+  ): Promise<Guarded<Outcome>> {
+    const wait = this.retryAfter(ip);
+    if (wait > 0) return { retryAfter: wait };
+    const admission = await this.admit(ip);
+    if ('retryAfter' in admission) return admission;
+    const attempt = admission.attempt;
+    let outcome: Outcome;
+    try {
+      outcome = await check();
+    } catch (error) {
+      this.release(ip, attempt).catch(() => {});
+      throw error;
+    }
+    if (failed(outcome)) {
+      await this.fail(ip, attempt).catch(() => {});
+    } else {
+      // Not awaited: the request need not wait for it, and the store runs it before this
+      // client's next call on the same connection.
+      this.release(ip, attempt).catch(() => {});
+    }
+    return { outcome };
   }
 
   /** Ends an admitted attempt whose check passed (or could not be made): it counts for nothing. */

@@ -24,6 +24,7 @@ export type { ThrottleOptions } from './failure-throttle';
 
 // Issuing, verifying, listing, rotating and revoking tokens.
 export {
+  type AuthenticateOptions,
   type Authentication,
   type CanAccess,
   type IssuedToken,
@@ -41,6 +42,13 @@ export {
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
 export { type TokenJson, tokenToJson } from './token-json';
+
+// Token introspection (RFC 7662), for services in any language that are handed a token.
+export {
+  type IntrospectionClients,
+  type IntrospectionRouterOptions,
+  introspectionRouter,
+} from './introspection-router';
 
 // Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
 export {
@@ -73,7 +81,7 @@ export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-stra
 
 // Parsers, formats and defaults shared with the CLI.
 export { formatDuration, parseDuration } from './duration';
-export { formatScope, type Permission, parseScope, type Scope } from './scopes';
+export { formatScope, INTROSPECT_SCOPE, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
 export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
 export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-defaults';

@@ -181,37 +181,19 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
     }
   }
 
-  /**
-   * The check of an attempt the throttle admits: its place is given back when the check passes (or
-   * the store or resolveUser failed, which is no failure of the client's), kept as a failure when it
-   * fails, counted before the answer so that the client's next request already sees it.
-   */
+  /** The check of an attempt under the throttle (see `FailureThrottle.guard`): refusals count as failures. */
   async function throttled(
     credentials: Credentials,
     checking: CredentialsCheck,
     ip: string,
     throttle: FailureThrottle,
   ): Promise<Outcome> {
-    const wait = throttle.retryAfter(ip);
-    if (wait > 0) return { kind: 'throttled', ip, retryAfter: wait };
-    const admission = await throttle.admit(ip);
-    if ('retryAfter' in admission) return { kind: 'throttled', ip, retryAfter: admission.retryAfter };
-    const attempt = admission.attempt;
-    let outcome: CredentialsOutcome;
-    try {
-      outcome = await authenticateCredentials(credentials, checking);
-    } catch (error) {
-      throttle.release(ip, attempt).catch(() => {});
-      throw error;
-    }
-    if (outcome.kind === 'malformed' || outcome.kind === 'rejected') {
-      await throttle.fail(ip, attempt).catch(() => {});
-    } else {
-      // Not awaited: the request need not wait for it, and the store runs it before this
-      // client's next call on the same connection.
-      throttle.release(ip, attempt).catch(() => {});
-    }
-    return outcome;
+    const guarded = await throttle.guard(
+      ip,
+      () => authenticateCredentials(credentials, checking),
+      (outcome) => outcome.kind === 'malformed' || outcome.kind === 'rejected',
+    );
+    return 'outcome' in guarded ? guarded.outcome : { kind: 'throttled', ip, retryAfter: guarded.retryAfter };
   }
 
   function refuse(res: Response, status: 400 | 401, error: string, bearerError?: BearerError): void {

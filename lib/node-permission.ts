@@ -5,7 +5,7 @@ import { emit } from './events';
 import { checkOptions, optionNames } from './option-names';
 import { getRequestContext } from './request-context';
 import type { ResolveAncestors } from './scopes';
-import { type Permission, parseScope, scopesAllow } from './scopes';
+import { type Permission, scopeGrants, scopesAllow } from './scopes';
 
 export interface NodePermissionOptions {
   /** Overrides the `resolveAncestors` given to `personalTokenAuth()`. */
@@ -41,7 +41,7 @@ export async function hasNodePermission(
   if (scopesAllow(scopes, nodeId, [], permission)) return true;
   const resolveAncestors = options.resolveAncestors ?? getRequestContext(req)?.resolveAncestors;
   if (!resolveAncestors) return false;
-  const scoped = new Set(scopes.map((scope) => parseScope(scope).nodeId));
+  const scoped = scopeGrants(scopes);
   const ancestors = (await resolveAncestors(nodeId)).filter((id) => scoped.has(id));
   return scopesAllow(scopes, nodeId, ancestors, permission);
 }

@@ -26,7 +26,7 @@ export function optionNames<Options>(list: OptionNameList<Options>): OptionNames
  */
 export function checkOptions(where: string, options: unknown, names: OptionNames, within?: string): void {
   const path = (name: string) => (within === undefined ? name : `${within}.${name}`);
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  if (typeof options !== 'object' || options === null || !OPTION_OBJECT_KINDS.has(builtInKind(options))) {
     throw new OptionsError(
       'ERR_OPTIONS_NOT_OBJECT',
       `${where}: ${within ?? 'options'} must be an object of options (got ${kindOf(options)})`,
@@ -66,7 +66,20 @@ export function refuseTogether(
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `a ${builtInKind(value)}`;
   return `a ${typeof value}`;
+}
+
+// A module namespace too: a config file's named exports are its options.
+const OPTION_OBJECT_KINDS = new Set(['Object', 'Module']);
+
+/**
+ * `Object` for a plain object, a class instance or a Proxy of one; the built-in's name for the others. A
+ * Promise (options not awaited), a Map or a Date has no own keys to refuse, and would otherwise pass as
+ * empty options: every option its default, the default Redis service among them.
+ */
+function builtInKind(value: object): string {
+  return Object.prototype.toString.call(value).slice('[object '.length, -1);
 }
 
 // Beyond this many edits, a name is something else rather than a slip of the keyboard.

@@ -15,6 +15,14 @@ export interface Scope {
 }
 
 const GRAMMAR = 'node:<NODE_ID>:<PERMISSION> with PERMISSION r, w or rw (e.g. node:3f2a9c1e-…:r)';
+
+/**
+ * The scope that lets a token ask about other tokens (`introspectionRouter`). It names no node, so it
+ * grants no node access: a token with only this scope reaches no node at all. Only `issue()` (the
+ * CLI, the app's administrators) grants it, never a token or a user for themselves (see
+ * `assertGrantableByCaller`): knowing which tokens are live is a service's business.
+ */
+export const INTROSPECT_SCOPE = 'introspect';
 // Node ids are opaque to the library (Cells uses UUIDs). `:` would make the grammar ambiguous and
 // `,` would break the CLI's comma-separated lists, so neither is allowed; nor is white space.
 const SCOPE = /^node:([^\s:,]{1,200}):([a-z]{1,2})$/;
@@ -43,13 +51,21 @@ export function formatScope(scope: Scope): string {
   return `node:${scope.nodeId}:${scope.permission}`;
 }
 
+/** One scope of a token, normalised: a node scope (`wr` → `rw`), or `introspect`. Anything else throws. */
+export function normaliseScope(scope: string | Scope): string {
+  if (scope === INTROSPECT_SCOPE) return INTROSPECT_SCOPE;
+  return formatScope(typeof scope === 'string' ? parseScope(scope) : parseScope(formatScope(scope)));
+}
+
 /** Parses and normalises a list of scopes (strings or objects), dropping exact duplicates. */
 export function normaliseScopes(scopes: readonly (string | Scope)[]): string[] {
   if (!Array.isArray(scopes)) throw new InvalidScopeError(`scopes must be an array of ${GRAMMAR}`);
-  const texts = scopes.map((scope) =>
-    formatScope(typeof scope === 'string' ? parseScope(scope) : parseScope(formatScope(scope))),
-  );
-  return [...new Set(texts)];
+  return [...new Set(scopes.map(normaliseScope))];
+}
+
+/** The scopes that name nodes, without `introspect`: what node access a token's scopes narrow it to. */
+export function nodeScopes(scopes: readonly string[]): readonly string[] {
+  return scopes.includes(INTROSPECT_SCOPE) ? scopes.filter((scope) => scope !== INTROSPECT_SCOPE) : scopes;
 }
 
 /** What a list of scopes grants on each node it names, parsed once to check many nodes against. */
@@ -57,7 +73,7 @@ export type ScopeGrants = ReadonlyMap<string, { read: boolean; write: boolean }>
 
 export function scopeGrants(scopes: readonly string[]): ScopeGrants {
   const grants = new Map<string, { read: boolean; write: boolean }>();
-  for (const text of scopes) {
+  for (const text of nodeScopes(scopes)) {
     const { nodeId, permission } = parseScope(text);
     const grant = grants.get(nodeId) ?? { read: false, write: false };
     grant.read ||= permission !== 'w';
@@ -69,7 +85,7 @@ export function scopeGrants(scopes: readonly string[]): ScopeGrants {
 
 /**
  * Whether scopes allow `permission` on a node, given the node's ancestors (nearest first or in any
- * order). No scopes means the token is not narrowed at all. A scope on an ancestor covers the
+ * order). No scopes means the token is not narrowed at all; `introspect` alone narrows it to no node. A scope on an ancestor covers the
  * descendants; permissions from several matching scopes add up (`r` on a folder + `w` on a file in it
  * = `rw` on that file).
  */

@@ -11,7 +11,7 @@ import { expiresSoon } from './expiring-page';
 import { checkOptions, optionNames } from './option-names';
 import { quoteInput } from './quote-input';
 import { getRequestContext } from './request-context';
-import { parseScope, type ResolveAncestors } from './scopes';
+import { normaliseScope, type ResolveAncestors } from './scopes';
 import { tokenToJson } from './token-json';
 import { MAX_PAGE_SIZE } from './token-page';
 import {
@@ -219,7 +219,8 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         // The replacement has the old token's terms: a token may rotate only what it could have made.
         const fresh = await tokens.rotate(old.id, {
           overlap,
-          caller: req.authInfo,
+          // Never undefined (the app itself): a user with a session is a caller too.
+          caller: req.authInfo ?? login,
           resolveAncestors: resolveAncestorsOf(req),
         });
         if (!fresh) throw notFound();
@@ -404,7 +405,9 @@ function validateCreate(
         'scopes',
       );
     }
-    for (const scope of scopes) fieldError('scopes', () => parseScope(scope));
+    // Checked for its grammar only: whether the caller may have it (`introspect`, broader scopes) is
+    // the service's decision, a 403.
+    for (const scope of scopes) fieldError('scopes', () => normaliseScope(scope));
   }
   return {
     label: label === '' ? undefined : label,

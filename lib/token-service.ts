@@ -1,5 +1,6 @@
 import { CallDeadlines, storeFailure } from './call-deadlines';
 import {
+  assertGrantableByCaller,
   assertWithinCaller,
   type Caller,
   callerBounds,
@@ -21,7 +22,14 @@ import {
 import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
 import { checkOptions, optionNames } from './option-names';
-import { normaliseScopes, type Permission, parseScope, type ResolveAncestors, type Scope } from './scopes';
+import {
+  nodeScopes,
+  normaliseScopes,
+  type Permission,
+  parseScope,
+  type ResolveAncestors,
+  type Scope,
+} from './scopes';
 import {
   type AttemptReservation,
   type CreateOutcome,
@@ -173,7 +181,10 @@ export interface IssueForOptions extends Omit<IssueOptions, 'user'> {
 export interface RotateOptions {
   /** How long the old token keeps working (`'1h'`, or ms). Default 0: it stops at once. */
   overlap?: string | number;
-  /** Who asks (see `issueFor`): a personal token may rotate only what it could have made. */
+  /**
+   * Who asks (see `issueFor`): a personal token may rotate only what it could have made, and no caller
+   * a token with a scope only `issue()` grants (`introspect`). Without it, the caller is the app itself.
+   */
   caller?: Caller;
   /** A node's ancestors, for a scoped caller: the middleware's `resolveAncestors`. */
   resolveAncestors?: ResolveAncestors;
@@ -215,6 +226,20 @@ export interface Refusal {
 }
 
 export type Authentication = { ok: true; token: TokenInfo } | Refusal;
+
+/** What `authenticate` (and `verify`) take besides the token. */
+export interface AuthenticateOptions {
+  /** The login the token must belong to (the user name of Basic auth). */
+  login?: string;
+  /** The client IP, recorded with the use when the service records IPs (`trackIp`). */
+  ip?: string;
+  /**
+   * Whether the check counts as a use, as a request's does: a sliding token's expiry moves on and
+   * `lastUsedAt` is written. Default true. `false` is for asking about a token without using it
+   * (introspection): it only reads.
+   */
+  touch?: boolean;
+}
 
 /** What `check()` answers: the store's record itself on success. @internal */
 export type Check = { ok: true; token: StoredToken } | Refusal;
@@ -311,6 +336,7 @@ export class TokenService {
       );
     }
     const { label, hardLimit, window, scopes } = validateIssue({ ...options, user }, this.#tokenLike);
+    assertGrantableByCaller(scopes);
     const now = this.#now();
     const terms = { scopes, hardExpiresAt: hardLimit === null ? null : now + hardLimit, autoRefresh: window };
     this.#assertPolicy(now, terms);
@@ -337,6 +363,8 @@ export class TokenService {
     // A policy tightened since the old token was made applies to its replacement.
     this.#assertPolicy(now, terms);
     const bounds = callerBounds(options.caller);
+    // Not even a token rotating itself: what a caller may not be given, it may not renew either.
+    if (options.caller !== undefined) assertGrantableByCaller(terms.scopes);
     // A token rotating itself hands on its own terms.
     if (bounds && bounds.tokenId !== id) {
       await assertWithinCaller(bounds, terms, now, new ScopeCoverage(bounds, options.resolveAncestors));
@@ -346,15 +374,26 @@ export class TokenService {
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     const limit = overlap > 0 ? this.maxTokensPerUser : undefined;
     const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, limit, false);
+    let replaced: boolean;
     try {
-      if (overlap === 0)
-        await this.#takeAway([id], 'revoke', () => this.store.delete(id, this.#now() + TOMBSTONE_LIFE));
-      else await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
+      replaced =
+        overlap === 0
+          ? (await this.#takeAway([id], 'revoke', () =>
+              this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
+            )) !== null
+          : await this.#takeAway([id], 'limit', () => this.store.limit(id, this.#now() + overlap));
       await this.#announce([id]);
     } catch (error) {
       // The replacement's text goes nowhere with this failure: it is revoked, as a failed issue's is.
       await this.#withdraw(fresh.id, Promise.resolve(true));
       throw error;
+    }
+    // The old token was gone by then: a racing rotation replaced it, or it was revoked or expired.
+    // Only the rotation that took it away keeps its replacement, or rotations racing without an
+    // overlap (which the limit does not count) would turn one token into as many as there are.
+    if (!replaced) {
+      await this.#withdraw(fresh.id, Promise.resolve(true));
+      return null;
     }
     emit(this.onEvent, {
       type: 'rotated',
@@ -466,10 +505,28 @@ export class TokenService {
   /**
    * Checks a token and, for a sliding one, pushes its expiry forward. With `login` (Basic auth) the
    * token must belong to that login. Returns why it failed, for audit; never the token itself.
+   * With `touch: false` the check is not a use: the same checks of the whole text against the stored
+   * hash, but a sliding token keeps its expiry and `lastUsedAt` stays (see `AuthenticateOptions`).
    */
-  async authenticate(token: string, options: { login?: string; ip?: string } = {}): Promise<Authentication> {
-    const result = await this.check(token, options.login, options.ip);
+  async authenticate(token: string, options: AuthenticateOptions = {}): Promise<Authentication> {
+    const result =
+      options.touch === false
+        ? await this.#checkWithoutUse(token, options.login)
+        : await this.check(token, options.login, options.ip);
     return result.ok ? { ok: true, token: toInfo(result.token) } : result;
+  }
+
+  /**
+   * `check` that is not a use: one read of the store (never the cache, so a revocation shows at once),
+   * judged as a check's answer is. Nothing is written.
+   */
+  async #checkWithoutUse(token: string, login: string | undefined): Promise<Check> {
+    if (this.#refusesLogin(login)) return { ok: false, reason: 'user_mismatch' };
+    const parsed = parseToken(token, this.tokenPrefix);
+    if (typeof parsed === 'string')
+      return { ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login };
+    const found = await this.#call('get', () => this.store.get(parsed.id));
+    return this.#judge(found, parsed, login, this.#now());
   }
 
   /**
@@ -481,9 +538,7 @@ export class TokenService {
     // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
     // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
     // logged, and this one could hold a secret.
-    if (login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login))) {
-      return Promise.resolve({ ok: false, reason: 'user_mismatch' });
-    }
+    if (this.#refusesLogin(login)) return Promise.resolve({ ok: false, reason: 'user_mismatch' });
     const parsed = parseToken(token, this.tokenPrefix);
     if (typeof parsed === 'string') {
       // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
@@ -518,6 +573,11 @@ export class TokenService {
       });
   }
 
+  /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
+  #refusesLogin(login: string | undefined): boolean {
+    return login !== undefined && (login.length > MAX_LOGIN || this.#tokenLike(login));
+  }
+
   /** What the store found for a parsed token, judged: the same single lookup for every well-formed token. */
   #judge(
     found: StoredToken | RevokedToken | null,
@@ -537,7 +597,7 @@ export class TokenService {
   }
 
   /** The token's record, or null for a malformed, unknown, expired or revoked one. */
-  async verify(token: string, options: { login?: string } = {}): Promise<TokenInfo | null> {
+  async verify(token: string, options: Omit<AuthenticateOptions, 'ip'> = {}): Promise<TokenInfo | null> {
     const result = await this.authenticate(token, options);
     return result.ok ? result.token : null;
   }
@@ -722,7 +782,7 @@ export class TokenService {
     const user = this.resolveUser ? await this.resolveUser(login) : login;
     if (user === null || user === undefined) throw new UnknownUserError(login);
     if (!this.canAccess) return;
-    for (const text of scopes) {
+    for (const text of nodeScopes(scopes)) {
       const { nodeId, permission } = parseScope(text);
       if (!(await this.canAccess(user, nodeId, permission))) {
         throw new ScopeNotAllowedError(

@@ -12,9 +12,8 @@ import { DEMO_FILES } from '../example-app/demo-tree';
 import { freshDataDir, requireClient, run, type SpawnedApp, spawnExampleApp } from './support/example-app';
 import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './support/redis';
 
-// litmus suites that must pass in full; the others are run and reported (webdav-server's own limits).
-const REQUIRED_LITMUS_SUITES = ['basic', 'copymove'];
-const REPORTED_LITMUS_SUITES = ['props', 'locks', 'http'];
+// Every litmus suite, each of which must pass in full.
+const LITMUS_SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 
 describe('example-app with real clients (curl, rclone, cadaver, litmus)', () => {
   let app: SpawnedApp;
@@ -284,12 +283,13 @@ describe('example-app with real clients (curl, rclone, cadaver, litmus)', () => 
     assert.equal(existsSync(join(dataDir, 'files', 'docs', 'moved.txt')), false);
   });
 
-  test('litmus: basic and copymove pass with a token as the password; props, locks and http reported', async (t) => {
+  /** Runs every litmus suite against a WebDAV URL, asserting each passes in full; the summaries, by suite. */
+  const litmus = async (davUrl: string, token: string, name: string) => {
     const summaries: Record<string, string> = {};
-    for (const suite of [...REQUIRED_LITMUS_SUITES, ...REPORTED_LITMUS_SUITES]) {
-      const cwd = join(scratch, `litmus-${suite}`); // litmus writes debug.log into its working directory
+    for (const suite of LITMUS_SUITES) {
+      const cwd = join(scratch, `litmus-${name}-${suite}`); // litmus writes debug.log into its working directory
       mkdirSync(cwd);
-      const result = await run('litmus', [app.davUrl, 'admin', admin], {
+      const result = await run('litmus', [davUrl, 'admin', token], {
         cwd,
         env: { ...process.env, TESTS: suite },
         timeoutMs: 60_000,
@@ -299,11 +299,28 @@ describe('example-app with real clients (curl, rclone, cadaver, litmus)', () => 
       ).exec(result.stdout);
       assert.ok(summary, `litmus ${suite} printed no summary:\n${result.stdout}\n${result.stderr}`);
       summaries[suite] = `${summary[2]}/${summary[1]} passed, ${summary[3]} failed`;
-      t.diagnostic(`litmus ${suite}: ${summaries[suite]}`);
-      if (REQUIRED_LITMUS_SUITES.includes(suite)) {
-        assert.equal(summary[3], '0', `litmus ${suite} failed:\n${result.stdout}`);
-        assert.equal(result.code, 0);
+      assert.equal(summary[3], '0', `litmus ${suite} failed:\n${result.stdout}`);
+      assert.equal(result.code, 0);
+    }
+    return summaries;
+  };
+
+  test('litmus: every suite (basic, copymove, props, locks, http) passes with a token as the password, on Redis and in memory', async (t) => {
+    for (const [suite, summary] of Object.entries(await litmus(app.davUrl, admin, 'redis'))) {
+      t.diagnostic(`litmus ${suite} (Redis): ${summary}`);
+    }
+    const memoryDir = freshDataDir();
+    const memoryApp = await spawnExampleApp({ REDIS_URL: '', DATABASE_URL: '', DATA_DIR: memoryDir });
+    try {
+      assert.ok(memoryApp.demoToken, 'the memory set-up prints a demo token');
+      for (const [suite, summary] of Object.entries(
+        await litmus(memoryApp.davUrl, memoryApp.demoToken, 'memory'),
+      )) {
+        t.diagnostic(`litmus ${suite} (memory): ${summary}`);
       }
+    } finally {
+      assert.equal(await memoryApp.stop(), 0, `the memory app exits cleanly; stderr:\n${memoryApp.stderr()}`);
+      rmSync(memoryDir, { recursive: true, force: true });
     }
     // Whatever litmus threw at it, the app is still up.
     const alive = await run('curl', [

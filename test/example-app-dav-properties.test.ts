@@ -1,6 +1,6 @@
-// Dead properties (any PROPPATCH `set` outside `DAV:`): webdav-server keeps them in memory and lists them in
-// every PROPFIND, with no limit of its own. The app caps their size and number per node and refuses, with
-// 507 and nothing stored, a PROPPATCH that would go past either cap.
+// Dead properties (any PROPPATCH `set` outside `DAV:`): kept in memory and listed in every PROPFIND. The app
+// caps their size and number per node and refuses, with 507 and nothing stored, a PROPPATCH that would go past
+// either cap.
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
@@ -15,8 +15,6 @@ import { SerialByKey } from '../example-app/serial-by-key';
 import { type InProcessApp, startInProcess } from './support/example-app';
 
 const NS = 'http://example.com/dead-properties/';
-// How webdav-server writes that namespace back (it keeps the name as one string and splits it again).
-const LISTED_NS = 'http://example.com/dead-properties:';
 
 function propertyUpdate(set: Record<string, string>, remove: string[] = []): string {
   const props = (names: string[], value?: (name: string) => string) =>
@@ -54,7 +52,7 @@ describe('example-app WebDAV dead-property limits', () => {
     const res = await dav('PROPFIND', path, ALLPROP, { Depth: '0' });
     assert.equal(res.status, 207);
     const names = [...res.text.matchAll(/<([\w-]+):([\w-]+) xmlns:\1="([^"]*)"/g)]
-      .filter((match) => match[3] === LISTED_NS)
+      .filter((match) => match[3] === NS)
       .map((match) => match[2]!);
     return { names: names.sort(), bytes: Buffer.byteLength(res.text) };
   };
@@ -175,6 +173,24 @@ describe('example-app WebDAV dead-property limits', () => {
     const statuses = await simultaneousProppatch(path, bodies);
     assert.deepEqual(statuses.sort(), [207, ...Array.from({ length: requests - 1 }, () => 507)]);
     assert.equal((await deadProperties(path)).names.length, MAX_DEAD_PROPERTIES_PER_NODE);
+  });
+
+  test('PROPFIND: a body that is not well-formed XML, or names over 256 properties, is refused with 400', async () => {
+    const named = (count: number) =>
+      `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="${NS}"><D:prop>` +
+      Array.from({ length: count }, (_, i) => `<Z:n${i}/>`).join('') +
+      '</D:prop></D:propfind>';
+    assert.equal((await dav('PROPFIND', '/docs/', named(256), { Depth: '1' })).status, 207);
+    const tooMany = await dav('PROPFIND', '/docs/', named(257), { Depth: '1' });
+    assert.equal(tooMany.status, 400);
+    assert.deepEqual(JSON.parse(tooMany.text), { error: 'invalid_propfind' });
+    for (const body of [
+      '<D:propfind xmlns:D="DAV:"><D:prop>',
+      '<D:propfind><D:allprop/></D:propfind>',
+      '<x/>',
+    ]) {
+      assert.equal((await dav('PROPFIND', '/docs/', body, { Depth: '0' })).status, 400, body);
+    }
   });
 
   test('the size of a property counts its name, attributes and nested elements, however deep', () => {

@@ -58,6 +58,8 @@ describe('example-app sign-in, sessions and CSRF', () => {
   test('the sign-in form: a CSRF field bound to an HttpOnly, SameSite=Strict cookie, no session; a strict CSP', async () => {
     const res = await request(demo.app).get('/signin').expect(200);
     assert.equal(sessionCookieOf(res), undefined, 'no session before sign-in');
+    // Not `no-referrer`: the form must post its own Origin, not `null`, or the sign-in refuses it.
+    assert.equal(res.headers['referrer-policy'], 'same-origin');
     const cookies = res.headers['set-cookie'] as unknown as string[];
     assert.match(
       cookies.find((cookie) => cookie.startsWith(`${SIGN_IN_COOKIE}=`)) ?? '',
@@ -103,6 +105,40 @@ describe('example-app sign-in, sessions and CSRF', () => {
       .type('form')
       .send({ _csrf: 'x', login: 'admin', password: DEMO_PASSWORD })
       .expect(403);
+  });
+
+  test('over HTTP, a sign-in cookie tossed by a sibling subdomain does not sign a visitor in to its account (login CSRF)', async () => {
+    // The attacker gets a form token for a nonce of its own, plants that nonce from a sibling
+    // (`Domain=` the parent, a longer `Path` so that it comes first), and makes the victim's browser
+    // post the form: the browser sends the planted cookie (same site) and its own Origin.
+    const attacker = await request(demo.app).get('/signin').expect(200);
+    const planted = cookieValue(
+      (attacker.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith(`${SIGN_IN_COOKIE}=`)),
+    );
+    const post = (origin: string | undefined, site?: string) => {
+      const req = request(demo.app)
+        .post('/signin')
+        .set('Host', 'app.example.test')
+        .set('Cookie', `${SIGN_IN_COOKIE}=${planted}; ${SIGN_IN_COOKIE}=the-victims-own`)
+        .type('form');
+      if (origin !== undefined) req.set('Origin', origin);
+      if (site !== undefined) req.set('Sec-Fetch-Site', site);
+      return req.send({ _csrf: formCsrf(attacker.text), login: 'alice', password: DEMO_PASSWORD });
+    };
+    for (const [origin, site] of [
+      ['http://evil.example.test'],
+      ['http://app.example.test:8080'],
+      ['null'],
+      ['https://app.example.test', 'same-site'],
+      [undefined, 'cross-site'],
+    ] as const) {
+      const res = await post(origin, site);
+      assert.equal(res.status, 403, `Origin ${origin}, Sec-Fetch-Site ${site}`);
+      assert.equal(sessionCookieOf(res), undefined, 'no session was started');
+    }
+    // The same form posted from the app's own page still signs in.
+    const own = await post('http://app.example.test', 'same-origin').expect(303);
+    assert.ok(sessionCookieOf(own));
   });
 
   test('a wrong password, an unknown login and a disabled user are refused alike', async () => {

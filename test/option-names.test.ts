@@ -15,6 +15,8 @@ import {
   type ForwardAuthOptions,
   forwardAuth,
   type IdentityHeaders,
+  type IntrospectionRouterOptions,
+  introspectionRouter,
   type NodePermissionOptions,
   OptionsError,
   type PersonalTokenAuthOptions,
@@ -156,8 +158,23 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     off: [undefined],
     misspelt: ['tokenID', 'tokenId'],
   }),
-  // The throttle of both factories that take one (forwardAuth's passes it on to the middleware).
-  ...[personalTokenAuth, forwardAuth].map((factory) =>
+  entry<IntrospectionRouterOptions>({
+    where: 'introspectionRouter',
+    call: (options) => introspectionRouter(options as never),
+    base: () => ({ tokens: service() }),
+    valid: {
+      tokens: service,
+      clients: () => ({ app: 'secret' }),
+      touch: () => true,
+      throttle: () => ({ maxFailures: 3, window: '1m' }),
+      realm: () => 'Services',
+      retryAfter: () => 2,
+      bodyLimit: () => 4096,
+    },
+    misspelt: ['client', 'clients'],
+  }),
+  // The throttle of every factory that takes one (forwardAuth's passes it on to the middleware).
+  ...[personalTokenAuth, forwardAuth, introspectionRouter].map((factory) =>
     entry<ThrottleOptions>({
       where: factory.name,
       within: 'throttle',
@@ -287,7 +304,9 @@ describe('options that are no object are a TypeError', () => {
   for (const point of ENTRY_POINTS) {
     test(label(point), async () => {
       const off = point.off ?? [];
-      for (const options of [null, 'pat_x', ['tokens'], 42, true, () => ({})]) {
+      // A Promise (options not awaited), a Map or a Date has no own keys: it would pass as empty options.
+      const objects = [Promise.resolve({}), new Map([['tokens', 'pat_x']]), new Date()];
+      for (const options of [null, 'pat_x', ['tokens'], 42, true, () => ({}), ...objects]) {
         if (off.includes(options)) continue;
         const error = await outcomeOf(point, options);
         assert.ok(error instanceof OptionsError, `${String(options)}: ${String(error)}`);

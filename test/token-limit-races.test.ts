@@ -121,6 +121,38 @@ for (const { name, make } of STORES) {
         await new Promise((resolve) => server.close(resolve));
       }
     });
+
+    test(`50 rotations of one token racing, without an overlap, at ${LIMIT}/${LIMIT}: one replaces it, the user keeps ${LIMIT}`, async (t) => {
+      const tokens = new TokenService({ store: make(), maxTokensPerUser: LIMIT, timeout: RACE_TIMEOUT });
+      const user = someone();
+      const held = await hold(tokens, user, LIMIT);
+      const [old] = held;
+      const app = express();
+      app.use(testSession, tokenRouter({ tokens }));
+      const server: Server = app.listen(0, '127.0.0.1');
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            request(server).post(`/tokens/${old}/rotate`).set('X-Test-Login', user).send({}),
+          ),
+        );
+        const byStatus = new Map<number, number>();
+        for (const { status } of answers) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        t.diagnostic(`${name}: ${JSON.stringify(Object.fromEntries(byStatus))}`);
+        const created = answers
+          .filter((answer) => answer.status === 201)
+          .map((answer) => answer.body.id as string);
+        assert.equal(created.length, 1, 'one rotation replaced the token');
+        assert.ok(
+          answers.every((answer) => [201, 404].includes(answer.status)),
+          'the others found no token',
+        );
+        held.delete(old!);
+        assert.deepEqual(await liveIds(tokens, user), new Set([...held, ...created]), 'exactly the limit');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
   });
 }
 

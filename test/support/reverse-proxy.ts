@@ -154,11 +154,15 @@ export async function startCaddy(addresses: ProxyAddresses): Promise<OwnedServer
   });
 }
 
-/** The real CLI, `personal-token <globalArgs> serve-auth --listen 127.0.0.1:<port>`, run from `cwd`. */
+/**
+ * The real CLI, `personal-token <globalArgs> serve-auth <commandArgs> --listen 127.0.0.1:<port>`, run
+ * from `cwd`.
+ */
 export async function startServeAuth(
   globalArgs: readonly string[],
   cwd: string,
   env?: NodeJS.ProcessEnv,
+  commandArgs: readonly string[] = [],
 ): Promise<OwnedServer> {
   const port = await freePort();
   const args = [
@@ -168,6 +172,7 @@ export async function startServeAuth(
     CLI_MAIN,
     ...globalArgs,
     'serve-auth',
+    ...commandArgs,
     '--listen',
     `127.0.0.1:${port}`,
   ];
