@@ -1,5 +1,6 @@
 import { InProcessInvalidations } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
+import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import { isRecentIp, withRecentIp } from '../lib/recent-ips';
 import type {
@@ -8,6 +9,7 @@ import type {
   CheckPlan,
   CreateOptions,
   CreateOutcome,
+  ExpiringPageRequest,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -118,6 +120,30 @@ export class MemoryTokenStore implements TokenStore {
     return {
       tokens: found.tokens.map((token) => structuredClone(token)),
       cursor: found.more && last ? formatPageCursor(last) : null,
+    };
+  }
+
+  /**
+   * A scan of every token: this store is for tests and single processes, where a listing of expiry
+   * notices (once a day) costs less than keeping a second index on every issue.
+   */
+  async listExpiring(page: ExpiringPageRequest): Promise<TokenPage> {
+    const after = page.cursor === null ? null : parseExpiringCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listExpiring: not a page cursor');
+    const now = this.#now();
+    const found: (StoredToken & { hardExpiresAt: number })[] = [];
+    for (const token of this.#tokens.values()) {
+      const hard = token.hardExpiresAt;
+      if (hard === null || hard > page.until || token.expiresAt <= now) continue;
+      if (after === null || compareExpiring({ hardExpiresAt: hard, id: token.id }, after) > 0)
+        found.push(token as StoredToken & { hardExpiresAt: number });
+    }
+    found.sort(compareExpiring);
+    const tokens = found.slice(0, page.limit);
+    const last = tokens.at(-1);
+    return {
+      tokens: tokens.map((token) => structuredClone(token)),
+      cursor: found.length > page.limit && last ? formatExpiringCursor(last) : null,
     };
   }
 

@@ -12,8 +12,10 @@
  * takes no table lock when it is there already.
  *
  * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`,
- * `recent_ips`), so that a check's UPDATE is a HOT update: the new row version goes into the same page and no index
- * gets an entry. The fill factor leaves each page room for those versions.
+ * `recent_ips`), so that a check's UPDATE is a HOT update: the new row version goes into the same page
+ * and no index gets an entry. The fill factor leaves each page room for those versions. The index by
+ * hard limit (`listExpiring`) holds only the tokens that have one and are not revoked: a check writes
+ * neither.
  *
  * `<table>_live_tokens(login, now, up_to)` counts a user's live tokens (up to `up_to`) for an issue
  * under `maxTokensPerUser`, after taking a lock per user that the issue's statement holds to its
@@ -67,6 +69,8 @@ export function schemaStatements(table: string): string[] {
   END IF;
 END $$`,
     `CREATE INDEX IF NOT EXISTS "${name}_by_login" ON "${name}" (login, created_at DESC, id DESC)`,
+    `CREATE INDEX IF NOT EXISTS "${name}_by_hard_limit" ON "${name}" (hard_expires_at, id)
+  WHERE hard_expires_at IS NOT NULL AND revoked_at IS NULL`,
     `CREATE TABLE IF NOT EXISTS "${name}_failures" (
   key text PRIMARY KEY,
   count integer NOT NULL,

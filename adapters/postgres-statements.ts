@@ -28,6 +28,8 @@ export interface Statements {
   get: Statement;
   firstPage: Statement;
   nextPage: Statement;
+  firstExpiring: Statement;
+  nextExpiring: Statement;
   delete: Statement;
   limit: Statement;
   recordFailure: Statement;
@@ -166,6 +168,24 @@ ORDER BY created_at DESC, id DESC LIMIT $3`,
       `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE login = $1 AND revoked_at IS NULL AND expires_at > $2
   AND (created_at < $4 OR (created_at = $4 AND id < $5))
 ORDER BY created_at DESC, id DESC LIMIT $3`,
+    ),
+
+    // $1 now, $2 the window's end, $3 how many. Soonest hard limit first, then by id, as every store
+    // lists: a range of the index by hard limit (`<table>_by_hard_limit`), from now to the window's end.
+    firstExpiring: named(
+      'first_expiring',
+      `SELECT ${COLUMNS} FROM ${t}
+WHERE hard_expires_at IS NOT NULL AND revoked_at IS NULL AND hard_expires_at > $1 AND hard_expires_at <= $2
+  AND expires_at > $1
+ORDER BY hard_expires_at, id LIMIT $3`,
+    ),
+    // … $4 hard limit and $5 id of the cursor: the page starts right after that position.
+    nextExpiring: named(
+      'next_expiring',
+      `SELECT ${COLUMNS} FROM ${t}
+WHERE hard_expires_at IS NOT NULL AND revoked_at IS NULL AND hard_expires_at > $1 AND hard_expires_at <= $2
+  AND (hard_expires_at, id) > ($4::bigint, $5::text) AND expires_at > $1
+ORDER BY hard_expires_at, id LIMIT $3`,
     ),
 
     // $1 id, $2 now, $3 longest tombstone life (an absolute time). The live record becomes its own

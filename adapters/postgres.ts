@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import type {
   AttemptReservation,
@@ -6,6 +7,7 @@ import type {
   CheckPlan,
   CreateOptions,
   CreateOutcome,
+  ExpiringPageRequest,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -170,6 +172,25 @@ export class PostgresTokenStore implements TokenStore {
     const tokens = (rows as TokenRow[]).slice(0, page.limit).map(recordOfRow);
     const last = tokens.at(-1);
     return { tokens, cursor: rows.length > page.limit && last ? formatPageCursor(last) : null };
+  }
+
+  async listExpiring(page: ExpiringPageRequest): Promise<TokenPage> {
+    const after = page.cursor === null ? null : parseExpiringCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listExpiring: not a page cursor');
+    // One more than asked for says whether there is a next page.
+    const values: unknown[] = [this.#now(), page.until, page.limit + 1];
+    const { rows } = after
+      ? await this.#run(this.#statements.nextExpiring, [...values, after.hardExpiresAt, after.id])
+      : await this.#run(this.#statements.firstExpiring, values);
+    const tokens = (rows as TokenRow[]).slice(0, page.limit).map(recordOfRow);
+    const last = tokens.at(-1);
+    return {
+      tokens,
+      cursor:
+        rows.length > page.limit && last
+          ? formatExpiringCursor({ hardExpiresAt: last.hardExpiresAt!, id: last.id })
+          : null,
+    };
   }
 
   async delete(id: string, tombstoneUntil: number): Promise<StoredToken | null> {

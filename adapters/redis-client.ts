@@ -14,6 +14,7 @@ export interface RedisTokenStoreClient {
   pexpireat(key: string, unixTimeMilliseconds: number | string): Promise<unknown>;
   exists(...keys: string[]): Promise<number>;
   zadd(key: string, score: string, member: string): Promise<unknown>;
+  zadd(key: string, lt: 'LT', score: string, member: string): Promise<unknown>;
   zrange(key: string, start: string, stop: string): Promise<string[]>;
   zrem(key: string, ...members: string[]): Promise<unknown>;
   eval(script: string, numberOfKeys: number, ...keysAndArgs: string[]): Promise<unknown>;

@@ -197,6 +197,23 @@ local written = record_use(KEYS[1], fields, ARGV[6])
 return { written, fields[11] or '' }
 `);
 
+// Lua: the rank (counted by `rank`, ZRANK or ZREVRANK) at which a page of the sorted set KEYS[1] starts,
+// right after the cursor's score and id (0 for no cursor, id ''). A cursor's id that has left the set
+// since is put back for the time of the lookup, so that its rank says where the page starts, and
+// taken out again: nobody sees it.
+const START_AFTER = `
+local function start_after(rank, score, id)
+  if id == '' then return 0 end
+  local added = redis.call('ZADD', KEYS[1], 'NX', score, id)
+  local start = redis.call(rank, KEYS[1], id) + 1
+  if added == 1 then
+    redis.call('ZREM', KEYS[1], id)
+    start = start - 1
+  end
+  return start
+end
+`;
+
 /**
  * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: created at and id of the cursor ('' for
  * none: from the start), page size. A page of the index, newest first, after the cursor, and which
@@ -205,15 +222,8 @@ return { written, fields[11] or '' }
  * time of the lookup, so that its rank says where the page starts, and taken out again: nobody sees it.
  */
 export const PAGE = script(`
-local start = 0
-if ARGV[2] ~= '' then
-  local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-  start = redis.call('ZREVRANK', KEYS[1], ARGV[2]) + 1
-  if added == 1 then
-    redis.call('ZREM', KEYS[1], ARGV[2])
-    start = start - 1
-  end
-end
+${START_AFTER}
+local start = start_after('ZREVRANK', ARGV[1], ARGV[2])
 local entries = redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
 local reserved = {}
 for i = 1, #entries, 2 do
@@ -264,12 +274,59 @@ return { 1, sample }
 
 /**
  * KEYS[1] a user's index, KEYS[2] its reservations · ARGV: a reserved id, '1' if it leaves the index
- * too (its record was not written), then settled ids found gone, to drop. Ends a reservation.
+ * too (its record was not written), then settled ids found gone, to drop. Ends a reservation (also
+ * one of EXPIRY_RESERVE, in a bucket of the index by hard limit).
  */
 export const SETTLE = script(`
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[2] == '1' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 for i = 3, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
+return 1
+`);
+
+/**
+ * KEYS[1] a bucket of the index by hard limit (`x:{b<k>}`, a sorted set: id → hard limit), KEYS[2]
+ * its reservations (`xn:{b<k>}`, as a user's `n:`) · ARGV: now (ms), the end of the window (ms), the
+ * hard limit and id of the cursor ('' for none: from the start), page size.
+ *
+ * An issue puts its id in its bucket before its record exists (EXPIRY_RESERVE), and the reservation
+ * ends with SETTLE, as in the user's index: a record is never missing from the index, and an entry
+ * whose record is not written yet is never dropped. Entries whose hard limit has passed are dropped
+ * here: their tokens are gone. Returns a page of the
+ * bucket, soonest first, after the cursor and within the window, and which of its ids are
+ * reserved: { { id, hard limit, id, hard limit... }, { reserved id... } }. A cursor's id is put in
+ * for the time of the lookup, as in PAGE, so that its rank says where the page starts.
+ */
+export const EXPIRING_PAGE = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+${START_AFTER}
+local start = start_after('ZRANK', ARGV[3], ARGV[4])
+local found = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[5]) - 1, 'WITHSCORES')
+local entries, reserved, window_end = {}, {}, tonumber(ARGV[2])
+for i = 1, #found, 2 do
+  if tonumber(found[i + 1]) > window_end then break end
+  entries[#entries + 1] = found[i]
+  entries[#entries + 1] = found[i + 1]
+  if redis.call('ZSCORE', KEYS[2], found[i]) then reserved[#reserved + 1] = found[i] end
+end
+return { entries, reserved }
+`);
+
+/**
+ * KEYS[1] a bucket of the index by hard limit, KEYS[2] its reservations · ARGV: now (ms), how long a
+ * reservation lasts (ms), the new id, its hard limit. An issue's entry, reserved as RESERVE reserves
+ * one in the user's index (see EXPIRING_PAGE); and the entries whose hard limit has passed dropped,
+ * so that the bucket holds no more than the tokens whose hard limit is to come, listed or not.
+ * Returns 1, or 0 if the id is in the bucket already.
+ */
+export const EXPIRY_RESERVE = script(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `);
 

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
+import {
+  compareExpiring,
+  type ExpiringPosition,
+  formatExpiringCursor,
+  parseExpiringCursor,
+} from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import { DEFAULT_KEY_PREFIX } from '../lib/redis-defaults';
 import type {
@@ -9,6 +15,7 @@ import type {
   CheckPlan,
   CreateOptions,
   CreateOutcome,
+  ExpiringPageRequest,
   FailureCount,
   PageRequest,
   RevokedToken,
@@ -25,6 +32,8 @@ import { decodeRecentIps, decodeToken, encodeToken, escapeScope } from './redis-
 import {
   CHECK_ELSEWHERE,
   CREATE,
+  EXPIRING_PAGE,
+  EXPIRY_RESERVE,
   FAIL_ATTEMPT,
   LIMIT,
   type LuaScript,
@@ -75,6 +84,13 @@ const PRUNE_SAMPLE = 16;
 const RESERVATION_LIFE = 60_000;
 
 /**
+ * How many sorted sets the index by hard limit is spread over (`x:{b0}` to `x:{b15}`), a token's
+ * chosen by its id (itself a hash): one set would put every issue and revocation on one Cluster slot,
+ * one node. A page of `listExpiring` reads each set once, and merges them.
+ */
+export const EXPIRY_BUCKETS = 16;
+
+/**
  * Tokens in Redis, through an ioredis `Redis` or `Cluster` that the app built (and configured with
  * the timeouts and reconnection it wants); the store never opens connections itself.
  *
@@ -83,9 +99,11 @@ const RESERVATION_LIFE = 60_000;
  * tombstone once revoked; `<prefix>u:{<login>}` a sorted set of the user's token ids by creation time,
  * for `list`, `revokeAll` and the count of `maxTokensPerUser`, with `<prefix>n:{<login>}` the ids
  * of issues in flight (see RESERVE), and `<prefix>f:{<ip>}` a failure counter for throttling, with
- * `<prefix>a:{<ip>}` the attempts that IP has in flight. The braces are
- * Cluster hash tags: every command or script touches the keys of one token, one user's or one
- * client's, so each runs on whichever node holds them.
+ * `<prefix>a:{<ip>}` the attempts that IP has in flight. `<prefix>x:{b<k>}` (k 0 to 15) are the
+ * index by hard limit, for `listExpiring`, with `<prefix>xn:{b<k>}` their issues in flight, kept as
+ * the user's index is (see EXPIRING_PAGE). The braces are Cluster hash tags: every command or
+ * script touches the keys of one token, one user's, one bucket's or one client's, so each runs on
+ * whichever node holds them.
  *
  * A check applies the service's plan (see `TokenStore.verify`) in one native command:
  * `GETEX t:{id} PX <plan.expiresAt - plan.now>` for a sliding token, `GET t:{id}` for one with only
@@ -142,6 +160,11 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return `${this.prefix}n:{${user}}`;
   }
 
+  /** A bucket of the index by hard limit (see `EXPIRY_BUCKETS`), and its issues in flight. */
+  expiryKeys(bucket: number): [string, string] {
+    return [`${this.prefix}x:{b${bucket}}`, `${this.prefix}xn:{b${bucket}}`];
+  }
+
   /** The record of a token whose hard limit was brought forward. */
   limitedKey(id: string): string {
     return `${this.prefix}l:{${id}}`;
@@ -165,26 +188,47 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   async create(token: StoredToken, options: CreateOptions = {}): Promise<CreateOutcome> {
     const index = [this.userKey(token.user), this.reservationsKey(token.user)];
     const max = options.maxLiveTokens;
+    // The index by hard limit reserves its entry alongside the user's index (see EXPIRING_PAGE).
+    const expiring = this.#reserveExpiry(token);
+    // Awaited below unless the user's index fails first: that failure is the one to report.
+    expiring.catch(() => {});
+    const settleExpiry = async (created: boolean) => {
+      const bucket = await expiring.catch(() => null);
+      if (bucket) await this.#run(SETTLE, bucket, [token.id, created ? '0' : '1']).catch(() => {});
+    };
     let [reserved, settled] = await this.#reserve(token, max, []);
     if (reserved === 0) {
       // At the limit: without the ids whose tokens are gone (expired, revoked), is there room?
       const gone = await this.#goneAtLimit(token.user, max!);
-      if (gone.length === 0) return 'over-limit';
+      if (gone.length === 0) return settleExpiry(false).then(() => 'over-limit');
       [reserved, settled] = await this.#reserve(token, max, gone);
-      if (reserved === 0) return 'over-limit';
+      if (reserved === 0) return settleExpiry(false).then(() => 'over-limit');
     }
-    if (reserved === -1) return 'id-taken';
+    if (reserved === -1) return settleExpiry(false).then(() => 'id-taken');
     // Housekeeping, looked up while the record is written: it must not lose a token made.
     const gone = this.#gone(token.user, settled).catch(() => []);
     const keys = [this.tokenKey(token.id), this.limitedKey(token.id), this.tombstoneKey(token.id)];
     const expiry = expiryOf(this.#now(), token.expiresAt, token.hardExpiresAt);
+    // No record without its entry in the index by hard limit: should reserving it have failed, so does the issue.
+    await expiring;
     // Should this fail, the reservation stays until it lapses: the record may have been written.
     const created = (await this.#run(CREATE, keys, [encodeToken(token), ...expiry])) === 1;
     // The outcome is decided. Should ending the reservation fail, it lapses by itself: no reason to
     // fail an issue that succeeded, whose token the caller must receive.
     const end = [token.id, created ? '0' : '1', ...(await gone)];
-    await this.#run(SETTLE, index, end).catch(() => {});
+    await Promise.all([this.#run(SETTLE, index, end).catch(() => {}), settleExpiry(created)]);
     return created ? 'created' : 'id-taken';
+  }
+
+  /**
+   * Reserves a token's entry in its bucket of the index by hard limit (EXPIRY_RESERVE); the bucket's
+   * keys if this issue put it there (to settle), else null (no hard limit, or the id was there already).
+   */
+  async #reserveExpiry(token: StoredToken): Promise<string[] | null> {
+    if (token.hardExpiresAt === null) return null;
+    const bucket = this.expiryKeys(expiryBucketOf(token.id));
+    const args = [String(this.#now()), String(RESERVATION_LIFE), token.id, String(token.hardExpiresAt)];
+    return (await this.#run(EXPIRY_RESERVE, bucket, args)) === 1 ? bucket : null;
   }
 
   /** RESERVE (see there): 1 reserved, 0 at the limit, -1 id taken; and settled ids to look up. */
@@ -369,6 +413,80 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     };
   }
 
+  /**
+   * Each bucket of the index by hard limit read once (EXPIRING_PAGE, `page.limit` entries at most
+   * each), merged, and the records of the first `page.limit` entries read. An entry whose record is
+   * gone is dropped, unless reserved (its record may be on its way); one whose record has another
+   * hard limit (a `limit` whose index update failed) is moved there, and listed when the listing
+   * gets there.
+   */
+  async listExpiring(page: ExpiringPageRequest): Promise<TokenPage> {
+    const after = page.cursor === null ? null : parseExpiringCursor(page.cursor);
+    if (page.cursor !== null && after === null) throw new TypeError('listExpiring: not a page cursor');
+    const buckets = Array.from({ length: EXPIRY_BUCKETS }, (_, bucket) => this.expiryKeys(bucket));
+    const taken = await this.#expiringEntries(buckets, page, after);
+    const records = await Promise.all(taken.map((entry) => this.get(entry.id)));
+    const tokens: StoredToken[] = [];
+    const repairs: Promise<unknown>[] = [];
+    taken.forEach((entry, i) => {
+      const record = records[i];
+      const [key] = buckets[entry.bucket]!;
+      if (record?.hardExpiresAt === entry.hardExpiresAt) tokens.push(record);
+      else if (record?.hardExpiresAt)
+        repairs.push(this.client.zadd(key!, String(record.hardExpiresAt), entry.id));
+      else if (!entry.reserved) repairs.push(this.client.zrem(key!, entry.id));
+    });
+    await Promise.all(repairs);
+    const last = taken.at(-1);
+    return { tokens, cursor: taken.length === page.limit && last ? formatExpiringCursor(last) : null };
+  }
+
+  /**
+   * The first `page.limit` entries of the merged buckets after `after`. Each bucket is asked first
+   * for a share of the page (twice its even share: ids spread evenly); a bucket that answers in full
+   * may hold more that belong in the page, and is asked again for a whole page from where it
+   * stopped, until what is merged is certain up to `page.limit` entries. A page then reads about
+   * twice what it lists, however many entries lie beyond it.
+   */
+  async #expiringEntries(
+    buckets: [string, string][],
+    page: ExpiringPageRequest,
+    after: ExpiringPosition | null,
+  ): Promise<ExpiringEntry[]> {
+    const now = String(this.#now());
+    const read = async (bucket: number, from: ExpiringPosition | null, count: number) => {
+      const position = from === null ? ['', ''] : [String(from.hardExpiresAt), from.id];
+      const args = [now, String(page.until), ...position, String(count)];
+      const [found, reserved] = (await this.#run(EXPIRING_PAGE, buckets[bucket]!, args)) as [
+        string[],
+        string[],
+      ];
+      const entries = found
+        .filter((_, i) => i % 2 === 0)
+        .map((id, i) => ({
+          id,
+          hardExpiresAt: Number(found[2 * i + 1]),
+          bucket,
+          reserved: reserved.includes(id),
+        }));
+      // A bucket that answered in full may hold more, from its last entry on.
+      return { entries, more: entries.length === count ? entries.at(-1)! : null };
+    };
+    const share = Math.min(page.limit, Math.ceil((2 * page.limit) / EXPIRY_BUCKETS));
+    let reads = await Promise.all(buckets.map((_, bucket) => read(bucket, after, share)));
+    const entries = reads.flatMap((found) => found.entries);
+    for (;;) {
+      const open = reads.filter((found) => found.more !== null);
+      const certainUpTo = open.map((found) => found.more!).sort(compareExpiring)[0];
+      const certain = entries
+        .filter((entry) => certainUpTo === undefined || compareExpiring(entry, certainUpTo) <= 0)
+        .sort(compareExpiring);
+      if (certain.length >= page.limit || open.length === 0) return certain.slice(0, page.limit);
+      reads = await Promise.all(open.map((found) => read(found.more!.bucket, found.more!, page.limit)));
+      entries.push(...reads.flatMap((found) => found.entries));
+    }
+  }
+
   async delete(id: string, tombstoneUntil: number): Promise<StoredToken | null> {
     const now = this.#now();
     const keys = [this.tokenKey(id), this.limitedKey(id), this.tombstoneKey(id)];
@@ -378,13 +496,24 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     if (!reply) return null;
     const found = decodeToken(id, reply[0], now + Math.max(0, reply[1]));
     if (!found || 'revokedAt' in found) return null;
-    await this.client.zrem(this.userKey(found.user), id);
+    await Promise.all([
+      this.client.zrem(this.userKey(found.user), id),
+      found.hardExpiresAt === null ? null : this.client.zrem(this.expiryKeys(expiryBucketOf(id))[0], id),
+    ]);
     return found;
   }
 
+  /**
+   * LIMIT, then the token's entry in the index by hard limit moved forward (`ZADD LT`, which adds it
+   * for a token that had no hard limit). Should that second step fail, a listing that reaches the
+   * entry's old place moves it (see `listExpiring`).
+   */
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
     const keys = [this.tokenKey(id), this.limitedKey(id)];
-    return (await this.#takeAway(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
+    const limited = (await this.#takeAway(LIMIT, keys, [String(this.#now()), String(hardExpiresAt)])) === 1;
+    if (limited)
+      await this.client.zadd(this.expiryKeys(expiryBucketOf(id))[0], 'LT', String(hardExpiresAt), id);
+    return limited;
   }
 
   async recordFailure(key: string, window: number): Promise<FailureCount> {
@@ -473,6 +602,17 @@ function withWritten(
   checked.recentIps = recentIps;
   if (written === 2 && typeof plan.ip === 'string') checked.addedIp = plan.ip;
   return checked;
+}
+
+/** An entry of the index by hard limit, with its bucket, and whether its issue is in flight. */
+interface ExpiringEntry extends ExpiringPosition {
+  bucket: number;
+  reserved: boolean;
+}
+
+/** The bucket of the index by hard limit a token's entry is in: from the last hex digit of its id. */
+export function expiryBucketOf(id: string): number {
+  return Number.parseInt(id.slice(-1), 16) % EXPIRY_BUCKETS;
 }
 
 /**

@@ -1,9 +1,16 @@
 import { ACCEPTED_DURATION } from '../lib/duration';
-import { type IssuedToken, parseDuration, type TokenInfo, type TokenService } from '../lib/index';
+import { parseExpiringCursor } from '../lib/expiring-page';
+import {
+  type IssuedToken,
+  parseDuration,
+  type TokenInfo,
+  type TokenInfoPage,
+  type TokenService,
+} from '../lib/index';
 import { quoteInput } from '../lib/quote-input';
 import { normaliseScope } from '../lib/scopes';
 import { isTokenId } from '../lib/token-format';
-import { MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
+import { BATCH_SIZE, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-page';
 import { CommandFailure, errorCode, UsageError } from './errors';
 
 /**
@@ -75,6 +82,14 @@ export interface ListRequest {
 export function parseListOptions(options: ListOptions): ListRequest {
   const user = requireUser(options.user);
   if (options.limit === undefined && options.cursor === undefined) return { user };
+  return { user, page: parsePageOptions(options, parsePageCursor) };
+}
+
+/** `--limit` and `--cursor` of a command that prints one page: a UsageError for either out of form. */
+function parsePageOptions(
+  options: { limit?: string; cursor?: string },
+  parseCursor: (text: string) => unknown,
+): { limit?: number; cursor: string | null } {
   let limit: number | undefined;
   if (options.limit !== undefined) {
     limit = /^\d{1,4}$/.test(options.limit) ? Number(options.limit) : 0;
@@ -83,10 +98,10 @@ export function parseListOptions(options: ListOptions): ListRequest {
     }
   }
   const cursor = options.cursor ?? null;
-  if (cursor !== null && parsePageCursor(cursor) === null) {
+  if (cursor !== null && parseCursor(cursor) === null) {
     throw new UsageError('invalid --cursor: expected the cursor printed after a previous page');
   }
-  return { user, page: { limit, cursor } };
+  return { limit, cursor };
 }
 
 /**
@@ -100,6 +115,52 @@ export async function listTokens(
   if (request.page === undefined) return { tokens: await tokens.list(request.user), next: null };
   const page = await tokens.listPage(request.user, request.page);
   return { tokens: page.tokens, next: page.cursor };
+}
+
+export interface ExpiringOptions {
+  within?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+/** Every user's tokens whose hard limit is within `within` ms, or (with `page`) one page of them. */
+export interface ExpiringRequest {
+  within: number;
+  page?: { limit?: number; cursor: string | null };
+}
+
+export function parseExpiringOptions(options: ExpiringOptions): ExpiringRequest {
+  if (options.within === undefined) throw new UsageError('missing --within <duration>, e.g. 7d');
+  const within = parseDurationOption(options.within, '--within');
+  if (options.limit === undefined && options.cursor === undefined) return { within };
+  return { within, page: parsePageOptions(options, parseExpiringCursor) };
+}
+
+/**
+ * Every user's live tokens whose hard limit is within the window, soonest first: all of them (read
+ * page by page), or the one page asked for, with the cursor of the next. For a job that tells
+ * owners before their tokens expire (docs/expiry-notices.md).
+ */
+export async function listExpiringTokens(
+  tokens: TokenService,
+  request: ExpiringRequest,
+): Promise<{ tokens: TokenInfo[]; next: string | null }> {
+  if (request.page !== undefined) {
+    const page = await tokens.listExpiring({ within: request.within, ...request.page });
+    return { tokens: page.tokens, next: page.cursor };
+  }
+  const found: TokenInfo[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: TokenInfoPage = await tokens.listExpiring({
+      within: request.within,
+      cursor,
+      limit: BATCH_SIZE,
+    });
+    found.push(...page.tokens);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return { tokens: found, next: null };
 }
 
 export function parseTokenId(text: string): string {

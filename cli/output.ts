@@ -62,17 +62,24 @@ export function describeIssued(issued: IssuedToken): string {
 const COLUMNS = ['ID', 'LABEL', 'SCOPES', 'EXPIRY', 'EXPIRES AT', 'CREATED AT', 'LAST USED'] as const;
 
 export function formatTable(tokens: readonly TokenInfo[]): string {
-  const rows = tokens.map((info) => [
-    info.id,
-    info.label === null ? '-' : printable(info.label),
-    scopeText(info),
-    expiryMode(info),
-    formatTime(info.expiresAt),
-    formatTime(info.createdAt),
-    info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt),
-  ]);
-  const all = [[...COLUMNS], ...rows];
-  const widths = COLUMNS.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
+  return formatColumns(
+    COLUMNS,
+    tokens.map((info) => [
+      info.id,
+      info.label === null ? '-' : printable(info.label),
+      scopeText(info),
+      expiryMode(info),
+      formatTime(info.expiresAt),
+      formatTime(info.createdAt),
+      info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt),
+    ]),
+  );
+}
+
+/** Rows under their headings, each column as wide as its widest cell. */
+function formatColumns(headings: readonly string[], rows: string[][]): string {
+  const all = [[...headings], ...rows];
+  const widths = headings.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
   return all
     .map((row) =>
       row
@@ -82,6 +89,22 @@ export function formatTable(tokens: readonly TokenInfo[]): string {
     )
     .map((line) => line + '\n')
     .join('');
+}
+
+const EXPIRING_COLUMNS = ['HARD LIMIT', 'ID', 'USER', 'LABEL', 'LAST USED'] as const;
+
+/** `expiring`'s table: when each token stops working, soonest first, and whose it is. */
+export function formatExpiringTable(tokens: readonly TokenInfo[]): string {
+  return formatColumns(
+    EXPIRING_COLUMNS,
+    tokens.map((info) => [
+      info.hardExpiresAt === null ? '-' : formatTime(info.hardExpiresAt),
+      info.id,
+      printable(info.user),
+      info.label === null ? '-' : printable(info.label),
+      info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt),
+    ]),
+  );
 }
 
 export function formatDetails(info: TokenInfo): string {

@@ -4,8 +4,10 @@ import { tokenToJson } from '../lib/token-json';
 import {
   createToken,
   inspectToken,
+  listExpiringTokens,
   listTokens,
   parseCreateOptions,
+  parseExpiringOptions,
   parseListOptions,
   parseRevokeOptions,
   parseRotateOptions,
@@ -26,7 +28,7 @@ import {
   UsageError,
 } from './errors';
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
-import { describeIssued, formatDetails, formatJson, formatTable } from './output';
+import { describeIssued, formatDetails, formatExpiringTable, formatJson, formatTable } from './output';
 import type { RedisConnectionOptions } from './redis';
 import {
   DEFAULT_LISTEN,
@@ -79,7 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .description('Create, list, inspect and revoke the personal access tokens of personal-token-auth.')
     .usage(
-      '[--redis <url>] [--prefix <prefix>] [--postgres [url]] [--config <file>] <create|list|inspect|revoke|rotate> [options]',
+      '[--redis <url>] [--prefix <prefix>] [--postgres [url]] [--config <file>] <create|list|expiring|inspect|revoke|rotate> [options]',
     )
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'Redis key prefix (default: pat:)')
@@ -110,6 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token create -u admin -a 10m                 # sliding window, refreshed on each use\n' +
         '  personal-token create -u admin -a 10m -e 30d -s node:3f2a:r -s node:77c1:rw -l "backup script" -q\n' +
         '  personal-token list -u admin [--json] [--limit 100 [--cursor <cursor>]]\n' +
+        '  personal-token expiring --within 7d [--json]          # for expiry notices, every user\n' +
         '  personal-token inspect <id> [--json]                  # never refreshes a sliding token\n' +
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
@@ -179,6 +182,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (options.json === true) io.stdout(formatJson(found.tokens.map(tokenToJson)));
       else if (found.tokens.length === 0) io.stderr(`no live tokens for user "${request.user}"\n`);
       else io.stdout(formatTable(found.tokens));
+      if (found.next !== null) io.stderr(`next page: --cursor ${found.next}\n`);
+    });
+
+  program
+    .command('expiring')
+    .summary("list every user's tokens whose hard limit is near (for expiry notices)")
+    .description(
+      "List every user's live tokens whose hard limit falls within --within from now, soonest first: " +
+        'for a daily job that tells owners before their tokens stop working (docs/expiry-notices.md). ' +
+        'Read from an index by hard limit. Never secrets.',
+    )
+    .usage('--within <duration> [--limit <n>] [--cursor <cursor>] [--json]')
+    .option('--within <duration>', 'how far ahead to look, e.g. 7d (mandatory)')
+    .option('--limit <n>', 'print one page of at most n tokens (default: every token, page by page)')
+    .option('--cursor <cursor>', 'print the page that starts there (printed on stderr after a page)')
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText('after', `\n${DURATIONS}\n`)
+    .action(async (options, command: Command) => {
+      const request = parseExpiringOptions(options);
+      const { tokens } = await open(command);
+      const found = await listExpiringTokens(tokens, request);
+      if (options.json === true) io.stdout(formatJson(found.tokens.map(tokenToJson)));
+      else if (found.tokens.length === 0) io.stderr('no live token has its hard limit in that window\n');
+      else io.stdout(formatExpiringTable(found.tokens));
       if (found.next !== null) io.stderr(`next page: --cursor ${found.next}\n`);
     });
 

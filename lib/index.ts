@@ -29,6 +29,7 @@ export {
   type CanAccess,
   type IssuedToken,
   type IssueOptions,
+  type ListExpiringOptions,
   type ListPageOptions,
   type ResolveUser,
   type RotateOptions,
@@ -92,6 +93,7 @@ export {
   type CheckPlan,
   type CreateOptions,
   type CreateOutcome,
+  type ExpiringPageRequest,
   type FailureCount,
   MAX_RECENT_IPS,
   type PageRequest,
@@ -103,6 +105,7 @@ export {
   type TokenStore,
 } from './store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
+export { type ExpiringPosition, formatExpiringCursor, parseExpiringCursor } from './expiring-page';
 // The in-process cache's options, and the invalidation channel a store offers for it.
 export type { TokenCacheOptions } from './token-cache';
 export {

@@ -90,6 +90,16 @@ export interface TokenPage {
 }
 
 /**
+ * Where a page of `listExpiring` starts, how many tokens it holds at most, and the end of the window:
+ * tokens whose hard limit is at most `until` (ms since the epoch) are in it.
+ */
+export interface ExpiringPageRequest {
+  until: number;
+  cursor: string | null;
+  limit: number;
+}
+
+/**
  * How long a revoked token's tombstone stays at most (less if the token would have expired sooner):
  * the service revokes with `delete(id, now + TOMBSTONE_LIFE)`.
  */
@@ -190,6 +200,21 @@ export interface TokenStore {
    * `<createdAt>:<id>` (see `parsePageCursor`), so that every store reads the others'.
    */
   listPage(user: string, page: PageRequest): Promise<TokenPage>;
+
+  /**
+   * Optional, for expiry notices (`TokenService.listExpiring`): one page of every user's live tokens
+   * whose hard limit is at most `page.until`, soonest first (by `hardExpiresAt`, then by id), after
+   * `page.cursor`. Tokens without a hard limit are never listed; revoked and expired ones neither.
+   * Read from an index by hard limit, so that a page costs what it lists, not what the store holds.
+   * A token whose hard limit `limit` brought forward is listed at its new one. Paging is as
+   * `listPage`'s: at most `limit` tokens, a page may hold fewer and still have a next one, and
+   * tokens are neither skipped nor repeated when others are created, limited or revoked between
+   * pages (but one whose hard limit moves to before the cursor's position meanwhile is left to the next
+   * listing).
+   * Cursors are `<hardExpiresAt>:<id>` (see `parseExpiringCursor`), the same in every store.
+   * Optional so that a store written before it still works; `listExpiring` refuses without it.
+   */
+  listExpiring?(page: ExpiringPageRequest): Promise<TokenPage>;
 
   /**
    * Revokes a token, leaving a tombstone until `min(tombstoneUntil, the record's expiresAt)` (the

@@ -7,6 +7,7 @@ import {
   RevokeAllIncompleteError,
   StoreUnavailableError,
 } from './errors';
+import { expiresSoon } from './expiring-page';
 import { checkOptions, optionNames } from './option-names';
 import { quoteInput } from './quote-input';
 import { getRequestContext } from './request-context';
@@ -25,7 +26,8 @@ import {
  * Self-service token management over HTTP, for the authenticated user only:
  *
  *   POST   /tokens              create (the response is the only time the token text is sent)
- *   GET    /tokens              list, newest first, a page at a time (`?limit=&cursor=`)
+ *   GET    /tokens              list, newest first, a page at a time (`?limit=&cursor=`); a token
+ *                                whose hard limit is within 7 days has `expiresSoon: true`
  *   GET    /tokens/:id          one token
  *   POST   /tokens/:id/rotate   replace it (optionally keeping the old one for an overlap)
  *   DELETE /tokens/:id          revoke it
@@ -148,9 +150,13 @@ export function tokenRouter(options: TokenRouterOptions): Router {
         // One page per request, however many tokens there are. A narrowed caller's page holds only
         // tokens it may see, and its cursor names no other (see `ListPageOptions.visible`).
         const page = await tokens.listPage(login, { ...readPageQuery(req), visible: visibility(req) });
+        const now = tokens.now();
         res.json({
-          now: new Date(tokens.now()).toISOString(),
-          tokens: page.tokens.map(tokenToJson),
+          now: new Date(now).toISOString(),
+          // `expiresSoon: true` marks a hard limit within a week, for the page to show.
+          tokens: page.tokens.map((token) =>
+            expiresSoon(token, now) ? { ...tokenToJson(token), expiresSoon: true } : tokenToJson(token),
+          ),
           next: page.cursor,
         });
       }),

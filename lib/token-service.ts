@@ -20,6 +20,7 @@ import {
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
+import { parseExpiringCursor } from './expiring-page';
 import { checkOptions, optionNames } from './option-names';
 import {
   nodeScopes,
@@ -206,6 +207,15 @@ export interface ListPageOptions {
    * up with them, and its cursor tells nothing of the others. Such a page may take a few store calls.
    */
   visible?: (token: TokenInfo) => boolean | Promise<boolean>;
+}
+
+export interface ListExpiringOptions {
+  /** How far ahead to look: tokens whose hard limit is at most this long from now (`'7d'`, or ms). */
+  within: string | number;
+  /** Where the page starts: the `cursor` of the previous page. Default: the first page. */
+  cursor?: string | null;
+  /** How many tokens at most, 1 to `MAX_PAGE_SIZE` (1000). Default `DEFAULT_PAGE_SIZE` (100). */
+  limit?: number;
 }
 
 /** One page of a user's tokens; `cursor` is where the next starts, null after the last. */
@@ -633,12 +643,30 @@ export class TokenService {
     if (given !== null && cursor === null) {
       throw new InvalidPageError('cursor must be the cursor of a previous page, as returned');
     }
-    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw new InvalidPageError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-    }
+    const limit = pageLimit(options.limit);
     if (options.visible) return this.#visiblePage(user, cursor, limit, options.visible);
     const page = await this.#call('list', () => this.store.listPage(user, { cursor, limit }));
+    return { tokens: page.tokens.map(toInfo), cursor: page.cursor };
+  }
+
+  /**
+   * One page of every user's live tokens whose hard limit falls within `within` from now (`'7d'`, or
+   * ms), soonest first: for a job that tells owners before their tokens expire. One store call,
+   * through the store's index by hard limit (`TokenStore.listExpiring`): a page costs what it lists,
+   * however many other tokens there are. Pass the `cursor` of a page to get the next.
+   */
+  async listExpiring(options: ListExpiringOptions): Promise<TokenInfoPage> {
+    const store = this.store;
+    if (!store.listExpiring)
+      throw new TypeError('This token store cannot list expiring tokens (no listExpiring method)');
+    const { within: given, cursor = null, limit: size } = options ?? ({} as ListExpiringOptions);
+    const within = parseDuration(given);
+    if (cursor !== null && parseExpiringCursor(cursor) === null) {
+      throw new InvalidPageError('cursor must be the cursor of a previous page, as returned');
+    }
+    const limit = pageLimit(size);
+    const until = Math.min(this.#now() + within, Number.MAX_SAFE_INTEGER);
+    const page = await this.#call('listExpiring', () => store.listExpiring!({ until, cursor, limit }));
     return { tokens: page.tokens.map(toInfo), cursor: page.cursor };
   }
 
@@ -890,6 +918,15 @@ function validateIssue(
  */
 export function isValidLabel(label: unknown, tokenLike: (text: string) => boolean): label is string {
   return typeof label === 'string' && label.length <= MAX_LABEL && !CONTROL.test(label) && !tokenLike(label);
+}
+
+/** A page size as asked for, or the default; `InvalidPageError` outside 1 to `MAX_PAGE_SIZE`. */
+function pageLimit(limit: number | undefined): number {
+  const size = limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isSafeInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw new InvalidPageError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return size;
 }
 
 function parseOverlap(overlap: string | number): number {

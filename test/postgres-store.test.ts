@@ -58,8 +58,8 @@ describe('PostgresTokenStore', () => {
         'SELECT count(*)::int AS n FROM pg_indexes WHERE tablename IN ($1, $2)',
         [store.table, `${store.table}_failures`],
       );
-      // Two primary keys, the listing index, the failures' expiry index.
-      assert.equal(rows[0].n, 4);
+      // Two primary keys, the listing index, the index by hard limit, the failures' expiry index.
+      assert.equal(rows[0].n, 5);
     } finally {
       await pool.end();
     }

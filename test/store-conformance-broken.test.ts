@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
-import { isRevoked, type RecentIp, type TokenStore } from '../lib/store';
+import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
+import { isRevoked, type RecentIp, type StoredToken, type TokenStore } from '../lib/store';
 import { checkTokenStore, type StoreHarness } from '../testing/index';
 
 /** A harness around a store made from a fresh MemoryTokenStore on a fake clock. */
@@ -31,6 +32,7 @@ function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenSto
     listPage: (user, page) => inner.listPage(user, page),
     delete: (id, until) => inner.delete(id, until),
     limit: (id, at) => inner.limit(id, at),
+    listExpiring: (page) => inner.listExpiring(page),
     now: () => inner.now(),
     recordFailure: (key, window) => inner.recordFailure(key, window),
     reserveAttempt: (key, limit, window) => inner.reserveAttempt(key, limit, window),
@@ -208,6 +210,44 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
     caught: [
       'verify writes a new IP at once, but not before plan.newIpIfBefore; a known IP waits for touchIfBefore',
       'parallel verifies from different IPs: none is lost to another, and the rate rule writes one',
+    ],
+  },
+  {
+    // Keeps its own index by hard limit, and forgets to take a revoked token out of it: a revoked
+    // token still gets its expiry notice.
+    name: 'keeps revoked tokens in its index by hard limit',
+    make: (inner) => {
+      const index = new Map<string, StoredToken>();
+      return broken(inner, {
+        create: async (token, options) => {
+          const outcome = await inner.create(token, options);
+          if (outcome === 'created') index.set(token.id, token);
+          return outcome;
+        },
+        limit: async (id, at) => {
+          const limited = await inner.limit(id, at);
+          const record = await inner.get(id);
+          if (record) index.set(id, record);
+          return limited;
+        },
+        listExpiring: async (page) => {
+          const after = page.cursor === null ? null : parseExpiringCursor(page.cursor);
+          const due = [...index.values()]
+            .filter((token) => token.hardExpiresAt !== null && token.hardExpiresAt <= page.until)
+            .filter((token) => token.expiresAt > inner.now())
+            .map((token) => ({ ...token, hardExpiresAt: token.hardExpiresAt! }))
+            .filter((token) => after === null || compareExpiring(token, after) > 0)
+            .sort(compareExpiring);
+          const tokens = due.slice(0, page.limit);
+          const last = tokens.at(-1);
+          return { tokens, cursor: due.length > page.limit && last ? formatExpiringCursor(last) : null };
+        },
+      });
+    },
+    caught: [
+      "listExpiring lists every user's live tokens whose hard limit is within the window, soonest first, and no others",
+      'listExpiring pages list every expiring token once, in order, across ties and revocations between pages',
+      'a rotation: the new token is listed at the same hard limit, the old one at its overlap’s end or no more',
     ],
   },
 ];

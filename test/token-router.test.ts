@@ -246,9 +246,21 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
       assert.ok(!Number.isNaN(Date.parse(res.body.now)));
       const { token: _shownOnce, expiresAt, ...firstInfo } = first;
       const { expiresAt: listedExpiresAt, ...listedInfo } = res.body.tokens[1];
-      assert.deepEqual(listedInfo, firstInfo);
+      // Its hard limit is an hour away: marked, for the page to show.
+      assert.deepEqual(listedInfo, { ...firstInfo, expiresSoon: true });
+      assert.equal('expiresSoon' in res.body.tokens[0], false, 'a sliding token without a hard limit');
       // The Redis store derives expiresAt from the key's PTTL, so it may differ by a millisecond or two.
       assert.ok(Math.abs(Date.parse(listedExpiresAt) - Date.parse(expiresAt)) <= 5);
+    });
+
+    test('GET /tokens marks expiresSoon a hard limit within 7 days, and only such', async () => {
+      const soon = (await create('fay', { expiresIn: '7d' }).expect(201)).body;
+      const later = (await create('fay', { expiresIn: '8d' }).expect(201)).body;
+      const capped = (await create('fay', { autoRefresh: '1h', expiresIn: '3d' }).expect(201)).body;
+      const res = await request(app).get('/session/tokens').set(as('fay')).expect(200);
+      const marked = (id: string) =>
+        res.body.tokens.find((token: { id: string }) => token.id === id).expiresSoon;
+      assert.deepEqual([marked(soon.id), marked(later.id), marked(capped.id)], [true, undefined, true]);
     });
 
     test("another user's id is a 404 exactly like an unknown or malformed id", async () => {

@@ -1,6 +1,7 @@
 import { checkOptions, optionNames } from '../lib/option-names';
 import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
+import { expiringCases } from './cases/expiring';
 import { hardLimitCases } from './cases/hard-limits';
 import { listingCases } from './cases/listing';
 import { liveTokenLimitCases } from './cases/live-token-limit';
@@ -19,6 +20,7 @@ const CASES: readonly ConformanceCase[] = [
   ...tombstoneCases,
   ...hardLimitCases,
   ...listingCases,
+  ...expiringCases,
   ...throttleCases,
   ...concurrencyCases,
   ...liveTokenLimitCases,
@@ -32,7 +34,7 @@ export interface ConformanceReport {
   passed: string[];
   /** The cases it failed, each with what was thrown (an `AssertionError` says what was expected). */
   failed: { name: string; error: unknown }[];
-  /** Cases for optional methods the store does not have (the throttle's). */
+  /** Cases for optional methods the store does not have (the throttle's, `listExpiring`). */
   skipped: string[];
 }
 

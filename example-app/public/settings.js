@@ -127,6 +127,10 @@ function tokenRow(token) {
   row.append(
     element('td', {}, [
       element('span', { className: 'label', textContent: token.label ?? '(no label)' }),
+      // The server says which hard limits are within a week: its clock, its rule.
+      ...(token.expiresSoon === true
+        ? [element('span', { className: 'badge expires-soon', textContent: 'expires soon' })]
+        : []),
       element('small', { className: 'mono', textContent: token.id }),
     ]),
     element(
