@@ -13,8 +13,9 @@ import { CommandFailure, messageOf, UsageError } from './errors';
  *   export default { store, resolveUser, canAccess, tokenPrefix };
  *
  * Any TokenService option may be given (maxTokensPerUser, onEvent...); they are passed on as they
- * are, and a name that is neither one of them nor one of the CLI's own below is refused. The default export may also be a (possibly async) function returning the options; named
- * exports work too when there is no default export.
+ * are, and a name that is neither one of them nor one of the CLI's own below is refused. The default
+ * export may also be a (possibly async) function returning the options; named exports work too when
+ * there is no default export.
  */
 export interface CliConfig extends Partial<Omit<TokenServiceOptions, 'now' | 'onClose'>> {
   /** Redis URL, when the config does not give a store. `--redis` wins over it, and it over $REDIS_URL. */

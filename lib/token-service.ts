@@ -555,14 +555,14 @@ export class TokenService {
     const now = this.#now();
     // Only an address is recorded: a proxy header can hold anything.
     const recordedIp = this.trackIp ? (recordableAddress(ip) ?? null) : undefined;
-    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success. An
-    // address new to the token goes to the store too, to be written (`useIsDue`).
+    // With addresses recorded the plan comes first: a hit from an address new to the token goes to
+    // the store too, to be written (`useIsDue`). Without, a hit needs none.
+    const ipPlan =
+      recordedIp === undefined ? undefined : planCheck(parsed, now, this.touchInterval, recordedIp);
+    // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
     const cache = this.#cache;
     const cached = cache?.get(parsed.id, now);
-    if (
-      cached !== undefined &&
-      (recordedIp === undefined || !useIsDue(cached, planCheck(parsed, now, this.touchInterval, recordedIp)))
-    ) {
+    if (cached !== undefined && (ipPlan === undefined || !useIsDue(cached, ipPlan))) {
       const result = this.#judge(cached, parsed, login, now);
       // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
       // request: the responses to every request read in one turn then go out together, where answering
@@ -570,7 +570,7 @@ export class TokenService {
       return new Promise((resolve) => setImmediate(resolve, result));
     }
     const mark = cache?.mark() ?? 0;
-    const plan = planCheck(parsed, now, this.touchInterval, recordedIp);
+    const plan = ipPlan ?? planCheck(parsed, now, this.touchInterval, recordedIp);
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then((found) => {
