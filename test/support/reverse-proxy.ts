@@ -86,7 +86,9 @@ export async function startServer(
 
 export async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
-  if (!(await waitForExit(child, 5_000))) {
+  // Longer than serve-auth's own 5 s drain: a server that drains a connection and then exits
+  // cleanly must not be killed for it on a busy machine.
+  if (!(await waitForExit(child, 15_000))) {
     child.kill('SIGKILL');
     await waitForExit(child, 5_000);
   }
