@@ -1,3 +1,4 @@
+import { extname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { INTROSPECTION_PATH } from '../lib/introspection-router';
 import { tokenToJson } from '../lib/token-json';
@@ -37,6 +38,7 @@ import {
   SERVE_AUTH_PATH,
   serveAuth,
 } from './serve-auth';
+import { isServeAuthWorker, MAX_WORKERS, superviseWorkers } from './serve-auth-workers';
 
 /** Where the CLI writes and what it reads from its process: injectable, so the program can run in-process. */
 export interface CliIo {
@@ -284,7 +286,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'request (resolveNode in the config maps a request to a node), 503 when the store is down.',
     )
     .usage(
-      '[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>] [--introspection]',
+      '[--listen <host:port>] [--trust-proxy <addresses>] [--throttle <failures>/<window>] [--introspection] ' +
+        '[--workers <n>]',
     )
     .option('--listen <host:port>', `where to listen (default: ${DEFAULT_LISTEN})`)
     .option('--trust-proxy <addresses>', "Express' trust proxy, for client IPs (default: loopback)")
@@ -294,8 +297,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       `also serve token introspection (RFC 7662) at ${INTROSPECTION_PATH}, for the clients of the config's ` +
         `introspectionClients or $${INTROSPECTION_CLIENTS_ENV} (id:secret,...)`,
     )
+    .option(
+      '--workers <n>',
+      `processes answering on the port, 1 to ${MAX_WORKERS} or auto (as many as CPUs); a worker that dies is restarted (default: 1)`,
+    )
     .action(async (options, command: Command) => {
       const request = parseServeAuthOptions(options, io.env);
+      // The primary of --workers opens nothing: each worker runs this very command line.
+      if (request.workers > 1 && !isServeAuthWorker()) {
+        const cli = join(__dirname, `main${extname(__filename)}`);
+        exitCode = await superviseWorkers({ count: request.workers, cli, argv, env: io.env }, io.stderr);
+        return;
+      }
       const opened = await open(command, { reconnect: true });
       await serveAuth(opened, request, io.stderr);
     });

@@ -6,6 +6,7 @@ import type { IntrospectionClients, ThrottleOptions } from '../lib/index';
 import { INTROSPECTION_PATH, introspectionRouter } from '../lib/introspection-router';
 import { CommandFailure, messageOf, UsageError } from './errors';
 import type { OpenedTokens } from './open-tokens';
+import { announceFromWorker, isServeAuthWorker, parseWorkers } from './serve-auth-workers';
 
 /** Where the standalone server answers the proxy's sub-request. */
 export const SERVE_AUTH_PATH = '/auth';
@@ -21,6 +22,8 @@ export interface ServeAuthRequest {
   port: number;
   trustProxy: string;
   throttle: ThrottleOptions | undefined;
+  /** Processes answering on the port (`--workers`); 1 is a single process, no cluster. */
+  workers: number;
   /** With `--introspection`: the clients of $PERSONAL_TOKEN_INTROSPECTION_CLIENTS (null when unset). */
   introspection?: { clients: Map<string, string> | null };
 }
@@ -32,6 +35,7 @@ export function parseServeAuthOptions(
     trustProxy?: string;
     throttle?: string;
     introspection?: boolean;
+    workers?: string;
   },
   env: Record<string, string | undefined> = {},
 ): ServeAuthRequest {
@@ -51,7 +55,8 @@ export function parseServeAuthOptions(
     }
     throttle = { maxFailures: Number(parts[1]), window: parts[2]! };
   }
-  const request: ServeAuthRequest = { host: match[1] ?? match[2]!, port, trustProxy, throttle };
+  const workers = parseWorkers(options.workers);
+  const request: ServeAuthRequest = { host: match[1] ?? match[2]!, port, trustProxy, throttle, workers };
   if (options.introspection === true) {
     request.introspection = { clients: parseIntrospectionClients(env[INTROSPECTION_CLIENTS_ENV]) };
   }
@@ -142,21 +147,34 @@ export async function serveAuth(
   const { address, family, port } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address;
   const introspection = clients ? ` and ${INTROSPECTION_PATH}` : '';
-  stderr(
+  const workers = request.workers > 1 ? `; ${request.workers} workers` : '';
+  const line =
     `personal-token serve-auth: listening on http://${host}:${port}${SERVE_AUTH_PATH}${introspection} ` +
-      `(tokens in ${opened.where})\n`,
-  );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    `(tokens in ${opened.where}${workers})`;
+  // A worker's line is the primary's to print, once for all of them; the primary says when they stop.
+  const worker = isServeAuthWorker();
+  if (worker) announceFromWorker(line);
+  else stderr(`${line}\n`);
+  const signal = await stopSignal(worker);
+  if (!worker) stderr(`personal-token serve-auth: ${signal}, stopping\n`);
+  await close(server);
+}
+
+/**
+ * The signal to stop on. A worker stops on the primary's SIGTERM alone: a terminal's Ctrl-C reaches
+ * every process of the group, and the primary passes it on once, so a worker ignores SIGINT rather than
+ * be killed by a second signal while it drains.
+ */
+function stopSignal(worker: boolean): Promise<NodeJS.Signals> {
+  const signals: NodeJS.Signals[] = worker ? ['SIGTERM'] : ['SIGTERM', 'SIGINT'];
+  if (worker) process.on('SIGINT', () => {});
+  return new Promise<NodeJS.Signals>((resolve) => {
     const stop = (received: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
+      for (const signal of signals) process.off(signal, stop);
       resolve(received);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    for (const signal of signals) process.on(signal, stop);
   });
-  stderr(`personal-token serve-auth: ${signal}, stopping\n`);
-  await close(server);
 }
 
 function listen(app: Express, request: ServeAuthRequest): Promise<Server> {
