@@ -1,11 +1,14 @@
-// `--instructions`: what each server executes per request, counted by valgrind's callgrind. CPU time
-// per request on a shared machine moves by a third from one round to the next; the instructions a
-// server executes do not depend on what else the machine runs. They still move with the server's own
-// state (garbage collections, V8 tiering code up long after thousands of requests), hence a long
-// warm-up and several windows, summed. They leave out the kernel's share (sockets), so their ratios
-// are stricter than those of CPU time. Around each window of a fixed number of requests,
-// `callgrind_control` zeroes the counters and dumps them; every thread counts (V8's compiler and GC
-// helpers included): that is work the requests caused.
+// `--instructions` and the hot path's guard (test/hot-path-instructions.test.ts): what each server
+// executes per request, counted by valgrind's callgrind. CPU time per request on a shared machine moves
+// by a third from one round to the next; the instructions a server executes do not depend on what else
+// the machine runs. They still move with the server's own state (garbage collections, V8 tiering code
+// up long after thousands of requests), hence a long warm-up, a collected heap before each window, and
+// several windows, summed. They leave out the kernel's share (sockets), so their ratios are stricter
+// than those of CPU time. The warm-up runs with callgrind's instrumentation off (valgrind still runs
+// the process, several times faster than when it counts): what the guest executes is the same, only
+// not counted. Around each window of a fixed number of requests, `callgrind_control` zeroes the
+// counters and dumps them; every thread counts (V8's compiler and GC helpers included): that is work
+// the requests caused.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -23,7 +26,7 @@ const run = promisify(execFile);
 // Few connections: under valgrind a request takes tens of ms, and 50 queued would outlast the deadline.
 export const PLAN = { warmupRequests: 20_000, windowRequests: 4_000, windows: 4, connections: 8 };
 export const QUICK_PLAN = { warmupRequests: 200, windowRequests: 100, windows: 2, connections: 4 };
-type InstructionPlan = typeof PLAN;
+export type InstructionPlan = typeof PLAN;
 
 export interface InstructionCount {
   /** The windows' instructions / their requests. */
@@ -66,9 +69,11 @@ async function count(
   // (a first check writes lastUsedAt) whatever the workload's size.
   if (library) await load(Math.min(request.tokens, 10_000), true);
   await load(plan.warmupRequests);
+  await control('--instr=on');
   const result: InstructionCount = { perRequest: 0, windows: [], failed: 0 };
   let [instructions, requests] = [0, 0];
   for (let window = 0; window < plan.windows; window++) {
+    await server.collectGarbage();
     await control('--zero');
     const before = (await server.stats()).requests;
     const { statusCounts } = await load(plan.windowRequests);
@@ -94,7 +99,7 @@ export async function countInstructions(
   },
 ): Promise<InstructionCount[]> {
   mkdirSync(options.dir, { recursive: true });
-  const flags = '--tool=callgrind --quiet --dump-instr=no'.split(' ');
+  const flags = '--tool=callgrind --quiet --dump-instr=no --instr-atstart=no'.split(' ');
   const launcher = ['valgrind', ...flags, `--callgrind-out-file=${options.dir}/callgrind.%p`];
   const counts = new Array<InstructionCount>(rows.length);
   let next = 0;

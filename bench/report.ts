@@ -33,7 +33,8 @@ export function summarize(
     rows.findIndex((other) => other.server.id === id && other.workload === row.workload && !other.before);
   return rows.map((row, index) => {
     const rounds = measurements[index]!;
-    const floor = measurements[same(row, FLOOR_ID)];
+    const floorId = row.server.floor && same(row, row.server.floor) !== -1 ? row.server.floor : FLOOR_ID;
+    const floor = measurements[same(row, floorId)];
     const versus = row.server.versus === undefined ? undefined : measurements[same(row, row.server.versus)];
     const count = counts[index];
     const against = (id: number) => (count?.perRequest ?? NaN) / (counts[same(row, id)]?.perRequest ?? NaN);
@@ -46,6 +47,7 @@ export function summarize(
       ) as unknown as Figures,
       toFloor: floor
         ? {
+            id: floorId,
             reqPerSec: ratio(rounds, floor, 'reqPerSec'),
             cpuUsPerRequest: ratio(rounds, floor, 'cpuUsPerRequest'),
           }
@@ -88,15 +90,18 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
 
+// A row whose store has a floor of its own (PostgreSQL's, server 10) names it beside its ratios.
+const ownFloor = (id: number | undefined) => (id === undefined || id === FLOOR_ID ? '' : ` × ${id}`);
+
 export function timedTable(results: RowResult[], store: string): string {
   return table(
     ['server', 'req/s', '× floor', 'CPU µs/req', '× floor', `${store} commands/req`, 'req/s, CPU × server'],
     results.map(({ label, median: m, toFloor, versus: v }) => [
       label,
       whole(m.reqPerSec),
-      spread(toFloor?.reqPerSec),
+      spread(toFloor?.reqPerSec) + ownFloor(toFloor?.id),
       fixed(m.cpuUsPerRequest, 1),
-      spread(toFloor?.cpuUsPerRequest),
+      spread(toFloor?.cpuUsPerRequest) + ownFloor(toFloor?.id),
       fixed(m.storeCallsPerRequest, 3),
       v ? `${spread(v.reqPerSec)}, ${spread(v.cpuUsPerRequest)} × ${v.id}` : '–',
     ]),

@@ -137,7 +137,8 @@ async function main(): Promise<void> {
     log();
     for (const line of headline(results)) log(`HEADLINE ${line}`);
     log(
-      `\nMedians of ${options.rounds} rounds; × floor: to server 2 in the same round, median (lowest–highest)`,
+      `\nMedians of ${options.rounds} rounds; × floor: to server 2 in the same round (× 10: to server 10, ` +
+        'the PostgreSQL floor), median (lowest–highest)',
     );
     log(timedTable(results, [...stores.values()].map((store) => store.name).join('/')));
     if (options.instructions) log(`\n${instructionTable(results)}`);

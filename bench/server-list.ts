@@ -23,6 +23,8 @@ export interface ServerDefinition {
   library: boolean;
   /** The tokens it is loaded with: sliding unless said (the floor's GET reads either). */
   tokens?: TokenKind;
+  /** Its timed figures are ratios to this server's (its store's own floor) when it runs, else to server 2's. */
+  floor?: number;
   /** Compared also with this server's figures in the same round (what the row is an alternative to). */
   versus?: number;
   /** Keeps checked tokens in process (every library server's warm-up sends each of the first 10,000 once). */
@@ -44,12 +46,14 @@ export const SERVERS: ServerDefinition[] = [
   { id: 2, key: 'floor', name: 'Express + 1 raw GET (the floor)', file: 'raw-redis-get.ts', load: 'bearer', store: 'redis', library: false },
   { id: 3, key: 'bearer', name: 'personalTokenAuth() Bearer', file: 'personal-token-auth.ts', load: 'bearer', store: 'redis', library: true },
   { id: 4, key: 'basic', name: 'personalTokenAuth() Basic', file: 'personal-token-auth.ts', load: 'basic', store: 'redis', library: true },
-  { id: 5, key: 'postgres', name: 'personalTokenAuth() Bearer on PostgreSQL', file: 'personal-token-auth-postgres.ts', load: 'bearer', store: 'postgres', library: true, optional: true, versus: 3 },
+  { id: 5, key: 'postgres', name: 'personalTokenAuth() Bearer on PostgreSQL', file: 'personal-token-auth-postgres.ts', load: 'bearer', store: 'postgres', library: true, optional: true, versus: 3, floor: 10 },
   { id: 6, key: 'cached', name: 'personalTokenAuth() Bearer, cached', file: 'personal-token-auth-cached.ts', load: 'bearer', store: 'redis', library: true, optional: true, versus: 3, tokens: 'hard', cached: true },
   { id: 8, key: 'strategy', name: 'BearerTokenStrategy via passport', file: 'passport-token-strategy.ts', load: 'bearer', store: 'redis', library: true, optional: true },
   { id: 9, key: 'floor-middleware', name: 'the floor as a middleware', file: 'floor-middleware.ts', load: 'bearer', store: 'redis', library: false },
+  { id: 10, key: 'postgres-floor', name: 'Express + 1 prepared SELECT (the PostgreSQL floor)', file: 'raw-postgres-select.ts', load: 'bearer', store: 'postgres', library: false, optional: true, floor: 10 },
   { id: 11, key: 'forward-auth', name: "forwardAuth(): a proxy's sub-request", file: 'forward-auth.ts', load: 'bearer', store: 'redis', library: true, optional: true,
     headers: { 'x-original-method': 'GET', 'x-original-uri': '/files/report.pdf' } },
+  { id: 12, key: 'async-wrapped', name: 'personalTokenAuth() Bearer behind an async wrapper', file: 'personal-token-auth-async.ts', load: 'bearer', store: 'redis', library: true, optional: true },
 ];
 
 export interface Workload {

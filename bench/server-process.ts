@@ -9,7 +9,11 @@ import type { ServerMessage, ServerStats } from './servers/serve';
 export type ServerProcess = Awaited<ReturnType<typeof startServer>>;
 
 // library-from.ts points `personal-token-auth` at another checkout when BENCH_LIBRARY_DIR says so.
-const NODE_FLAGS = ['--import', 'tsx', '--import', join(__dirname, 'library-from.ts')];
+// --expose-gc: the instruction counts start each window from a collected heap (see 'collect').
+const NODE_FLAGS = ['--expose-gc', '--import', 'tsx', '--import', join(__dirname, 'library-from.ts')];
+
+// See checkTimeout() in servers/serve.ts.
+const UNDER_VALGRIND = { CHECK_TIMEOUT_MS: '60000' };
 
 /** `launcher`: a program to run Node under (valgrind and its arguments). */
 export async function startServer(file: string, env: Record<string, string>, launcher?: string[]) {
@@ -20,7 +24,7 @@ export async function startServer(file: string, env: Record<string, string>, lau
       ...(launcher
         ? { execPath: launcher[0], execArgv: [...launcher.slice(1), process.execPath, ...flags] }
         : { execArgv: flags }),
-      env: { ...process.env, NODE_ENV: 'production', ...env },
+      env: { ...process.env, NODE_ENV: 'production', ...(launcher ? UNDER_VALGRIND : {}), ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
@@ -42,6 +46,11 @@ export async function startServer(file: string, env: Record<string, string>, lau
       const message = await next();
       if (!('requests' in message)) throw new Error(`${file} answered ${JSON.stringify(message)}`);
       return message;
+    },
+    /** A full garbage collection in the server, done when this resolves. */
+    async collectGarbage(): Promise<void> {
+      child.send('collect');
+      await next();
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,7 +5,7 @@ import type { TokenStore } from 'personal-token-auth';
 import { Client, Pool } from 'pg';
 import { startPostgres } from '../test/support/postgres-server';
 import { startRedis } from '../test/support/redis-server';
-import { LOGIN_KEY_PREFIX } from './servers/serve';
+import { LOGIN_KEY_PREFIX, LOGIN_TABLE } from './servers/serve';
 
 /** A seeded token and its owner's login, as the load sends them. */
 export interface Credential {
@@ -87,8 +87,27 @@ async function startPostgresStore(): Promise<RunningStore> {
       await store.createSchema();
       return { store, close: () => void pool.end() };
     },
-    // Every statement on the tokens table, counted at the server by pg_stat_statements.
-    commands: () => server.statementCount('"personal_tokens"'),
+    async writeLogins(credentials) {
+      const client = new Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${LOGIN_TABLE} (token text PRIMARY KEY, login text NOT NULL)`,
+        );
+        for (let start = 0; start < credentials.length; start += 1000) {
+          const batch = credentials.slice(start, start + 1000);
+          await client.query(
+            `INSERT INTO ${LOGIN_TABLE} SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+            [batch.map(({ token }) => token), batch.map(({ login }) => login)],
+          );
+        }
+      } finally {
+        await client.end();
+      }
+    },
+    // Every statement on the tokens table and on the floor's, counted at the server by pg_stat_statements.
+    commands: async () =>
+      (await server.statementCount('"personal_tokens"')) + (await server.statementCount(LOGIN_TABLE)),
     stop: () => server.cleanup(),
   };
 }

@@ -9,7 +9,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { personalTokenAuth, TokenService } from 'personal-token-auth';
 import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
-import { ROUTE, serve, storeAddress } from './serve';
+import { checkTimeout, ROUTE, serve, storeAddress } from './serve';
 
 const redis = new Redis(storeAddress('REDIS_URL'));
 const store = new RedisTokenStore(redis);
@@ -23,6 +23,7 @@ const app = express();
 async function ready() {
   const tokens = new TokenService({
     store,
+    timeout: checkTimeout(),
     touchInterval: Number(process.env.TOUCH_INTERVAL ?? 300_000),
     cache: {
       maxStale: process.env.CACHE_MAX_STALE ?? '5m',

@@ -4,12 +4,14 @@
 // are sliding ones, so every request also pushes the expiry.
 import express from 'express';
 import { Redis } from 'ioredis';
-import { personalTokenAuth } from 'personal-token-auth';
+import { personalTokenAuth, TokenService } from 'personal-token-auth';
 import { RedisTokenStore } from 'personal-token-auth/adapters/redis';
-import { ROUTE, serve, storeAddress } from './serve';
+import { checkTimeout, ROUTE, serve, storeAddress } from './serve';
 
 const redis = new Redis(storeAddress('REDIS_URL'));
-const auth = personalTokenAuth({ store: new RedisTokenStore(redis) });
+const auth = personalTokenAuth({
+  tokens: new TokenService({ store: new RedisTokenStore(redis), timeout: checkTimeout() }),
+});
 
 const app = express();
 app.get(ROUTE, auth, (req, res) => {

@@ -1,0 +1,45 @@
+// The hot path's limits, in instructions per request (callgrind), each against a floor measured beside
+// it: what test/hot-path-instructions.test.ts enforces on every CI run, and the goals bench/README.md
+// reports today's figures against. Instructions, not time: they do not depend on what else the machine
+// runs, so a limit can be a few percent and still never fail by chance.
+import type { InstructionPlan } from './instructions';
+
+export interface HotPathLimit {
+  /** The server held to the limit, and the floor it is measured against (keys of bench/server-list.ts). */
+  server: string;
+  floor: string;
+  /** The guard fails above this ratio. */
+  atMost: number;
+  /** What the library aims for. */
+  goal: number;
+  what: string;
+}
+
+export const HOT_PATH_LIMITS: HotPathLimit[] = [
+  {
+    server: 'bearer',
+    floor: 'floor-middleware',
+    atMost: 1.1,
+    goal: 1.05,
+    what: 'the uncached check (server 3) against the floor written as a middleware (server 9)',
+  },
+  {
+    server: 'cached',
+    floor: 'bare',
+    atMost: 1.05,
+    goal: 1.03,
+    what: 'a cache hit (server 6) against bare Express (server 1)',
+  },
+];
+
+/**
+ * The guard's counts: a shorter warm-up and fewer, shorter windows than `--instructions`' (PLAN), so that
+ * five servers are counted in about two minutes on two CPUs; enough that the ratios move by well under
+ * the limits' margins from one run to the next (bench/README.md gives the spread of three runs).
+ */
+export const GUARD_PLAN: InstructionPlan = {
+  warmupRequests: 6_000,
+  windowRequests: 1_000,
+  windows: 2,
+  connections: 2,
+};
