@@ -38,8 +38,8 @@ export const HOT_PATH_LIMITS: HotPathLimit[] = [
  * the limits' margins from one run to the next (bench/README.md gives the spread of three runs).
  */
 export const GUARD_PLAN: InstructionPlan = {
-  warmupRequests: 6_000,
-  windowRequests: 1_000,
+  warmupRequests: 20_000,
+  windowRequests: 2_000,
   windows: 2,
-  connections: 2,
+  connections: 8,
 };

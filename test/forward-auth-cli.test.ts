@@ -22,6 +22,7 @@ describe('personal-token serve-auth', () => {
       port: 9180,
       trustProxy: 'loopback',
       throttle: undefined,
+      workers: 1,
     });
     assert.deepEqual(
       parseServeAuthOptions({ listen: '[::1]:0', throttle: '10/15m', trustProxy: '10.0.0.0/8' }),
@@ -30,6 +31,7 @@ describe('personal-token serve-auth', () => {
         port: 0,
         trustProxy: '10.0.0.0/8',
         throttle: { maxFailures: 10, window: '15m' },
+        workers: 1,
       },
     );
     for (const listen of ['9180', 'localhost', ':9180', '127.0.0.1:99999', '127.0.0.1:x', '[::1:9180']) {
