@@ -42,4 +42,5 @@ export const GUARD_PLAN: InstructionPlan = {
   windowRequests: 2_000,
   windows: 2,
   connections: 8,
+  collectFirst: true,
 };

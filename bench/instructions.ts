@@ -24,8 +24,15 @@ const run = promisify(execFile);
 // more; after 6,000, up to 10% more; after 12,000, a floor's still 9 to 14% more, after 22,000 about 1%. Windows of 1,500 requests spread 6 to 20% (a window holds a major collection or none, and V8
 // recompiles the code it keeps dropping for Express' per-request shapes); four of 4,000, 1 to 4%.
 // Few connections: under valgrind a request takes tens of ms, and 50 queued would outlast the deadline.
-export const PLAN = { warmupRequests: 20_000, windowRequests: 4_000, windows: 4, connections: 8 };
-export const QUICK_PLAN = { warmupRequests: 200, windowRequests: 100, windows: 2, connections: 4 };
+export const PLAN = {
+  warmupRequests: 20_000,
+  windowRequests: 4_000,
+  windows: 4,
+  connections: 8,
+  /** A full garbage collection before each window. */
+  collectFirst: true,
+};
+export const QUICK_PLAN = { ...PLAN, warmupRequests: 200, windowRequests: 100, windows: 2, connections: 4 };
 export type InstructionPlan = typeof PLAN;
 
 export interface InstructionCount {
@@ -73,7 +80,7 @@ async function count(
   const result: InstructionCount = { perRequest: 0, windows: [], failed: 0 };
   let [instructions, requests] = [0, 0];
   for (let window = 0; window < plan.windows; window++) {
-    await server.collectGarbage();
+    if (plan.collectFirst) await server.collectGarbage();
     await control('--zero');
     const before = (await server.stats()).requests;
     const { statusCounts } = await load(plan.windowRequests);
