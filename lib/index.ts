@@ -51,6 +51,13 @@ export {
   introspectionRouter,
 } from './introspection-router';
 
+// Revocation by whoever finds a token leaked: RFC 7009's endpoint, and GitHub's secret-scanning alerts.
+export {
+  DEFAULT_LEAK_REPORT_THROTTLE,
+  type LeakReportRouterOptions,
+  leakReportRouter,
+} from './leak-report-router';
+
 // Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
 export {
   type ForwardAuthOptions,
