@@ -94,7 +94,7 @@ for (const store of STORES) {
       await tokens.revoke(revoked.id);
       const unknown = generateToken('pat_', { autoRefresh: null, hardExpiresAt: null }).token;
       const other = generateToken('ghp_', { autoRefresh: null, hardExpiresAt: null }).token;
-      const bodies = [
+      const bodies: Record<string, string>[] = [
         { token: live.token },
         { token: revoked.token },
         { token: unknown },
