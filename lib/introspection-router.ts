@@ -6,8 +6,8 @@ import { clientIp } from './client-ip';
 import { type Credentials, readCredentials } from './credentials';
 import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
-import { bodyLimitOption, mountFormEndpoint } from './form-endpoint';
 import { checkOptions, optionNames } from './option-names';
+import { bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 import { INTROSPECT_SCOPE } from './scopes';
 import { type TokenInfo, TokenService } from './token-service';
 
@@ -170,15 +170,11 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
 
   const express = loadExpress();
   const router = express.Router();
-  mountFormEndpoint(
-    express,
+  const bodyLimit = bodyLimitOption('introspectionRouter', options.bodyLimit ?? 8 * 1024);
+  mountPostEndpoint(
     router,
     INTROSPECTION_PATH,
-    {
-      bodyLimit: bodyLimitOption('introspectionRouter', options.bodyLimit ?? 8 * 1024),
-      formOnly: false,
-      retryAfter,
-    },
+    { body: formBody(express, bodyLimit, false), retryAfter },
     introspect,
   );
   return router;

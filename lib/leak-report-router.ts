@@ -2,8 +2,8 @@ import type { Request, Response, Router } from 'express';
 import { clientIp } from './client-ip';
 import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
-import { bodyLimitOption, mountFormEndpoint } from './form-endpoint';
 import { checkOptions, optionNames } from './option-names';
+import { bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 import { TokenService } from './token-service';
 
 /**
@@ -94,7 +94,12 @@ export function leakReportRouter(options: LeakReportRouterOptions): Router {
 
   const express = loadExpress();
   const router = express.Router();
-  mountFormEndpoint(express, router, LEAK_REPORT_PATH, { bodyLimit, formOnly: true, retryAfter }, report);
+  mountPostEndpoint(
+    router,
+    LEAK_REPORT_PATH,
+    { body: formBody(express, bodyLimit, true), retryAfter },
+    report,
+  );
   return router;
 }
 
