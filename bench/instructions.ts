@@ -2,8 +2,7 @@
 // executes per request, counted by valgrind's callgrind. CPU time per request on a shared machine moves
 // by a third from one round to the next; the instructions a server executes do not depend on what else
 // the machine runs. They still move with the server's own state (garbage collections, V8 tiering code
-// up long after thousands of requests), hence a long warm-up, a collected heap before each window, and
-// several windows, summed. They leave out the kernel's share (sockets), so their ratios are stricter
+// up long after thousands of requests), hence a long warm-up and several windows, summed. They leave out the kernel's share (sockets), so their ratios are stricter
 // than those of CPU time. The warm-up runs with callgrind's instrumentation off (valgrind still runs
 // the process, several times faster than when it counts): what the guest executes is the same, only
 // not counted. Around each window of a fixed number of requests, `callgrind_control` zeroes the
@@ -29,8 +28,6 @@ export const PLAN = {
   windowRequests: 4_000,
   windows: 4,
   connections: 8,
-  /** A full garbage collection before each window. */
-  collectFirst: true,
 };
 export const QUICK_PLAN = { ...PLAN, warmupRequests: 200, windowRequests: 100, windows: 2, connections: 4 };
 export type InstructionPlan = typeof PLAN;
@@ -80,7 +77,6 @@ async function count(
   const result: InstructionCount = { perRequest: 0, windows: [], failed: 0 };
   let [instructions, requests] = [0, 0];
   for (let window = 0; window < plan.windows; window++) {
-    if (plan.collectFirst) await server.collectGarbage();
     await control('--zero');
     const before = (await server.stats()).requests;
     const { statusCounts } = await load(plan.windowRequests);

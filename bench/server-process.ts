@@ -9,8 +9,7 @@ import type { ServerMessage, ServerStats } from './servers/serve';
 export type ServerProcess = Awaited<ReturnType<typeof startServer>>;
 
 // library-from.ts points `personal-token-auth` at another checkout when BENCH_LIBRARY_DIR says so.
-// --expose-gc: the instruction counts start each window from a collected heap (see 'collect').
-const NODE_FLAGS = ['--expose-gc', '--import', 'tsx', '--import', join(__dirname, 'library-from.ts')];
+const NODE_FLAGS = ['--import', 'tsx', '--import', join(__dirname, 'library-from.ts')];
 
 // See checkTimeout() in servers/serve.ts.
 const UNDER_VALGRIND = { CHECK_TIMEOUT_MS: '60000' };
@@ -46,11 +45,6 @@ export async function startServer(file: string, env: Record<string, string>, lau
       const message = await next();
       if (!('requests' in message)) throw new Error(`${file} answered ${JSON.stringify(message)}`);
       return message;
-    },
-    /** A full garbage collection in the server, done when this resolves. */
-    async collectGarbage(): Promise<void> {
-      child.send('collect');
-      await next();
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

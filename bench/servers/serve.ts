@@ -49,15 +49,9 @@ export function serve(app: Express, ready: Promise<unknown> = Promise.resolve())
   const server = createServer(app).on('request', () => requests++);
   server.keepAliveTimeout = 60_000;
   const send = (message: ServerMessage) => process.send?.(message);
-  process.on('message', (message: 'stats' | 'collect' | 'shutdown') => {
+  process.on('message', (message: 'stats' | 'shutdown') => {
     const { user, system } = process.cpuUsage();
     if (message === 'stats') send({ cpuUs: user + system, requests });
-    // Before a counted window: each window starts from a heap just collected (node --expose-gc), so
-    // whether a major collection falls inside it depends on the window's own requests.
-    if (message === 'collect') {
-      globalThis.gc?.();
-      send({ cpuUs: user + system, requests });
-    }
     if (message === 'shutdown') process.exit(0);
   });
   // The harness is gone (crashed, killed): so is the reason to run.
