@@ -87,12 +87,13 @@ async function startPostgresStore(): Promise<RunningStore> {
       await store.createSchema();
       return { store, close: () => void pool.end() };
     },
+    // Keyed as the library's table is (COLLATE "C": bytes compared, not a locale's rules).
     async writeLogins(credentials) {
       const client = new Client({ connectionString: server.url });
       await client.connect();
       try {
         await client.query(
-          `CREATE TABLE IF NOT EXISTS ${LOGIN_TABLE} (token text PRIMARY KEY, login text NOT NULL)`,
+          `CREATE TABLE IF NOT EXISTS ${LOGIN_TABLE} (token text COLLATE "C" PRIMARY KEY, login text NOT NULL)`,
         );
         for (let start = 0; start < credentials.length; start += 1000) {
           const batch = credentials.slice(start, start + 1000);

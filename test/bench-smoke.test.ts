@@ -49,7 +49,7 @@ async function bench(name: string, ...args: string[]): Promise<{ stdout: string;
   const out = join(dir, `${name}.json`);
   const { stdout } = await promisify(execFile)(process.execPath, benchArgs(...args, '--out', out), {
     cwd: root,
-    timeout: 230_000,
+    timeout: 400_000,
     maxBuffer: 10 * 1024 * 1024,
   });
   assert.match(stdout, /Only ratios within one run mean anything/);
@@ -84,7 +84,7 @@ async function bench(name: string, ...args: string[]): Promise<{ stdout: string;
 }
 
 test('npm run bench runs every server of the registry, the optional ones included', {
-  timeout: 240_000,
+  timeout: 420_000,
 }, async () => {
   const { stdout, results } = await bench('all', '--servers', SERVERS.map((server) => server.key).join(','));
   assert.deepEqual(
@@ -101,7 +101,7 @@ test('npm run bench runs every server of the registry, the optional ones include
 });
 
 test('npm run bench -- --workloads 30,50 --compare <dir>: each server under each, the library servers twice', {
-  timeout: 240_000,
+  timeout: 420_000,
 }, async () => {
   // The other checkout: a copy of this one's library elsewhere (package.json, lib/, adapters/, and its
   // node_modules), so that the "(before)" rows load their code from another directory.
