@@ -30,7 +30,13 @@ export type TokenEvent =
       hardExpiresAt: Date | null;
       autoRefresh: number | null;
     })
-  | (EventBase & { type: 'revoked'; tokenId: string; login: string })
+  | (EventBase & {
+      type: 'revoked';
+      tokenId: string;
+      login: string;
+      /** Set when the token went with an ancestor being revoked: that ancestor's id. */
+      ancestorId?: string;
+    })
   | (EventBase & { type: 'rotated'; tokenId: string; newTokenId: string; login: string; overlap: number })
   | (EventBase & {
       type: 'authenticated';

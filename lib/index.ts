@@ -95,6 +95,7 @@ export {
   type CreateOutcome,
   type ExpiringPageRequest,
   type FailureCount,
+  MAX_FAMILY_DEPTH,
   MAX_RECENT_IPS,
   type PageRequest,
   type RecentIp,
@@ -118,6 +119,8 @@ export {
 export {
   BroaderThanCallerError,
   type BroaderThanCallerCode,
+  CallerNotLiveError,
+  FamilyRevocationIncompleteError,
   InvalidDurationError,
   InvalidPageError,
   InvalidScopeError,

@@ -32,6 +32,7 @@ function info(overrides: Partial<TokenInfo> = {}): TokenInfo {
     lastUsedAt: null,
     lastUsedIp: null,
     recentIps: [],
+    parentId: null,
     ...overrides,
   };
 }

@@ -65,7 +65,7 @@ describe('personal-token list, inspect and revoke', () => {
     assert.equal(run.stderr, '');
     const [header, first, second, ...rest] = lines(run.stdout);
     assert.deepEqual(rest, []);
-    assert.match(header!, /^ID +LABEL +SCOPES +EXPIRY +EXPIRES AT +CREATED AT +LAST USED$/);
+    assert.match(header!, /^ID +LABEL +SCOPES +EXPIRY +EXPIRES AT +CREATED AT +LAST USED +PARENT$/);
     const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ';
     assert.match(
       first!,
