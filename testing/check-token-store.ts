@@ -2,6 +2,7 @@ import { checkOptions, optionNames } from '../lib/option-names';
 import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { expiringCases } from './cases/expiring';
+import { familyCases } from './cases/families';
 import { hardLimitCases } from './cases/hard-limits';
 import { listingCases } from './cases/listing';
 import { liveTokenLimitCases } from './cases/live-token-limit';
@@ -24,6 +25,7 @@ const CASES: readonly ConformanceCase[] = [
   ...throttleCases,
   ...concurrencyCases,
   ...liveTokenLimitCases,
+  ...familyCases,
 ];
 
 /** The names of the suite's cases, in the order they run. */
@@ -34,7 +36,7 @@ export interface ConformanceReport {
   passed: string[];
   /** The cases it failed, each with what was thrown (an `AssertionError` says what was expected). */
   failed: { name: string; error: unknown }[];
-  /** Cases for optional methods the store does not have (the throttle's, `listExpiring`). */
+  /** Cases for optional methods the store does not have (the throttle's, `listExpiring`, `listDescendants`). */
   skipped: string[];
 }
 

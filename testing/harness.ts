@@ -88,6 +88,7 @@ export class CaseContext {
       lastUsedAt: null,
       lastUsedIp: null,
       recentIps: [],
+      ancestorIds: [],
       ...fields,
     };
   }
