@@ -4,6 +4,7 @@ import { parseDuration } from './duration';
 import {
   PersonalTokenError,
   RevocationNotDurableError,
+  FamilyRevocationIncompleteError,
   RevokeAllIncompleteError,
   StoreUnavailableError,
 } from './errors';
@@ -59,7 +60,7 @@ const OPTION_NAMES = optionNames<TokenRouterOptions>({
 
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
-  /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
+  /** `revoked`: how many tokens a revocation (`DELETE /tokens`, or of a token with descendants) revoked before the store failed (a 503). */
   error: { code: string; message: string; field?: string; revoked?: number };
 }
 
@@ -458,6 +459,10 @@ function toHttpError(error: unknown): HttpError | null {
     const message = `Revoked ${error.revoked} tokens, then the token store became unavailable; try again to revoke the rest`;
     return new HttpError(503, error.code, message, undefined, error.revoked);
   }
+  if (error instanceof FamilyRevocationIncompleteError) {
+    const message = `Revoked ${error.revoked} tokens, then the token store became unavailable before the token's whole family was revoked; try again to revoke the rest`;
+    return new HttpError(503, error.code, message, undefined, error.revoked);
+  }
   if (error instanceof RevocationNotDurableError) {
     const message =
       'The token is revoked, but the token store could not confirm it on its replicas in time: it may come back after a failover; revoke it again';
@@ -483,7 +488,11 @@ function toHttpError(error: unknown): HttpError | null {
       return new HttpError(400, error.code, error.message, 'autoRefresh');
     case 'ERR_CALLER_UNKNOWN':
     case 'ERR_UNKNOWN_USER':
+    case 'ERR_FAMILY_TOO_DEEP':
       return new HttpError(403, error.code, error.message);
+    // The token that made the request was revoked (or expired) while it ran: as if it had been before.
+    case 'ERR_CALLER_NOT_LIVE':
+      return new HttpError(401, error.code, error.message);
     case 'ERR_TOKEN_LIMIT':
       return new HttpError(409, error.code, error.message);
     default:
