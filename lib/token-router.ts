@@ -460,7 +460,7 @@ function toHttpError(error: unknown): HttpError | null {
     return new HttpError(503, error.code, message, undefined, error.revoked);
   }
   if (error instanceof FamilyRevocationIncompleteError) {
-    const message = `Revoked ${error.revoked} tokens, then the token store became unavailable before the token's whole family was revoked; try again to revoke the rest`;
+    const message = `Revoked ${error.revoked} tokens of the token's family, then the token store became unavailable; the others may still be live until it is revoked again`;
     return new HttpError(503, error.code, message, undefined, error.revoked);
   }
   if (error instanceof RevocationNotDurableError) {

@@ -825,15 +825,17 @@ export class TokenService {
     return revokeDescendants(ancestorId, {
       list: (id, limit) => this.#call('listDescendants', () => store.listDescendants!(id, limit)),
       revoke: async (ids) => {
-        const settled = await this.#takeAway(ids, 'revoke', () =>
-          Promise.allSettled(ids.map((id) => store.delete(id, this.#now() + TOMBSTONE_LIFE))),
+        // Each under its own deadline: one that is late must not hide those that were revoked.
+        const settled = await Promise.allSettled(
+          ids.map((id) => this.#takeAway([id], 'revoke', () => store.delete(id, this.#now() + TOMBSTONE_LIFE))),
         );
         const time = new Date(this.#now());
         const found = settled.map((result) => (result.status === 'fulfilled' ? result.value : null));
-        for (const token of found) {
-          if (token)
-            emit(this.onEvent, { type: 'revoked', time, tokenId: token.id, login: token.user, ancestorId });
-        }
+        // A listing holds descendants of any depth: their events come nearest first.
+        const depth = (token: StoredToken) => token.ancestorIds?.length ?? 0;
+        const revoked = found.filter((token): token is StoredToken => token !== null);
+        for (const token of revoked.sort((a, b) => depth(a) - depth(b)))
+          emit(this.onEvent, { type: 'revoked', time, tokenId: token.id, login: token.user, ancestorId });
         const failed = settled.find((result) => result.status === 'rejected');
         let failure: unknown = failed && storeFailure('revoke', failed.reason);
         try {
