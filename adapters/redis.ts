@@ -236,8 +236,14 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
   async #addToAncestors(token: StoredToken): Promise<void> {
     const ancestors = token.ancestorIds ?? [];
     if (ancestors.length === 0) return;
-    const args = [String(this.#now()), token.hardExpiresAt === null ? '+inf' : String(token.hardExpiresAt), token.id];
-    await Promise.all(ancestors.map((ancestor) => this.#run(ADD_DESCENDANT, [this.descendantsKey(ancestor)], args)));
+    const args = [
+      String(this.#now()),
+      token.hardExpiresAt === null ? '+inf' : String(token.hardExpiresAt),
+      token.id,
+    ];
+    await Promise.all(
+      ancestors.map((ancestor) => this.#run(ADD_DESCENDANT, [this.descendantsKey(ancestor)], args)),
+    );
   }
 
   async #removeFromAncestors(token: StoredToken): Promise<void> {
@@ -256,7 +262,11 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     let start = 0;
     for (;;) {
       const size = Math.min(Math.max(limit - found.length, 1), MAX_PAGE_SIZE);
-      const ids = (await this.#run(DESCENDANTS, [key], [String(this.#now()), String(start), String(size)])) as string[];
+      const ids = (await this.#run(
+        DESCENDANTS,
+        [key],
+        [String(this.#now()), String(start), String(size)],
+      )) as string[];
       const records = await Promise.all(ids.map((id) => this.get(id)));
       const gone = ids.filter((_, i) => records[i] === null);
       if (gone.length > 0) await this.client.zrem(key, ...gone);

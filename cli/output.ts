@@ -59,7 +59,16 @@ export function describeIssued(issued: IssuedToken): string {
   return lines.join('\n') + '\n';
 }
 
-const COLUMNS = ['ID', 'LABEL', 'SCOPES', 'EXPIRY', 'EXPIRES AT', 'CREATED AT', 'LAST USED', 'PARENT'] as const;
+const COLUMNS = [
+  'ID',
+  'LABEL',
+  'SCOPES',
+  'EXPIRY',
+  'EXPIRES AT',
+  'CREATED AT',
+  'LAST USED',
+  'PARENT',
+] as const;
 
 export function formatTable(tokens: readonly TokenInfo[]): string {
   return formatColumns(

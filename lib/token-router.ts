@@ -2,9 +2,9 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { type CallerBounds, callerBounds, ScopeCoverage } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
+  FamilyRevocationIncompleteError,
   PersonalTokenError,
   RevocationNotDurableError,
-  FamilyRevocationIncompleteError,
   RevokeAllIncompleteError,
   StoreUnavailableError,
 } from './errors';

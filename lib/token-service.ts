@@ -827,7 +827,9 @@ export class TokenService {
       revoke: async (ids) => {
         // Each under its own deadline: one that is late must not hide those that were revoked.
         const settled = await Promise.allSettled(
-          ids.map((id) => this.#takeAway([id], 'revoke', () => store.delete(id, this.#now() + TOMBSTONE_LIFE))),
+          ids.map((id) =>
+            this.#takeAway([id], 'revoke', () => store.delete(id, this.#now() + TOMBSTONE_LIFE)),
+          ),
         );
         const time = new Date(this.#now());
         const found = settled.map((result) => (result.status === 'fulfilled' ? result.value : null));

@@ -102,7 +102,11 @@ describe('PostgresTokenStore', () => {
       await h.pool.query(`ALTER TABLE "${h.store.table}" DROP COLUMN ancestor_ids`);
       await h.store.createSchema();
       assert.deepEqual(await h.store.get(token.id), token, 'the token, with no ancestors');
-      const child = record(time, { expiresAt: time + 60_000, hardExpiresAt: time + 60_000, ancestorIds: [token.id] });
+      const child = record(time, {
+        expiresAt: time + 60_000,
+        hardExpiresAt: time + 60_000,
+        ancestorIds: [token.id],
+      });
       assert.equal(await h.store.create(child), 'created');
       assert.deepEqual(await h.store.listDescendants(token.id, 10), [child.id]);
     } finally {

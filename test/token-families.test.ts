@@ -49,7 +49,11 @@ after(async () => {
 let stores = 0;
 const STORES: { name: string; make: () => TokenStore; caches: boolean }[] = [
   { name: 'memory', make: () => new MemoryTokenStore(), caches: true },
-  { name: 'Redis', make: () => new RedisTokenStore(redis, { prefix: `${prefix}${stores++}:` }), caches: true },
+  {
+    name: 'Redis',
+    make: () => new RedisTokenStore(redis, { prefix: `${prefix}${stores++}:` }),
+    caches: true,
+  },
   { name: 'PostgreSQL', make: () => harness.store, caches: false },
 ];
 
@@ -104,7 +108,11 @@ for (const { name, make, caches } of STORES) {
     describe(`child tokens on the ${name} store${title}`, () => {
       test('revoking the parent makes its child and grandchild 401 on the next request', async (t) => {
         const events: TokenEvent[] = [];
-        const tokens = new TokenService({ store: make(), onEvent: (event) => void events.push(event), ...options });
+        const tokens = new TokenService({
+          store: make(),
+          onEvent: (event) => void events.push(event),
+          ...options,
+        });
         t.after(() => tokens.close());
         const app = appOf(tokens);
         const { parent, child, grandchild } = await family(tokens, app);
@@ -130,7 +138,11 @@ for (const { name, make, caches } of STORES) {
         const app = appOf(tokens);
         const { user, parent, child, grandchild } = await family(tokens, app);
         const bystander = await tokens.issue({ user: grandchild.user, expiresIn: '1h' });
-        assert.equal(await tokens.revokeAll(user), 3, 'the parent, its child, and the grandchild of another user');
+        assert.equal(
+          await tokens.revokeAll(user),
+          3,
+          'the parent, its child, and the grandchild of another user',
+        );
         for (const token of [parent, child, grandchild]) await use(app, token).expect(401);
         await use(app, bystander).expect(200);
       });
@@ -168,7 +180,10 @@ for (const { name, make, caches } of STORES) {
         .send({})
         .expect(201);
       assert.equal(rotated.body.parentId, parent.id);
-      const replacement = { ...(await tokens.inspect(rotated.body.id))!, token: rotated.body.token as string };
+      const replacement = {
+        ...(await tokens.inspect(rotated.body.id))!,
+        token: rotated.body.token as string,
+      };
       await use(app, child).expect(401);
       // Rotating is not revoking.
       await use(app, grandchild).expect(200);
@@ -200,7 +215,10 @@ for (const { name, make, caches } of STORES) {
         // Revoked once some children exist and while the others are on their way.
         await Promise.race(mints);
         const revoking = tokens.revoke(parent.id);
-        const results = await Promise.allSettled([...mints, ...Array.from({ length: 10 }, () => tokens.issueFor(caller, { expiresIn: '30m' }))]);
+        const results = await Promise.allSettled([
+          ...mints,
+          ...Array.from({ length: 10 }, () => tokens.issueFor(caller, { expiresIn: '30m' })),
+        ]);
         assert.equal(await revoking, true);
         for (const result of results) {
           if (result.status === 'rejected') {
@@ -209,7 +227,11 @@ for (const { name, make, caches } of STORES) {
             continue;
           }
           made++;
-          assert.equal(await tokens.verify(result.value.token), null, `child ${result.value.id} outlived its parent`);
+          assert.equal(
+            await tokens.verify(result.value.token),
+            null,
+            `child ${result.value.id} outlived its parent`,
+          );
         }
       }
       t.diagnostic(`${name}: ${made} children made and then revoked, ${refused} refused, of 250`);
@@ -329,7 +351,11 @@ test('over random families and random revocations, exactly the descendants of wh
           revoked.add(target);
           for (const [i, token] of issued.entries()) {
             const dead = [...revoked].some((ancestor) => descends(i, ancestor));
-            assert.equal((await tokens.verify(token.token)) === null, dead, `token ${i} after revoking ${target}`);
+            assert.equal(
+              (await tokens.verify(token.token)) === null,
+              dead,
+              `token ${i} after revoking ${target}`,
+            );
           }
         }
       },

@@ -97,7 +97,11 @@ export const familyCases: ConformanceCase[] = [
         [expiring.id, lasting.id, grandchild.id].sort(),
         'a revoked descendant is listed no more; its own descendant is',
       );
-      assert.deepEqual(await descendantsOf(t.store, revoked.id), [grandchild.id], 'a revoked ancestor still lists');
+      assert.deepEqual(
+        await descendantsOf(t.store, revoked.id),
+        [grandchild.id],
+        'a revoked ancestor still lists',
+      );
       await t.advance(1300);
       assert.deepEqual(
         await descendantsOf(t.store, parent.id),
