@@ -181,10 +181,11 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .delete(
       handle(async (req, res, login) => {
         if (callerIsNarrowed(req)) {
-          // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those.
+          // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those
+          // (and their descendants, narrower still).
           let revoked = 0;
           const all = await tokens.list(login);
-          for (const token of await visibleTokens(req, all)) if (await tokens.revoke(token.id)) revoked++;
+          for (const token of await visibleTokens(req, all)) revoked += await tokens.revokeFamily(token.id);
           return void res.json({ revoked });
         }
         res.json({ revoked: await tokens.revokeAll(login) });

@@ -797,7 +797,19 @@ export class TokenService {
    * how many were; revoking again revokes the rest, also once the token itself is gone.
    */
   async revoke(id: string): Promise<boolean> {
-    if (!isTokenId(id)) return false;
+    return (await this.#revokeWithFamily(id)).itself;
+  }
+
+  /**
+   * `revoke`, answering how many tokens it revoked: the token itself (if it was live) and its
+   * descendants. For a caller that counts what it took away (the router's `DELETE /tokens`).
+   */
+  async revokeFamily(id: string): Promise<number> {
+    return (await this.#revokeWithFamily(id)).count;
+  }
+
+  async #revokeWithFamily(id: string): Promise<{ itself: boolean; count: number }> {
+    if (!isTokenId(id)) return { itself: false, count: 0 };
     const revoked = await this.#takeAway([id], 'revoke', () =>
       this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
     );
@@ -805,14 +817,14 @@ export class TokenService {
     await this.#announce([id]);
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
+    const itself = revoked !== null;
     try {
-      await this.#revokeDescendants(id);
+      return { itself, count: (itself ? 1 : 0) + (await this.#revokeDescendants(id)) };
     } catch (error) {
       if (!(error instanceof FamilyWalkStopped)) throw error;
-      const count = error.revoked + (revoked ? 1 : 0);
+      const count = error.revoked + (itself ? 1 : 0);
       throw new FamilyRevocationIncompleteError(id, count, error.reason, error.cause);
     }
-    return revoked !== null;
   }
 
   /**
