@@ -132,6 +132,18 @@ for (const { name, make, caches } of STORES) {
         );
       });
 
+      test("a leaked parent's text reported (revokeLeaked) takes its family down", async (t) => {
+        const tokens = new TokenService({ store: make(), ...options });
+        t.after(() => tokens.close());
+        const app = appOf(tokens);
+        const { parent, child, grandchild } = await family(tokens, app);
+        assert.equal(
+          await tokens.revokeLeaked(parent.token, { source: 'https://example.com/paste' }),
+          'revoked',
+        );
+        for (const token of [parent, child, grandchild]) await use(app, token).expect(401);
+      });
+
       test("revokeAll takes each token's family, whoever it belongs to, and counts it", async (t) => {
         const tokens = new TokenService({ store: make(), ...options });
         t.after(() => tokens.close());
