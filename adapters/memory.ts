@@ -2,7 +2,7 @@ import { InProcessInvalidations } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
-import { isRecentIp, withRecentIp } from '../lib/recent-ips';
+import { addedIps, withRecentIps } from '../lib/recent-ips';
 import type {
   AttemptReservation,
   CheckedToken,
@@ -95,10 +95,11 @@ export class MemoryTokenStore implements TokenStore {
         token.lastUsedAt = plan.now;
         const ip = plan.ip;
         if (ip !== undefined) token.lastUsedIp = ip;
-        if (typeof ip === 'string') {
-          const added = !isRecentIp(token.recentIps, ip);
-          token.recentIps = withRecentIp(token.recentIps, ip, plan.now);
-          if (added) return { ...structuredClone(token), addedIp: ip };
+        if (typeof ip === 'string' || plan.pendingIps !== undefined) {
+          const before = token.recentIps;
+          token.recentIps = withRecentIps(before, plan.pendingIps, ip, plan.now);
+          const added = addedIps(before, token.recentIps);
+          if (added !== undefined) return { ...structuredClone(token), addedIps: added };
         }
       }
     }

@@ -121,7 +121,8 @@ export class PostgresTokenStore implements TokenStore {
   async verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
     // A public id alone, with any hash, touches nothing.
     if (tokenIdOf(secretHash) !== id) return null;
-    if (typeof plan.ip === 'string') return this.#verifyWithIp(id, secretHash, plan, plan.ip);
+    if (typeof plan.ip === 'string' || (plan.ip === null && plan.pendingIps !== undefined))
+      return this.#verifyWithIp(id, secretHash, plan);
     const { rows } = await this.#run(this.#statements.verify, [
       id,
       secretHash,
@@ -135,24 +136,23 @@ export class PostgresTokenStore implements TokenStore {
     return row ? tokenOfRow(row) : null;
   }
 
-  /** A check that records a client IP in `recent_ips` too (see `verifyWithIp`). */
-  async #verifyWithIp(
-    id: string,
-    secretHash: string,
-    plan: CheckPlan,
-    ip: string,
-  ): Promise<CheckedToken | RevokedToken | null> {
+  /** A check that records client IPs in `recent_ips` too (see `verifyWithIp`). */
+  async #verifyWithIp(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
+    const pending = plan.pendingIps;
     const { rows } = await this.#run(this.#statements.verifyWithIp, [
       id,
       secretHash,
       plan.now,
       plan.expiresAt,
       plan.touchIfBefore,
-      ip,
+      plan.ip ?? null,
       plan.newIpIfBefore ?? null,
+      pending === undefined || pending.length === 0
+        ? null
+        : JSON.stringify(pending.map((entry) => ({ ip: entry.ip, lastSeenAt: entry.lastSeenAt }))),
     ]);
     const row = rows[0] as TokenRow | undefined;
-    return row ? tokenOfRow(row, ip) : null;
+    return row ? tokenOfRow(row) : null;
   }
 
   async get(id: string): Promise<StoredToken | null> {

@@ -49,11 +49,11 @@ export interface RecentIp {
 export const MAX_RECENT_IPS = 5;
 
 /**
- * What `verify` returns for a live record: the record as it is after the plan, and `addedIp`, the
- * address this check put into `recentIps` that was not among them before (absent when none was).
+ * What `verify` returns for a live record: the record as it is after the plan, and `addedIps`, the
+ * addresses this check put into `recentIps` that were not among them before (absent when none was).
  */
 export interface CheckedToken extends StoredToken {
-  addedIp?: string;
+  addedIps?: string[];
 }
 
 /**
@@ -137,12 +137,21 @@ export interface CheckPlan {
   /** undefined: leave lastUsedIp as it is; a string or null: what to store with a written use. */
   ip?: string | null;
   /**
-   * With `ip` a string: also write the use when `ip` is not in `recentIps` and the stored lastUsedAt
-   * is at most this, so that a new address is on record at once, yet an attacker rotating addresses
-   * makes no more writes than this allows. A written use with a string `ip` moves it to the front of
-   * `recentIps` (`lastSeenAt = now`), keeping the `MAX_RECENT_IPS` newest.
+   * With `ip` a string (or `pendingIps`): also write the use when `ip` is not in `recentIps` (or
+   * there are `pendingIps`) and the stored lastUsedAt is at most this, so that a new address is on
+   * record at once, yet an attacker rotating addresses makes no more writes than this allows. A
+   * written use merges a string `ip` (seen `now`) and `pendingIps` into `recentIps`
+   * (`withRecentIps`: each address once at its latest time, newest first, the `MAX_RECENT_IPS` newest).
    */
   newIpIfBefore?: number;
+  /**
+   * Addresses the service saw in earlier checks that wrote nothing (within `NEW_IP_WRITE_GAP` of the
+   * last write), each with when it was seen; undefined when there are none (never empty), and only
+   * with `ip` not undefined. They make a use due as a new `ip` does (once `lastUsedAt <=
+   * newIpIfBefore`), and a written use merges them into `recentIps`: an address seen within the gap
+   * is on record with the token's next write.
+   */
+  pendingIps?: readonly RecentIp[];
 }
 
 /** What `create` may be asked to keep to. */
@@ -179,10 +188,11 @@ export interface TokenStore {
    *   the expiry may have pushed it to `plan.expiresAt` by then; it must not revive or write anything.
    * - Otherwise: if `plan.expiresAt` is not null, `expiresAt = min(plan.expiresAt, hardExpiresAt)`;
    *   if a use is due (`useIsDue`: `lastUsedAt` null or `<= plan.touchIfBefore`, or a new `plan.ip`
-   *   past `plan.newIpIfBefore`), `lastUsedAt = plan.now` and, when `plan.ip` is not undefined,
-   *   `lastUsedIp = plan.ip`, and a string `plan.ip` goes to the front of `recentIps` (see `CheckPlan`),
-   *   all in one atomic step: concurrent checks lose no address to one another. Return the record as
-   *   it is after, with `addedIp` when the address written was not in `recentIps` before.
+   *   or `plan.pendingIps` past `plan.newIpIfBefore`), `lastUsedAt = plan.now` and, when `plan.ip` is
+   *   not undefined, `lastUsedIp = plan.ip`, and a string `plan.ip` and the `plan.pendingIps` are
+   *   merged into `recentIps` (`withRecentIps`), all in one atomic step: concurrent checks lose no
+   *   address to one another. Return the record as it is after, with `addedIps` listing the
+   *   addresses now in `recentIps` that were not before.
    * The service, not the store, decides whether the token is accepted (hash, expiry, login).
    */
   verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null>;

@@ -21,6 +21,8 @@ import {
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
+import { PendingIps } from './pending-ips';
+import { isRecentIp } from './recent-ips';
 import { checkOptions, optionNames } from './option-names';
 import {
   nodeScopes,
@@ -33,6 +35,7 @@ import {
 import {
   type AttemptReservation,
   type CheckedToken,
+  type CheckPlan,
   type CreateOutcome,
   type FailureCount,
   isRevoked,
@@ -281,6 +284,8 @@ export class TokenService {
   readonly #tokenLike: (text: string) => boolean;
   readonly #sealedCursors = new SealedPageCursors();
   readonly #cache: TokenCache | undefined;
+  /** Addresses seen within the new-IP gap, for the token's next write (`trackIp`). */
+  readonly #pendingIps = new PendingIps();
 
   constructor(options: TokenServiceOptions) {
     checkOptions('TokenService', options, OPTION_NAMES);
@@ -558,12 +563,15 @@ export class TokenService {
     // With addresses recorded the plan comes first: a hit from an address new to the token goes to
     // the store too, to be written (`useIsDue`). Without, a hit needs none.
     const ipPlan =
-      recordedIp === undefined ? undefined : planCheck(parsed, now, this.touchInterval, recordedIp);
+      recordedIp === undefined
+        ? undefined
+        : planCheck(parsed, now, this.touchInterval, recordedIp, this.#pendingIps.of(parsed.id));
     // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
     const cache = this.#cache;
     const cached = cache?.get(parsed.id, now);
     if (cached !== undefined && (ipPlan === undefined || !useIsDue(cached, ipPlan))) {
       const result = this.#judge(cached, parsed, login, now);
+      if (result.ok && ipPlan !== undefined) this.#keepIfNew(result.token, ipPlan);
       // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
       // request: the responses to every request read in one turn then go out together, where answering
       // each at once wakes its client once per response (see docs/cache.md).
@@ -574,25 +582,41 @@ export class TokenService {
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then((found) => {
-        if (found !== null && plan.ip !== undefined) this.#announceNewIp(found);
         // Judged as of the answer: a token that expired while the store answered is expired.
         const result = this.#judge(found, parsed, login, this.#now());
+        if (plan.ip !== undefined) this.#noteAddresses(parsed.id, found, plan, result);
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
   }
 
-  /** The `new-ip` event for an address a check wrote into a token's recent IPs. */
-  #announceNewIp(found: CheckedToken | RevokedToken): void {
-    if (!('addedIp' in found) || found.addedIp === undefined) return;
-    const { id, user, addedIp } = found;
-    emit(this.onEvent, {
-      type: 'new-ip',
-      time: new Date(this.#now()),
-      tokenId: id,
-      login: user,
-      ip: addedIp,
-    });
+  /**
+   * What a check with addresses recorded learnt from the store's answer: a `new-ip` event for each
+   * address it wrote into the token's recent IPs, which of the addresses waiting for the token are on
+   * record now, and, for an accepted check that wrote nothing, its own address if new to the token.
+   */
+  #noteAddresses(id: string, found: CheckedToken | RevokedToken | null, plan: CheckPlan, result: Check): void {
+    if (found === null || isRevoked(found)) {
+      this.#pendingIps.forget(id);
+      return;
+    }
+    const added = found.addedIps;
+    if (added !== undefined) {
+      for (const ip of added) {
+        emit(this.onEvent, { type: 'new-ip', time: new Date(this.#now()), tokenId: id, login: found.user, ip });
+      }
+    }
+    if (!result.ok) return;
+    if (this.#pendingIps.of(id) !== undefined) {
+      this.#pendingIps.settle(id, plan.pendingIps, found.lastUsedAt === plan.now, found.recentIps);
+    }
+    this.#keepIfNew(found, plan);
+  }
+
+  /** Keeps a check's address for the token's next write if the record, as the check saw it, lacks it. */
+  #keepIfNew(record: StoredToken, plan: CheckPlan): void {
+    const ip = plan.ip;
+    if (typeof ip === 'string' && !isRecentIp(record.recentIps, ip)) this.#pendingIps.add(record.id, ip, plan.now);
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
