@@ -137,7 +137,11 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   /** A check that records client IPs in `recent_ips` too (see `verifyWithIp`). */
-  async #verifyWithIp(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
+  async #verifyWithIp(
+    id: string,
+    secretHash: string,
+    plan: CheckPlan,
+  ): Promise<CheckedToken | RevokedToken | null> {
     const pending = plan.pendingIps;
     const { rows } = await this.#run(this.#statements.verifyWithIp, [
       id,

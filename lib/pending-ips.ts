@@ -60,7 +60,12 @@ export class PendingIps {
    * (seen there as late as here, or later), and, if `written`, all those the check's plan carried
    * (`offered`): the store merged them, and any it did not keep gave way to newer ones.
    */
-  settle(id: string, offered: readonly RecentIp[] | undefined, written: boolean, recent: readonly RecentIp[]): void {
+  settle(
+    id: string,
+    offered: readonly RecentIp[] | undefined,
+    written: boolean,
+    recent: readonly RecentIp[],
+  ): void {
     const waiting = this.#byToken.get(id);
     if (waiting === undefined) return;
     const left = waiting.filter(
@@ -78,4 +83,3 @@ export class PendingIps {
     this.#byToken.delete(id);
   }
 }
-

@@ -37,6 +37,10 @@ export function isRecentIp(recent: readonly RecentIp[], ip: string): boolean {
 /** The addresses in `after` that `before` did not hold, or undefined when there are none. */
 export function addedIps(before: readonly RecentIp[], after: readonly RecentIp[]): string[] | undefined {
   let added: string[] | undefined;
-  for (const entry of after) if (!isRecentIp(before, entry.ip)) (added ??= []).push(entry.ip);
+  for (const entry of after) {
+    if (isRecentIp(before, entry.ip)) continue;
+    added ??= [];
+    added.push(entry.ip);
+  }
   return added;
 }

@@ -21,9 +21,9 @@ import {
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
+import { checkOptions, optionNames } from './option-names';
 import { PendingIps } from './pending-ips';
 import { isRecentIp } from './recent-ips';
-import { checkOptions, optionNames } from './option-names';
 import {
   nodeScopes,
   normaliseScopes,
@@ -595,7 +595,12 @@ export class TokenService {
    * address it wrote into the token's recent IPs, which of the addresses waiting for the token are on
    * record now, and, for an accepted check that wrote nothing, its own address if new to the token.
    */
-  #noteAddresses(id: string, found: CheckedToken | RevokedToken | null, plan: CheckPlan, result: Check): void {
+  #noteAddresses(
+    id: string,
+    found: CheckedToken | RevokedToken | null,
+    plan: CheckPlan,
+    result: Check,
+  ): void {
     if (found === null || isRevoked(found)) {
       this.#pendingIps.forget(id);
       return;
@@ -603,7 +608,13 @@ export class TokenService {
     const added = found.addedIps;
     if (added !== undefined) {
       for (const ip of added) {
-        emit(this.onEvent, { type: 'new-ip', time: new Date(this.#now()), tokenId: id, login: found.user, ip });
+        emit(this.onEvent, {
+          type: 'new-ip',
+          time: new Date(this.#now()),
+          tokenId: id,
+          login: found.user,
+          ip,
+        });
       }
     }
     if (!result.ok) return;
@@ -616,7 +627,8 @@ export class TokenService {
   /** Keeps a check's address for the token's next write if the record, as the check saw it, lacks it. */
   #keepIfNew(record: StoredToken, plan: CheckPlan): void {
     const ip = plan.ip;
-    if (typeof ip === 'string' && !isRecentIp(record.recentIps, ip)) this.#pendingIps.add(record.id, ip, plan.now);
+    if (typeof ip === 'string' && !isRecentIp(record.recentIps, ip))
+      this.#pendingIps.add(record.id, ip, plan.now);
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
 import { personalTokenAuth, type TokenEvent, TokenService, type TokenStore, tokenRouter } from '../lib/index';
+import { PendingIps } from '../lib/pending-ips';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
@@ -91,6 +92,98 @@ for (const [name, makeStore] of STORES) {
       }
       assert.deepEqual((await tokens.inspect(issued.id))?.recentIps, []);
       assert.deepEqual(newIps(), []);
+    });
+
+    test('an address seen within a second of the last write is on record with the next write, its new-ip event then, once', async () => {
+      const { tokens, newIps } = tracking(makeStore());
+      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+      const [a, b, c] = IPS as [string, string, string];
+      time += 1000;
+      const first = time;
+      assert.ok((await tokens.authenticate(issued.token, { ip: a })).ok);
+      time += 300;
+      const seenB = time;
+      assert.ok((await tokens.authenticate(issued.token, { ip: b })).ok);
+      assert.deepEqual(
+        (await tokens.inspect(issued.id))?.recentIps.map((entry) => entry.ip),
+        [a],
+        'within the gap: not written yet',
+      );
+      assert.deepEqual(
+        newIps().map((event) => event.type === 'new-ip' && event.ip),
+        [a],
+      );
+      // Known addresses only, within the gap: still nothing written.
+      time += 300;
+      assert.ok((await tokens.authenticate(issued.token, { ip: a })).ok);
+      assert.equal((await tokens.inspect(issued.id))?.recentIps.length, 1);
+      // The gap over: the next use, from a known address, writes b too, at the time it was seen.
+      time = first + 1000;
+      assert.ok((await tokens.authenticate(issued.token, { ip: a })).ok);
+      const info = (await tokens.inspect(issued.id))!;
+      assert.deepEqual(
+        info.recentIps.map((entry) => [entry.ip, entry.lastSeenAt.getTime()]),
+        [
+          [a, first + 1000],
+          [b, seenB],
+        ],
+      );
+      assert.equal(info.lastUsedAt?.getTime(), first + 1000);
+      // b again, and c after the gap: one event each, ever.
+      time += 100;
+      assert.ok((await tokens.authenticate(issued.token, { ip: b })).ok);
+      time += 1000;
+      assert.ok((await tokens.authenticate(issued.token, { ip: c })).ok);
+      for (let i = 0; i < 5; i++) {
+        time += 1000;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[i % 3] })).ok);
+      }
+      assert.deepEqual(
+        newIps().map((event) => event.type === 'new-ip' && [event.ip, event.tokenId, event.login]),
+        [a, b, c].map((ip) => [ip, issued.id, 'alice']),
+      );
+    });
+
+    test('with the cache on, an address seen within the gap is answered from the cache and written next', async () => {
+      const { tokens, newIps } = tracking(makeStore(), { cache: { maxStale: 60_000 } });
+      try {
+        const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+        time += 1000;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+        time += 100;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok, 'a hit');
+        time += 100;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[1] })).ok, 'within the gap');
+        assert.equal((await tokens.inspect(issued.id))?.recentIps.length, 1);
+        time += 1000;
+        assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+        assert.deepEqual(
+          (await tokens.inspect(issued.id))?.recentIps.map((entry) => entry.ip),
+          [IPS[0], IPS[1]],
+        );
+        assert.equal(newIps().length, 2);
+      } finally {
+        await tokens.close();
+      }
+    });
+
+    test('two services on one store: an address one of them kept waiting and the other wrote is announced once', async () => {
+      const store = makeStore();
+      const one = tracking(store);
+      const other = tracking(store);
+      const issued = await one.tokens.issue({ user: 'alice', expiresIn: '1h' });
+      time += 1000;
+      assert.ok((await one.tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+      time += 100;
+      assert.ok((await one.tokens.authenticate(issued.token, { ip: IPS[1] })).ok, 'waits in one');
+      time += 1000;
+      assert.ok((await other.tokens.authenticate(issued.token, { ip: IPS[1] })).ok, 'written by the other');
+      time += 1000;
+      assert.ok((await one.tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+      const announced = [...one.newIps(), ...other.newIps()].map(
+        (event) => event.type === 'new-ip' && event.ip,
+      );
+      assert.deepEqual(announced.sort(), [IPS[0], IPS[1]].sort());
     });
 
     test('with the cache on, a new address still goes to the store and is recorded', async () => {
@@ -187,7 +280,46 @@ describe('recent IPs: writes counted at the Redis server', () => {
       for (const result of await Promise.all(uses)) assert.ok(result.ok);
     });
     assert.ok(racing >= 1 && racing <= 2, `${racing} writes racing`);
-    assert.equal(newIps().length, oneByOne + racing, 'one new-ip event per address written');
+    // Each address announced at most once, and only one that is on record.
+    const announced = newIps().map((event) => event.type === 'new-ip' && event.ip);
+    assert.equal(new Set(announced).size, announced.length, 'no address announced twice');
+    const recent = (await tokens.inspect(issued.id))!.recentIps.map((entry) => entry.ip);
+    for (const ip of recent) assert.ok(announced.includes(ip), `${ip} on record was announced`);
+    // The racing addresses that waited: the next write (a second on, one use) puts them on record.
+    time += 1000;
+    const flushed = await writesDuring(store, issued.id, async () => {
+      assert.ok((await tokens.authenticate(issued.token, { ip: addresses(100)[0] })).ok);
+    });
+    assert.equal(flushed, 1, 'one write');
+    const after = (await tokens.inspect(issued.id))!.recentIps.map((entry) => entry.ip);
+    assert.equal(after.length, 5);
+    for (const ip of after) assert.ok(addresses(100).includes(ip), `${ip}: one of the racing addresses`);
+    const all = newIps().map((event) => event.type === 'new-ip' && event.ip);
+    for (const ip of after) assert.equal(all.filter((one) => one === ip).length, 1, `${ip} announced once`);
+  });
+
+  test('an attacker rotating addresses for 10 s makes one write a second, and the record holds its last ones', async () => {
+    const store = new RedisTokenStore(client, { prefix: `${prefix}${stores++}:`, now: () => time });
+    const { tokens, newIps } = tracking(store);
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    time += 1000;
+    assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+    const start = time;
+    const attacker = Array.from({ length: 1000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+    const writes = await writesDuring(store, issued.id, async () => {
+      for (const ip of attacker) {
+        time += 10;
+        assert.ok((await tokens.authenticate(issued.token, { ip })).ok);
+      }
+    });
+    const seconds = (time - start) / 1000;
+    assert.ok(writes <= seconds, `${writes} writes in ${seconds} s`);
+    assert.ok(writes >= seconds - 1, `${writes} writes in ${seconds} s: each second's addresses on record`);
+    const recent = (await tokens.inspect(issued.id))!.recentIps;
+    assert.equal(recent.length, 5);
+    for (const entry of recent) assert.ok(attacker.includes(entry.ip));
+    const announced = newIps().map((event) => event.type === 'new-ip' && event.ip);
+    assert.equal(new Set(announced).size, announced.length, 'no address announced twice');
   });
 });
 
@@ -228,7 +360,7 @@ describe('recent IPs on PostgreSQL', () => {
       assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
     }
     assert.equal(await rowVersion(issued.id), written, 'no write');
-    const racing = IPS.slice(1).map((ip) => tokens.authenticate(issued.token, { ip }));
+    const racing = IPS.slice(1, 5).map((ip) => tokens.authenticate(issued.token, { ip }));
     for (const result of await Promise.all(racing)) assert.ok(result.ok);
     const info = (await tokens.inspect(issued.id))!;
     assert.equal(info.recentIps.length, 2, 'one of the racing new addresses written');
@@ -236,5 +368,63 @@ describe('recent IPs on PostgreSQL', () => {
       events.filter((event) => event.type === 'new-ip').map((event) => event.type === 'new-ip' && event.ip),
       [IPS[0], info.recentIps[0]!.ip],
     );
+    // The others waited in the service: the next write, a second on, puts them on record, once each.
+    await h.advance(1000);
+    assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+    const after = (await tokens.inspect(issued.id))!;
+    assert.deepEqual(after.recentIps.map((entry) => entry.ip).sort(), IPS.slice(0, 5).sort());
+    const announced = events
+      .filter((event) => event.type === 'new-ip')
+      .map((event) => event.type === 'new-ip' && event.ip);
+    assert.deepEqual(announced.slice().sort(), IPS.slice(0, 5).sort());
+  });
+});
+
+describe('the addresses waiting for a next write (PendingIps)', () => {
+  test('an attacker rotating addresses over many tokens keeps at most maxTokens of them, the oldest going', () => {
+    const pending = new PendingIps(100);
+    for (let i = 0; i < 10_000; i++) pending.add(i.toString(16).padStart(16, '0'), `198.18.0.${i & 255}`, i);
+    assert.equal(pending.size, 100);
+    assert.equal(pending.of((0).toString(16).padStart(16, '0')), undefined, 'the oldest went');
+    assert.deepEqual(pending.of((9999).toString(16).padStart(16, '0')), [
+      { ip: '198.18.0.15', lastSeenAt: 9999 },
+    ]);
+  });
+
+  test('a token keeps its 5 latest addresses, each once at its latest time, oldest first', () => {
+    const pending = new PendingIps();
+    const id = 'a'.repeat(16);
+    for (let i = 0; i < 8; i++) pending.add(id, `192.0.2.${i}`, 1000 + i);
+    pending.add(id, '192.0.2.4', 2000);
+    assert.deepEqual(
+      pending.of(id)?.map((entry) => [entry.ip, entry.lastSeenAt]),
+      [
+        ['192.0.2.3', 1003],
+        ['192.0.2.5', 1005],
+        ['192.0.2.6', 1006],
+        ['192.0.2.7', 1007],
+        ['192.0.2.4', 2000],
+      ],
+    );
+  });
+
+  test('settle drops what a written plan carried and what the record holds as late, and nothing else', () => {
+    const pending = new PendingIps();
+    const id = 'b'.repeat(16);
+    pending.add(id, '192.0.2.1', 100);
+    pending.add(id, '192.0.2.2', 200);
+    const offered = pending.of(id);
+    pending.add(id, '192.0.2.3', 300);
+    pending.settle(id, offered, false, [{ ip: '192.0.2.2', lastSeenAt: 150 }]);
+    assert.equal(pending.of(id)?.length, 3, 'not written, and held only from before it was seen: all stay');
+    pending.settle(id, offered, true, []);
+    assert.deepEqual(
+      pending.of(id),
+      [{ ip: '192.0.2.3', lastSeenAt: 300 }],
+      'what the written plan carried goes',
+    );
+    pending.settle(id, undefined, false, [{ ip: '192.0.2.3', lastSeenAt: 300 }]);
+    assert.equal(pending.of(id), undefined, 'on record: gone');
+    assert.equal(pending.size, 0);
   });
 });

@@ -200,6 +200,18 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
     caught: ['verify moves a known IP to the front with its new time, without reporting it added'],
   },
   {
+    // Drops the addresses the service kept waiting: one seen within a second of a write is never recorded.
+    name: 'ignores plan.pendingIps',
+    make: (inner) =>
+      broken(inner, {
+        verify: (id, hash, plan) => inner.verify(id, hash, { ...plan, pendingIps: undefined }),
+      }),
+    caught: [
+      'verify merges plan.pendingIps into recentIps with the next written use, whatever its cause, and reports those added',
+      'parallel verifies carrying pending IPs: the one that writes puts them all on record, reported once',
+    ],
+  },
+  {
     // Writes every use from a new address at once: an attacker rotating addresses writes at will.
     name: 'ignores the new-IP rate rule',
     make: (inner) =>

@@ -126,7 +126,11 @@ export const recentIpCases: ConformanceCase[] = [
       // Every use due (touchIfBefore = now): each must land in the list, whatever their order.
       const due = IPS.slice(0, 5).map((ip) => ({ ...useFrom(token, ip, start), touchIfBefore: start }));
       const found = await Promise.all(due.map((plan) => use(t, token, plan)));
-      assert.deepEqual(found.flatMap((one) => one.addedIps ?? []).sort(), IPS.slice(0, 5).sort(), 'each reported once');
+      assert.deepEqual(
+        found.flatMap((one) => one.addedIps ?? []).sort(),
+        IPS.slice(0, 5).sort(),
+        'each reported once',
+      );
       const recent = (await recentOf(t, token))!;
       assert.deepEqual(recent.map((entry) => entry.ip).sort(), IPS.slice(0, 5).sort(), 'all five kept');
       // New addresses at once, a second later: the rule lets one of them write, only one.
@@ -170,7 +174,11 @@ export const recentIpCases: ConformanceCase[] = [
       assert.equal(quiet.lastUsedAt, next, 'a known address writes nothing');
       // The touch interval over, from a client without an address: pending ones still go in.
       const touch = next + TOUCH_INTERVAL;
-      const anonymous = await use(t, token, useFrom(token, null, touch, [{ ip: d, lastSeenAt: touch - 300 }]));
+      const anonymous = await use(
+        t,
+        token,
+        useFrom(token, null, touch, [{ ip: d, lastSeenAt: touch - 300 }]),
+      );
       assert.equal(anonymous.lastUsedAt, touch);
       assert.equal(anonymous.lastUsedIp, null);
       assert.deepEqual(anonymous.addedIps, [d]);
@@ -189,7 +197,11 @@ export const recentIpCases: ConformanceCase[] = [
         { ip: a, lastSeenAt: next },
         { ip: c, lastSeenAt: start + 400 },
       ];
-      assert.deepEqual(fresh.recentIps, expected, 'an older sighting does not move a held address; b is gone');
+      assert.deepEqual(
+        fresh.recentIps,
+        expected,
+        'an older sighting does not move a held address; b is gone',
+      );
       assert.deepEqual(await recentOf(t, token), expected);
       // Pending addresses older than all five held: merged and cut, none reported.
       const stale = [{ ip: b, lastSeenAt: start }];
