@@ -39,6 +39,26 @@ export function planCheck(
 }
 
 /**
+ * The plan of the write that puts a token's waiting addresses (`PendingIps`) on record when no use
+ * came to make it: the use at the latest of them, from its address and at its time, the others
+ * pending; due only once `NEW_IP_WRITE_GAP` has passed since the token's last write, by `now`. It
+ * moves no expiry: it is no use of its own, only the record of those that were.
+ */
+export function planFlush(waiting: readonly RecentIp[], now: number, touchInterval: number): CheckPlan {
+  let latest = waiting[0]!;
+  for (const entry of waiting) if (entry.lastSeenAt >= latest.lastSeenAt) latest = entry;
+  const others = waiting.filter((entry) => entry !== latest);
+  return {
+    now: latest.lastSeenAt,
+    expiresAt: null,
+    touchIfBefore: latest.lastSeenAt - touchInterval,
+    ip: latest.ip,
+    newIpIfBefore: now - NEW_IP_WRITE_GAP,
+    pendingIps: others.length > 0 ? others : undefined,
+  };
+}
+
+/**
  * Whether a check with this plan writes a use to this record (see `TokenStore.verify`): none yet or
  * the touch interval over, or an address the record does not hold, or pending ones, once the gap
  * since the last write is over. The stores that decide in TypeScript call this; the others say the same in their

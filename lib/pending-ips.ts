@@ -11,15 +11,19 @@ export const MAX_PENDING_TOKENS = 10_000;
  * The client addresses this process saw in checks that wrote nothing (a new address within
  * `NEW_IP_WRITE_GAP` of the token's last write), per token id, each with when it was last seen: the
  * next check of the token carries them in its plan (`CheckPlan.pendingIps`), so that they are on
- * record with its next write. An address leaves once this process sees it on record (or sees a
- * write of a plan that carried it), or when its token is gone.
+ * record with its next write. An address leaves once this process sees it on record (or sees the
+ * record full of newer ones), or when its token is gone.
  *
  * Bounded: at most `MAX_RECENT_IPS` addresses a token (a record keeps no more; the oldest goes) and
  * `maxTokens` tokens (the one longest unchanged goes). A token's list is never changed in place, so
- * that a plan keeps the list it was given, and its identity says what a written plan carried.
+ * that a plan keeps the list it was given.
+ *
+ * Should no use of the token come, a timer a token (unref'd: it keeps no process alive) makes the
+ * write itself once the gap is over (`add`'s `flush`); it stops when the token's addresses leave.
  */
 export class PendingIps {
   readonly #byToken = new Map<string, readonly RecentIp[]>();
+  readonly #flushes = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(readonly maxTokens: number = MAX_PENDING_TOKENS) {}
 
@@ -33,15 +37,18 @@ export class PendingIps {
     return this.#byToken.size;
   }
 
-  /** Keeps `ip`, seen at `at`, for the token's next write. */
-  add(id: string, ip: string, at: number): void {
+  /**
+   * Keeps `ip`, seen at `at`, for the token's next write; and, unless the token has one already, a
+   * timer that calls `flush.run` in `flush.after` ms should its addresses still be waiting then.
+   */
+  add(id: string, ip: string, at: number, flush?: { after: number; run: () => void }): void {
     const waiting = this.#byToken.get(id);
     let next: RecentIp[];
     if (waiting === undefined) {
       next = [{ ip, lastSeenAt: at }];
       if (this.#byToken.size >= this.maxTokens) {
         const oldest = this.#byToken.keys().next();
-        if (!oldest.done) this.#byToken.delete(oldest.value);
+        if (!oldest.done) this.forget(oldest.value);
       }
     } else {
       const before = waiting.find((entry) => entry.ip === ip)?.lastSeenAt ?? at;
@@ -53,33 +60,53 @@ export class PendingIps {
       this.#byToken.delete(id);
     }
     this.#byToken.set(id, next);
+    if (flush !== undefined && !this.#flushes.has(id)) {
+      const timer = setTimeout(() => {
+        this.#flushes.delete(id);
+        flush.run();
+      }, flush.after);
+      timer.unref?.();
+      this.#flushes.set(id, timer);
+    }
   }
 
   /**
-   * After a check of the token answered with a live record: drops the addresses the record holds
-   * (seen there as late as here, or later), and, if `written`, all those the check's plan carried
-   * (`offered`): the store merged them, and any it did not keep gave way to newer ones.
+   * After a check of the token answered with a live record: drops the addresses that need no write
+   * any more, those the record holds (seen there as late as here, or later), and, when it holds its
+   * full `MAX_RECENT_IPS`, those older than all of them, which no write would keep. Decided on what
+   * the record holds, not on which check wrote: checks in flight together may share one time.
    */
-  settle(
-    id: string,
-    offered: readonly RecentIp[] | undefined,
-    written: boolean,
-    recent: readonly RecentIp[],
-  ): void {
+  settle(id: string, recent: readonly RecentIp[]): void {
     const waiting = this.#byToken.get(id);
     if (waiting === undefined) return;
+    let oldestKept = Number.NEGATIVE_INFINITY;
+    if (recent.length >= MAX_RECENT_IPS) {
+      oldestKept = Number.POSITIVE_INFINITY;
+      for (const held of recent) oldestKept = Math.min(oldestKept, held.lastSeenAt);
+    }
     const left = waiting.filter(
       (entry) =>
-        !(written && offered?.includes(entry)) &&
+        entry.lastSeenAt >= oldestKept &&
         !recent.some((held) => held.ip === entry.ip && held.lastSeenAt >= entry.lastSeenAt),
     );
     if (left.length === waiting.length) return;
-    if (left.length === 0) this.#byToken.delete(id);
+    if (left.length === 0) this.forget(id);
     else this.#byToken.set(id, left);
   }
 
-  /** Drops a token's addresses: it is revoked, expired or unknown. */
+  /** Drops a token's addresses, and its timer: they are on record, or the token is gone. */
   forget(id: string): void {
     this.#byToken.delete(id);
+    const timer = this.#flushes.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#flushes.delete(id);
+  }
+
+  /** Drops every address and stops every timer: the service closes. */
+  clear(): void {
+    for (const timer of this.#flushes.values()) clearTimeout(timer);
+    this.#flushes.clear();
+    this.#byToken.clear();
   }
 }

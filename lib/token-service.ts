@@ -7,7 +7,7 @@ import {
   ScopeCoverage,
   type TokenTermsRequest,
 } from './caller-bounds';
-import { planCheck, slidingExpiry, useIsDue } from './check-plan';
+import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from './check-plan';
 import { recordableAddress } from './client-ip';
 import { parseDuration } from './duration';
 import {
@@ -571,7 +571,7 @@ export class TokenService {
     const cached = cache?.get(parsed.id, now);
     if (cached !== undefined && (ipPlan === undefined || !useIsDue(cached, ipPlan))) {
       const result = this.#judge(cached, parsed, login, now);
-      if (result.ok && ipPlan !== undefined) this.#keepIfNew(result.token, ipPlan);
+      if (result.ok && ipPlan !== undefined) this.#keepIfNew(result.token, ipPlan, parsed);
       // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
       // request: the responses to every request read in one turn then go out together, where answering
       // each at once wakes its client once per response (see docs/cache.md).
@@ -584,7 +584,7 @@ export class TokenService {
       .then((found) => {
         // Judged as of the answer: a token that expired while the store answered is expired.
         const result = this.#judge(found, parsed, login, this.#now());
-        if (plan.ip !== undefined) this.#noteAddresses(parsed.id, found, plan, result);
+        if (plan.ip !== undefined) this.#noteAddresses(parsed, found, plan, result);
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
@@ -596,39 +596,65 @@ export class TokenService {
    * record now, and, for an accepted check that wrote nothing, its own address if new to the token.
    */
   #noteAddresses(
-    id: string,
+    parsed: ParsedToken,
     found: CheckedToken | RevokedToken | null,
     plan: CheckPlan,
     result: Check,
   ): void {
+    const id = parsed.id;
     if (found === null || isRevoked(found)) {
       this.#pendingIps.forget(id);
       return;
     }
     const added = found.addedIps;
     if (added !== undefined) {
-      for (const ip of added) {
+      // Oldest first: `addedIps` are in the record's order, newest first.
+      for (let i = added.length - 1; i >= 0; i--) {
         emit(this.onEvent, {
           type: 'new-ip',
           time: new Date(this.#now()),
           tokenId: id,
           login: found.user,
-          ip,
+          ip: added[i]!,
         });
       }
     }
     if (!result.ok) return;
     if (this.#pendingIps.of(id) !== undefined) {
-      this.#pendingIps.settle(id, plan.pendingIps, found.lastUsedAt === plan.now, found.recentIps);
+      this.#pendingIps.settle(id, found.recentIps);
     }
-    this.#keepIfNew(found, plan);
+    this.#keepIfNew(found, plan, parsed);
   }
 
-  /** Keeps a check's address for the token's next write if the record, as the check saw it, lacks it. */
-  #keepIfNew(record: StoredToken, plan: CheckPlan): void {
+  /**
+   * Keeps a check's address for the token's next write if the record, as the check saw it, lacks it;
+   * should no use come, the write is made once the gap after the record's last write is over.
+   */
+  #keepIfNew(record: StoredToken, plan: CheckPlan, parsed: ParsedToken): void {
     const ip = plan.ip;
-    if (typeof ip === 'string' && !isRecentIp(record.recentIps, ip))
-      this.#pendingIps.add(record.id, ip, plan.now);
+    if (typeof ip !== 'string' || isRecentIp(record.recentIps, ip)) return;
+    const lastWrite = record.lastUsedAt ?? plan.now;
+    this.#pendingIps.add(record.id, ip, plan.now, {
+      after: Math.max(0, lastWrite + NEW_IP_WRITE_GAP - plan.now),
+      run: () => this.#flushPendingIps(parsed),
+    });
+  }
+
+  /**
+   * The write of a token's waiting addresses that no use made (`planFlush`): one store call, as a
+   * check's, whose answer is noted as a check's is. A store that fails leaves them for the next check.
+   */
+  #flushPendingIps(parsed: ParsedToken): void {
+    const waiting = this.#pendingIps.of(parsed.id);
+    if (waiting === undefined) return;
+    const plan = planFlush(waiting, this.#now(), this.touchInterval);
+    this.#deadlines
+      .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
+      .then(
+        (found) =>
+          this.#noteAddresses(parsed, found, plan, this.#judge(found, parsed, undefined, this.#now())),
+        () => {},
+      );
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
@@ -826,6 +852,7 @@ export class TokenService {
   }
 
   async close(): Promise<void> {
+    this.#pendingIps.clear();
     await this.#cache?.close();
     await this.#onClose?.();
   }

@@ -31,6 +31,14 @@ function tracking(store: TokenStore, options: { cache?: { maxStale: number } } =
   return { tokens, events, newIps };
 }
 
+/**
+ * Lets the event loop run until `done` (a write a timer started, answered by the store), or for a
+ * few turns: no clock involved.
+ */
+async function settled(done: () => boolean = () => false): Promise<void> {
+  for (let turn = 0; turn < 200 && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 const client = connectTestRedis();
 const prefix = uniquePrefix('recent-ips');
 let stores = 0;
@@ -141,6 +149,48 @@ for (const [name, makeStore] of STORES) {
       assert.deepEqual(
         newIps().map((event) => event.type === 'new-ip' && [event.ip, event.tokenId, event.login]),
         [a, b, c].map((ip) => [ip, issued.id, 'alice']),
+      );
+    });
+
+    test('with no use after it, an address seen within the gap is written by a timer once the gap is over', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const { tokens, newIps } = tracking(makeStore());
+      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+      const [a, b, c] = IPS as [string, string, string];
+      time += 1000;
+      const first = time;
+      assert.ok((await tokens.authenticate(issued.token, { ip: a })).ok);
+      const expiresAt = (await tokens.inspect(issued.id))!.expiresAt.getTime();
+      time += 300;
+      assert.ok((await tokens.authenticate(issued.token, { ip: b })).ok);
+      time += 100;
+      assert.ok((await tokens.authenticate(issued.token, { ip: c })).ok);
+      t.mock.timers.tick(699);
+      await settled();
+      assert.equal((await tokens.inspect(issued.id))?.recentIps.length, 1, 'not before the gap is over');
+      time = first + 1000;
+      t.mock.timers.tick(1);
+      await settled(() => newIps().length === 3);
+      const info = (await tokens.inspect(issued.id))!;
+      assert.deepEqual(
+        info.recentIps.map((entry) => [entry.ip, entry.lastSeenAt.getTime()]),
+        [
+          [c, first + 400],
+          [b, first + 300],
+          [a, first],
+        ],
+      );
+      assert.equal(info.lastUsedAt?.getTime(), first + 400, 'as of the latest use it records');
+      assert.equal(info.lastUsedIp, c);
+      assert.equal(info.expiresAt.getTime(), expiresAt, 'no use of its own: the expiry did not move');
+      time += 100;
+      assert.ok((await tokens.authenticate(issued.token, { ip: b })).ok);
+      t.mock.timers.tick(10_000);
+      await settled();
+      assert.deepEqual(
+        newIps().map((event) => event.type === 'new-ip' && event.ip),
+        [a, b, c],
+        'one event each, ever',
       );
     });
 
@@ -408,22 +458,27 @@ describe('the addresses waiting for a next write (PendingIps)', () => {
     );
   });
 
-  test('settle drops what a written plan carried and what the record holds as late, and nothing else', () => {
+  test('settle drops what the record holds as late, and what a full record holds only newer ones than', () => {
     const pending = new PendingIps();
     const id = 'b'.repeat(16);
     pending.add(id, '192.0.2.1', 100);
     pending.add(id, '192.0.2.2', 200);
-    const offered = pending.of(id);
     pending.add(id, '192.0.2.3', 300);
-    pending.settle(id, offered, false, [{ ip: '192.0.2.2', lastSeenAt: 150 }]);
-    assert.equal(pending.of(id)?.length, 3, 'not written, and held only from before it was seen: all stay');
-    pending.settle(id, offered, true, []);
+    pending.settle(id, [{ ip: '192.0.2.2', lastSeenAt: 150 }]);
+    assert.equal(pending.of(id)?.length, 3, 'held only from before it was seen: all stay');
+    pending.settle(id, [{ ip: '192.0.2.2', lastSeenAt: 200 }]);
+    assert.deepEqual(
+      pending.of(id)?.map((entry) => entry.ip),
+      ['192.0.2.1', '192.0.2.3'],
+    );
+    const full = [5, 4, 3, 2, 1].map((i) => ({ ip: `198.51.100.${i}`, lastSeenAt: 200 + i }));
+    pending.settle(id, full);
     assert.deepEqual(
       pending.of(id),
       [{ ip: '192.0.2.3', lastSeenAt: 300 }],
-      'what the written plan carried goes',
+      'older than a full record: gone',
     );
-    pending.settle(id, undefined, false, [{ ip: '192.0.2.3', lastSeenAt: 300 }]);
+    pending.settle(id, [{ ip: '192.0.2.3', lastSeenAt: 300 }]);
     assert.equal(pending.of(id), undefined, 'on record: gone');
     assert.equal(pending.size, 0);
   });
