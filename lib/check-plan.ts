@@ -41,8 +41,9 @@ export function planCheck(
 /**
  * The plan of the write that puts a token's waiting addresses (`PendingIps`) on record when no use
  * came to make it: the use at the latest of them, from its address and at its time, the others
- * pending; due only once `NEW_IP_WRITE_GAP` has passed since the token's last write, by `now`. It
- * moves no expiry: it is no use of its own, only the record of those that were.
+ * pending; due only once `NEW_IP_WRITE_GAP` has passed since the token's last write, by `now`, and
+ * only if that write is not newer than the use. It moves no expiry: it is no use of its own, only
+ * the record of those that were.
  */
 export function planFlush(waiting: readonly RecentIp[], now: number, touchInterval: number): CheckPlan {
   let latest = waiting[0]!;
@@ -53,7 +54,8 @@ export function planFlush(waiting: readonly RecentIp[], now: number, touchInterv
     expiresAt: null,
     touchIfBefore: latest.lastSeenAt - touchInterval,
     ip: latest.ip,
-    newIpIfBefore: now - NEW_IP_WRITE_GAP,
+    // Nor after a write newer than that use: the record's last use never goes back.
+    newIpIfBefore: Math.min(now - NEW_IP_WRITE_GAP, latest.lastSeenAt),
     pendingIps: others.length > 0 ? others : undefined,
   };
 }

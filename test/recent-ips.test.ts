@@ -7,6 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
+import { planFlush } from '../lib/check-plan';
 import { personalTokenAuth, type TokenEvent, TokenService, type TokenStore, tokenRouter } from '../lib/index';
 import { PendingIps } from '../lib/pending-ips';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
@@ -482,4 +483,36 @@ describe('the addresses waiting for a next write (PendingIps)', () => {
     assert.equal(pending.of(id), undefined, 'on record: gone');
     assert.equal(pending.size, 0);
   });
+});
+
+test("the timer's write records the latest waiting use as it was, and never one older than the last write", async () => {
+  const store = new MemoryTokenStore({ now: () => time });
+  const tokens = new TokenService({ store, trackIp: true });
+  const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+  const id = issued.id;
+  const secretHash = (await store.get(id))!.secretHash;
+  time += 1000;
+  const first = time;
+  assert.ok((await tokens.authenticate(issued.token, { ip: IPS[0] })).ok);
+  const waiting = [
+    { ip: IPS[1]!, lastSeenAt: first + 300 },
+    { ip: IPS[2]!, lastSeenAt: first + 200 },
+  ];
+  const early = await store.verify(id, secretHash, planFlush(waiting, first + 999, 60_000));
+  assert.equal(early && 'lastUsedAt' in early && early.lastUsedAt, first, 'within the gap: nothing');
+  time = first + 1000;
+  const flushed = await store.verify(id, secretHash, planFlush(waiting, time, 60_000));
+  assert.ok(flushed && 'recentIps' in flushed);
+  assert.equal(flushed.lastUsedAt, first + 300, 'the latest waiting use, at its time');
+  assert.equal(flushed.lastUsedIp, IPS[1]);
+  assert.deepEqual(flushed.addedIps?.slice().sort(), [IPS[1], IPS[2]].sort());
+  time = first + 3000;
+  const stale = await store.verify(
+    id,
+    secretHash,
+    planFlush([{ ip: IPS[3]!, lastSeenAt: first + 100 }], time, 60_000),
+  );
+  assert.ok(stale && 'recentIps' in stale);
+  assert.equal(stale.lastUsedAt, first + 300, 'a use older than the last write: nothing written');
+  assert.equal(stale.recentIps.length, 3);
 });
