@@ -584,7 +584,10 @@ export class TokenService {
       .then((found) => {
         // Judged as of the answer: a token that expired while the store answered is expired.
         const result = this.#judge(found, parsed, login, this.#now());
-        if (plan.ip !== undefined) this.#noteAddresses(parsed, found, plan, result);
+        if (plan.ip !== undefined) {
+          this.#noteAddresses(parsed.id, found, result);
+          if (result.ok) this.#keepIfNew(result.token, plan, parsed);
+        }
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
@@ -592,16 +595,10 @@ export class TokenService {
 
   /**
    * What a check with addresses recorded learnt from the store's answer: a `new-ip` event for each
-   * address it wrote into the token's recent IPs, which of the addresses waiting for the token are on
-   * record now, and, for an accepted check that wrote nothing, its own address if new to the token.
+   * address it wrote into the token's recent IPs, and which of the addresses waiting for the token
+   * need no write any more.
    */
-  #noteAddresses(
-    parsed: ParsedToken,
-    found: CheckedToken | RevokedToken | null,
-    plan: CheckPlan,
-    result: Check,
-  ): void {
-    const id = parsed.id;
+  #noteAddresses(id: string, found: CheckedToken | RevokedToken | null, result: Check): void {
     if (found === null || isRevoked(found)) {
       this.#pendingIps.forget(id);
       return;
@@ -619,11 +616,7 @@ export class TokenService {
         });
       }
     }
-    if (!result.ok) return;
-    if (this.#pendingIps.of(id) !== undefined) {
-      this.#pendingIps.settle(id, found.recentIps);
-    }
-    this.#keepIfNew(found, plan, parsed);
+    if (result.ok && this.#pendingIps.of(id) !== undefined) this.#pendingIps.settle(id, found.recentIps);
   }
 
   /**
@@ -642,7 +635,8 @@ export class TokenService {
 
   /**
    * The write of a token's waiting addresses that no use made (`planFlush`): one store call, as a
-   * check's, whose answer is noted as a check's is. A store that fails leaves them for the next check.
+   * check's, whose answer is noted as a check's is. Should it write nothing (a newer write came
+   * meanwhile) or the store fail, they wait for the next check, with no timer: never a loop.
    */
   #flushPendingIps(parsed: ParsedToken): void {
     const waiting = this.#pendingIps.of(parsed.id);
@@ -651,8 +645,7 @@ export class TokenService {
     this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then(
-        (found) =>
-          this.#noteAddresses(parsed, found, plan, this.#judge(found, parsed, undefined, this.#now())),
+        (found) => this.#noteAddresses(parsed.id, found, this.#judge(found, parsed, undefined, this.#now())),
         () => {},
       );
   }
