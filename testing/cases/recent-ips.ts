@@ -235,4 +235,25 @@ export const recentIpCases: ConformanceCase[] = [
       ]);
     },
   },
+  {
+    name: 'verify merges plan.pendingIps into a record whose hard limit was brought forward',
+    async run(t) {
+      const token = t.record({ hard: 5 * TOUCH_INTERVAL });
+      await t.create(token);
+      const start = t.now();
+      assert.ok(await t.store.limit(token.id, start + TOUCH_INTERVAL), 'limited');
+      const [a, b] = IPS as [string, string];
+      await use(t, token, useFrom(token, a, start));
+      const next = start + SECOND;
+      const found = await use(t, token, useFrom(token, a, next, [{ ip: b, lastSeenAt: start + 300 }]));
+      assert.deepEqual(found.addedIps, [b]);
+      const expected = [
+        { ip: a, lastSeenAt: next },
+        { ip: b, lastSeenAt: start + 300 },
+      ];
+      assert.deepEqual(found.recentIps, expected);
+      assert.deepEqual(await recentOf(t, token), expected);
+      assert.equal((await t.store.get(token.id))?.hardExpiresAt, start + TOUCH_INTERVAL, 'still limited');
+    },
+  },
 ];
