@@ -9,8 +9,11 @@ import request from 'supertest';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../adapters/redis';
 import { type IssuedToken, TokenService } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
+import { checkTokenStore, type StoreHarness } from '../testing/index';
+import { testTokenStore } from '../testing/node-test';
 import { runCliInProcess } from './cli-support';
-import { startHeldLink } from './support/held-link';
+import { type HeldLink, startHeldLink } from './support/held-link';
+import { uniquePrefix, waitReal } from './support/redis';
 import { startCluster } from './support/redis-cluster';
 import { askRedis, infoField } from './support/redis-connections';
 import { replicateFrom } from './support/redis-replication';
@@ -88,6 +91,72 @@ async function rejoin(pair: Pair): Promise<Pair> {
   await replicateFrom(pair.master, pair.replica.port);
   return { master: pair.replica, replica: pair.master };
 }
+
+/**
+ * The conformance suite on a master with one replica, `durableRevocation` on (its default). The
+ * replica follows through a link that delays replication by 40 ms, so that a revocation that did
+ * not wait would be lost to the failover; the pair serves one case after another until a case fails
+ * it over, and the next case gets a new pair.
+ */
+const REPLICATION_LAG = 40;
+
+interface LaggingPair extends Pair {
+  link: HeldLink;
+}
+
+async function startLaggingPair(): Promise<LaggingPair> {
+  const [master, replica] = await Promise.all([
+    startRedis({ extraArgs: PAIR_ARGS }),
+    startRedis({ extraArgs: PAIR_ARGS }),
+  ]);
+  const link = await startHeldLink(master.port, { delay: REPLICATION_LAG });
+  await replicateFrom(replica, link.port);
+  return { master, replica, link };
+}
+
+function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<StoreHarness> {
+  let current: Promise<LaggingPair> | undefined;
+  return async () => {
+    const pairing = (current ??= startLaggingPair());
+    const pair = await pairing;
+    const client = clientOf(pair.master);
+    const prefix = uniquePrefix('durable-conformance');
+    let promoted: Redis | undefined;
+    return {
+      store: new RedisTokenStore(client, { prefix, ...storeOptions }),
+      advance: waitReal,
+      // The master is lost with what it had not yet sent the replica, which takes over.
+      failover: async () => {
+        current = undefined;
+        pair.link.cut();
+        await killAndPromote(pair);
+        promoted = clientOf(pair.replica);
+        return new RedisTokenStore(promoted, { prefix });
+      },
+      cleanup: async () => {
+        client.disconnect();
+        promoted?.disconnect();
+        if (current !== pairing) {
+          await pair.link.close();
+          await Promise.all([pair.master.stop(), pair.replica.stop()]);
+        }
+      },
+    };
+  };
+}
+
+testTokenStore('RedisTokenStore (durableRevocation, master + replica, failed over)', conformanceOnPair({}));
+
+test('without durableRevocation, the conformance suite catches the revocation a failover loses', async () => {
+  const name = 'revocationWait: a delete or limit that resolved still holds after a failover';
+  // The option off still says how long a revocation waits (0): the case applies.
+  const report = await checkTokenStore(conformanceOnPair({ durableRevocation: false }), { cases: [name] });
+  assert.deepEqual(
+    report.failed.map((failure) => failure.name),
+    [name],
+  );
+  assert.match(String(report.failed[0]!.error), /a revocation that resolved was lost in the failover/);
+});
 
 // Each group starts servers of its own: they run side by side.
 describe('durableRevocation', { concurrency: true }, () => {
