@@ -117,7 +117,8 @@ async function startLaggingPair(): Promise<LaggingPair> {
 function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<StoreHarness> {
   let current: Promise<LaggingPair> | undefined;
   return async () => {
-    const pairing = (current ??= startLaggingPair());
+    current ??= startLaggingPair();
+    const pairing = current;
     const pair = await pairing;
     const client = clientOf(pair.master);
     const prefix = uniquePrefix('durable-conformance');

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
+import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { isRevoked, type RecentIp, type StoredToken, type TokenStore } from '../lib/store';
@@ -62,8 +63,11 @@ function harnessOf(wrap: (inner: MemoryTokenStore, time: FakeTime) => StandIn): 
 }
 
 /** The memory store's methods, bound, with some replaced. */
-function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenStore {
-  const store: TokenStore = {
+function broken(
+  inner: MemoryTokenStore,
+  methods: Partial<TokenStore & AttemptStore>,
+): TokenStore & AttemptStore {
+  const store: TokenStore & AttemptStore = {
     create: (token, options) => inner.create(token, options),
     verify: (id, hash, plan) => inner.verify(id, hash, plan),
     get: (id) => inner.get(id),

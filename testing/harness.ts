@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { planCheck } from '../lib/check-plan';
 import {
@@ -18,7 +19,8 @@ import { tokenIdOf } from '../lib/token-format';
  * random ids and logins, so a shared database is fine too).
  */
 export interface StoreHarness {
-  store: TokenStore;
+  /** The store; the throttle's cases run when it is an `AttemptStore` too. */
+  store: TokenStore & Partial<AttemptStore>;
   /**
    * Moves the store's time forward by `ms`: a store with an injectable clock moves it at once; one
    * whose server expires records on its own clock (Redis, a database's `now()`) must really wait.
@@ -70,7 +72,7 @@ export class CaseContext {
     readonly invalidationBound = INVALIDATION_BOUND,
   ) {}
 
-  get store(): TokenStore {
+  get store(): TokenStore & Partial<AttemptStore> {
     return this.harness.store;
   }
 
@@ -176,6 +178,6 @@ export class CaseContext {
 export interface ConformanceCase {
   name: string;
   /** Whether the store, and its harness, have what this case tests (the throttle's methods are optional). */
-  appliesTo?: (store: TokenStore, harness: StoreHarness) => boolean;
+  appliesTo?: (store: StoreHarness['store'], harness: StoreHarness) => boolean;
   run(context: CaseContext): Promise<void>;
 }
