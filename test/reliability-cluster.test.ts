@@ -13,6 +13,7 @@ import { basic, bearer, httpGet } from './support/http-load';
 import { waitReal } from './support/redis';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
 import { remoteInvalidations } from './support/redis-conformance';
+import { askRedis } from './support/redis-connections';
 import type { RedisServer } from './support/redis-server';
 
 const TIMEOUT_MS = 1000;
@@ -56,6 +57,11 @@ testTokenStore('RedisTokenStore (Redis Cluster)', async () => {
       const other = await readyClient(handle);
       others.push(other);
       return remoteInvalidations(other, 'conformance:invalidated');
+    },
+    // The cluster is this file's own: every pub/sub connection on it is the channel's.
+    dropSubscriptions: async () => {
+      for (const node of handle.nodes.filter((each) => each.running))
+        await askRedis(node.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
     },
     cleanup: async () => {
       client.disconnect();

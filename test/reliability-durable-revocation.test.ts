@@ -15,6 +15,7 @@ import { runCliInProcess } from './cli-support';
 import { type HeldLink, startHeldLink } from './support/held-link';
 import { uniquePrefix, waitReal } from './support/redis';
 import { startCluster } from './support/redis-cluster';
+import { remoteInvalidations } from './support/redis-conformance';
 import { askRedis, infoField } from './support/redis-connections';
 import { replicateFrom } from './support/redis-replication';
 import { startSentinel } from './support/redis-sentinel';
@@ -123,9 +124,19 @@ function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<
     const client = clientOf(pair.master);
     const prefix = uniquePrefix('durable-conformance');
     let promoted: Redis | undefined;
+    const others: Redis[] = [];
     return {
       store: new RedisTokenStore(client, { prefix, ...storeOptions }),
       advance: waitReal,
+      remoteChannel: async () => {
+        const other = clientOf(pair.master);
+        others.push(other);
+        return remoteInvalidations(other, `${prefix}invalidated`);
+      },
+      // The pair is this harness's own: every pub/sub connection on its master is the channel's.
+      dropSubscriptions: async () => {
+        await askRedis(pair.master.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+      },
       // The master is lost with what it had not yet sent the replica, which takes over.
       failover: async () => {
         current = undefined;
@@ -137,6 +148,7 @@ function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<
       cleanup: async () => {
         client.disconnect();
         promoted?.disconnect();
+        for (const other of others) other.disconnect();
         if (current !== pairing) {
           await pair.link.close();
           await Promise.all([pair.master.stop(), pair.replica.stop()]);
