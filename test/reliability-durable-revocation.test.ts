@@ -121,7 +121,13 @@ function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<
     current ??= startLaggingPair();
     const pairing = current;
     const pair = await pairing;
-    const client = clientOf(pair.master);
+    // Reconnecting, unlike `clientOf`'s: the channel's subscriptions (its duplicates) come back once cut.
+    const connect = () => {
+      const connection = pair.master.client({ maxRetriesPerRequest: 0 });
+      connection.on('error', () => {});
+      return connection;
+    };
+    const client = connect();
     const prefix = uniquePrefix('durable-conformance');
     let promoted: Redis | undefined;
     const others: Redis[] = [];
@@ -129,7 +135,7 @@ function conformanceOnPair(storeOptions: RedisTokenStoreOptions): () => Promise<
       store: new RedisTokenStore(client, { prefix, ...storeOptions }),
       advance: waitReal,
       remoteChannel: async () => {
-        const other = clientOf(pair.master);
+        const other = connect();
         others.push(other);
         return remoteInvalidations(other, `${prefix}invalidated`);
       },
