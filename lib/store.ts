@@ -11,6 +11,12 @@ export type { AttemptReservation, FailureCount } from './attempt-store';
  *
  * The service decides, the store applies: the service computes what each call must do (a check's
  * `CheckPlan`, a tombstone's end), and a store applies it atomically, holding no rule of its own.
+ * Three conditions only the store can test, because they must hold at the instant of its write:
+ * a use is written only when the hash matches (`verify`), an expiry never passes the record's hard
+ * limit as it is then (`verify`, after a `limit`), and a create counts the user's live tokens
+ * (`create`). The service does not judge those again; what it judges in the answer is its own
+ * decision: the hash, compared in constant time (a store may return a record without comparing),
+ * the expiry as of the answer, and the login.
  * Every store must pass the conformance suite, `checkTokenStore` from `personal-token-auth/testing`.
  */
 export interface StoredToken {
