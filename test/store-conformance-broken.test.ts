@@ -230,7 +230,8 @@ const CHANNEL_CASES = {
   reconnect:
     'invalidations: a subscription whose connection drops says so at once, and hears every message once back',
 };
-const FAILOVER_CASE = 'revocationWait: a delete or limit that resolved still holds after a failover';
+const FAILOVER_CASE =
+  'failover: a delete or limit that resolved still holds once the primary is lost (revocationWait)';
 
 const BROKEN_STORES: {
   name: string;
