@@ -124,10 +124,13 @@ class TwoProcessChannel {
     };
   }
 
-  /** Every subscription's connection drops, and comes back in the next turn of the event loop. */
-  async drop(): Promise<void> {
+  /**
+   * Every subscription's connection drops, and comes back in the next turn of the event loop;
+   * `silently`, without a word to its subscribers.
+   */
+  async drop(silently = false): Promise<void> {
     const all = [...this.#subscribers.here, ...this.#subscribers.elsewhere];
-    for (const subscriber of all) subscriber.onHealth(false);
+    if (!silently) for (const subscriber of all) subscriber.onHealth(false);
     setImmediate(() => {
       for (const subscriber of all) subscriber.onHealth(true);
     });
@@ -135,13 +138,16 @@ class TwoProcessChannel {
 }
 
 /** The memory store with a two-process channel on `network`, and the harness's side of it. */
-function withChannel(network?: (n: number, send: () => void) => void): (inner: MemoryTokenStore) => StandIn {
+function withChannel(
+  network?: (n: number, send: () => void) => void,
+  silentDrops = false,
+): (inner: MemoryTokenStore) => StandIn {
   return (inner) => {
     const channel = new TwoProcessChannel(network);
     return {
       store: broken(inner, { invalidations: channel.side('here') }),
       remoteChannel: async () => channel.side('elsewhere'),
-      dropSubscriptions: () => channel.drop(),
+      dropSubscriptions: () => channel.drop(silentDrops),
     };
   };
 }
@@ -454,6 +460,14 @@ const BROKEN_STORES: {
     },
     caught: [CHANNEL_CASES.elsewhere, CHANNEL_CASES.reconnect],
     says: /heard a message after one published later \(reordered\)/,
+  },
+  {
+    // A subscription whose connection dropped goes on as if nothing happened: a cache would trust
+    // entries that a message it missed meanwhile should have dropped.
+    name: 'has a channel that says nothing when a connection drops',
+    make: withChannel(undefined, true),
+    caught: [CHANNEL_CASES.reconnect],
+    says: /whose connection dropped did not say so \(onHealth\(false\)\)/,
   },
   {
     // Its replica applies each write 40 ms late, and its revocations resolve without waiting for it.
