@@ -38,6 +38,7 @@ export {
   TokenService,
   type TokenServiceOptions,
 } from './token-service';
+export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './leak-source';
 
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
@@ -49,6 +50,21 @@ export {
   type IntrospectionRouterOptions,
   introspectionRouter,
 } from './introspection-router';
+
+// Revocation by whoever finds a token leaked: RFC 7009's endpoint, and GitHub's secret-scanning alerts.
+export {
+  DEFAULT_LEAK_REPORT_THROTTLE,
+  LEAK_REPORT_PATH,
+  type LeakReportRouterOptions,
+  leakReportRouter,
+} from './leak-report-router';
+export {
+  SECRET_SCANNING_PATH,
+  type SecretScanningLabel,
+  type SecretScanningReceiverOptions,
+  secretScanningReceiver,
+} from './secret-scanning-receiver';
+export type { SecretScanningPublicKey, SecretScanningPublicKeys } from './secret-scanning-keys';
 
 // Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
 export {
