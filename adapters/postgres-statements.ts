@@ -32,7 +32,6 @@ export interface Statements {
   nextExpiring: Statement;
   delete: Statement;
   limit: Statement;
-  recordFailure: Statement;
   reserveAttempt: Statement;
   releaseAttempt: Statement;
   failAttempt: Statement;
@@ -227,15 +226,6 @@ RETURNING ${COLUMNS.split(', ')
   hard_expires_at = LEAST(coalesce(hard_expires_at, $3), $3),
   expires_at = LEAST(expires_at, $3)
 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
-    ),
-
-    // $1 key, $2 now, $3 window. Returns count, reset_at.
-    recordFailure: named(
-      'record_failure',
-      `WITH ${sweepFailures('$2::bigint', '$1')}
-INSERT INTO ${f} AS f (key, count, reset_at, attempts, expires_at) VALUES ($1, 1, $2::bigint + $3::bigint, '{}', $2::bigint + $3::bigint)
-ON CONFLICT (key) DO UPDATE SET ${countFailure}
-RETURNING count, reset_at`,
     ),
 
     // $1 key, $2 now, $3 limit, $4 window, $5 attempt id. One row per client holds its failures and

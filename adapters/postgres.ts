@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
 import { formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import type {
@@ -60,7 +61,7 @@ const SCHEMA_LOCK = 0x7074_6173;
  * only a hard limit and no use due, which is never written). Rows that expired are deleted a few at a
  * time as tokens are issued and failures counted: no job to run.
  */
-export class PostgresTokenStore implements TokenStore {
+export class PostgresTokenStore implements TokenStore, AttemptStore {
   readonly pool: PostgresTokenStorePool;
   readonly table: string;
   readonly #now: () => number;
@@ -206,11 +207,6 @@ export class PostgresTokenStore implements TokenStore {
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
     const { rowCount } = await this.#run(this.#statements.limit, [id, this.#now(), hardExpiresAt]);
     return rowCount === 1;
-  }
-
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const { rows } = await this.#run(this.#statements.recordFailure, [key, this.#now(), window]);
-    return failureCountOf(rows[0]);
   }
 
   // Attempt ids: unique across app instances without a random number per request.

@@ -370,12 +370,6 @@ local function count_failure(key, window)
 end
 `;
 
-/** KEYS[1] failure counter · ARGV: window (ms). Fixed window from the first failure; returns { count, pttl }. */
-export const RECORD_FAILURE = script(`
-${COUNT_FAILURE}
-return count_failure(KEYS[1], ARGV[1])
-`);
-
 /**
  * KEYS[1] failure counter, KEYS[2] reserved attempts (a sorted set: attempt → when it lapses) ·
  * ARGV: now (ms), limit, window (ms), attempt id. Reserves the attempt only while failures plus
@@ -395,7 +389,7 @@ return { 1, failures, reserved + 1, ttl }
 
 /**
  * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, window (ms). Turns the
- * reservation into a failure; returns { count, pttl } as RECORD_FAILURE.
+ * reservation into a failure, counted in a fixed window from the first; returns { count, pttl }.
  */
 export const FAIL_ATTEMPT = script(`
 ${COUNT_FAILURE}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import {
@@ -39,7 +40,6 @@ import {
   type LuaScript,
   PAGE,
   READ,
-  RECORD_FAILURE,
   RESERVE,
   RESERVE_ATTEMPT,
   REVOKE,
@@ -116,7 +116,7 @@ export const EXPIRY_BUCKETS = 16;
  * (`plan.touchIfBefore`) costs one more, the TOUCH script.
  */
 export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
-  implements TokenStore
+  implements TokenStore, AttemptStore
 {
   /** The client given, with its own type (an ioredis `Redis` stays a `Redis`). */
   readonly client: Client;
@@ -516,14 +516,6 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     if (limited)
       await this.client.zadd(this.expiryKeys(expiryBucketOf(id))[0], 'LT', String(hardExpiresAt), id);
     return limited;
-  }
-
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const [count, pttl] = (await this.#run(RECORD_FAILURE, [this.failureKey(key)], [String(window)])) as [
-      number,
-      number,
-    ];
-    return { count, resetAt: this.#now() + pttl };
   }
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */

@@ -1,5 +1,8 @@
 import type { InvalidationChannel } from './cache-invalidation';
 
+// The throttle's store is an interface of its own (`AttemptStore`); its types stay importable from here.
+export type { AttemptReservation, FailureCount } from './attempt-store';
+
 /**
  * The store contract: everything a token store must do, in the style of lucia's adapters. A few
  * async methods; "not found" is `null` (or `false`/`0`), and only infrastructure failures throw.
@@ -8,6 +11,12 @@ import type { InvalidationChannel } from './cache-invalidation';
  *
  * The service decides, the store applies: the service computes what each call must do (a check's
  * `CheckPlan`, a tombstone's end), and a store applies it atomically, holding no rule of its own.
+ * Three conditions only the store can test, because they must hold at the instant of its write:
+ * a use is written only when the hash matches (`verify`), an expiry never passes the record's hard
+ * limit as it is then (`verify`, after a `limit`), and a create counts the user's live tokens
+ * (`create`). The service does not judge those again; what it judges in the answer is its own
+ * decision: the hash, compared in constant time (a store may return a record without comparing),
+ * the expiry as of the answer, and the login.
  * Every store must pass the conformance suite, `checkTokenStore` from `personal-token-auth/testing`.
  */
 export interface StoredToken {
@@ -70,13 +79,6 @@ export function isRevoked(found: StoredToken | RevokedToken): found is RevokedTo
   return 'revokedAt' in found;
 }
 
-/** A fixed-window failure counter, for throttling. */
-export interface FailureCount {
-  count: number;
-  /** When the window ends and the count starts again from zero (ms since the epoch). */
-  resetAt: number;
-}
-
 /** Where a page of `listPage` starts, and how many tokens it holds at most. */
 export interface PageRequest {
   cursor: string | null;
@@ -104,20 +106,6 @@ export interface ExpiringPageRequest {
  * the service revokes with `delete(id, now + TOMBSTONE_LIFE)`.
  */
 export const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
-
-/**
- * What `reserveAttempt` answers: the reserved attempt's id, or null if the client is over the limit
- * (its failures and the attempts it has in flight already make `limit`), and the counts it saw.
- */
-export interface AttemptReservation {
-  attempt: string | null;
-  /** Failures counted in the current window. */
-  failures: number;
-  /** Attempts reserved and not yet released (this one among them, if granted). */
-  pending: number;
-  /** When the failure window ends (ms since the epoch); meaningful only while `failures` > 0. */
-  resetAt: number;
-}
 
 /**
  * What one check must do to a token's record, decided by the service; a store applies it
@@ -243,42 +231,20 @@ export interface TokenStore {
   /**
    * Optional: how long, at most, `delete` and `limit` may wait after their writes for the store to
    * confirm them durable (the Redis store's `durableRevocation`), in ms. The service gives those calls
-   * its deadline plus this, so that a confirmation never loses the race to the deadline.
+   * its deadline plus this, so that a confirmation never loses the race to the deadline. Once they
+   * resolve, the change survives the loss of the primary: the conformance suite's `failover()` checks it.
    */
   readonly revocationWait?: number;
 
   /**
    * Optional: how the processes sharing this store tell each other which tokens changed (see
    * `InvalidationChannel`). The service publishes every revocation, rotation and limit on it; its
-   * `cache` option needs it.
+   * `cache` option needs it. The conformance suite checks the rules its cache rests on: heard here
+   * before `publish` resolves, elsewhere within a bound, in order, and `onHealth(false)` when a
+   * subscription may have missed a message.
    */
   readonly invalidations?: InvalidationChannel;
 
-  /**
-   * Optional, for failed-authentication throttling: counts one failure for `key` in a fixed window
-   * of `window` ms that starts with the first failure. Must be atomic across app instances.
-   */
-  recordFailure?(key: string, window: number): Promise<FailureCount>;
-
   /** The store's clock (ms). The token service uses it too, so that both agree on what "now" is. */
   now?(): number;
-
-  /**
-   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`):
-   * reserves one authentication attempt for `key` before its token lookup. Atomic across app
-   * instances: the attempt is granted only while the failures counted in the window (as
-   * `recordFailure` counts them) plus the attempts still reserved stay below `limit`; a refusal
-   * changes nothing. A reservation lapses by itself `window` ms after it was made, should it never
-   * be released.
-   */
-  reserveAttempt?(key: string, limit: number, window: number): Promise<AttemptReservation>;
-
-  /** Optional, with `reserveAttempt`: drops a reservation, counting nothing (the check passed). */
-  releaseAttempt?(key: string, attempt: string): Promise<void>;
-
-  /**
-   * Optional, with `reserveAttempt`: turns a reservation into a failure, counted as `recordFailure`
-   * counts one (also when the reservation has lapsed). Returns the failure count after.
-   */
-  failAttempt?(key: string, attempt: string, window: number): Promise<FailureCount>;
 }

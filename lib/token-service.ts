@@ -34,11 +34,9 @@ import {
   type Scope,
 } from './scopes';
 import {
-  type AttemptReservation,
   type CheckedToken,
   type CheckPlan,
   type CreateOutcome,
-  type FailureCount,
   isRevoked,
   type RevokedToken,
   type StoredToken,
@@ -860,32 +858,6 @@ export class TokenService {
       throw new RevokeAllIncompleteError(user, revoked, error);
     }
     return revoked;
-  }
-
-  /** Counts a failed authentication for `key` (a client IP) in the store, for throttling. */
-  async recordFailure(key: string, window: number): Promise<{ count: number; resetAt: number }> {
-    const store = this.store;
-    if (!store.recordFailure)
-      throw new TypeError('This token store cannot count failures (no recordFailure method)');
-    return this.#call('recordFailure', () => store.recordFailure!(key, window));
-  }
-
-  /**
-   * Reserves an authentication attempt for `key` (a client IP) before its lookup, for throttling
-   * (`TokenStore.reserveAttempt`; the throttle checks that the store has it). @internal
-   */
-  reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
-    return this.#call('reserveAttempt', () => this.store.reserveAttempt!(key, limit, window));
-  }
-
-  /** Drops a reservation of `reserveAttempt`: the check passed. @internal */
-  releaseAttempt(key: string, attempt: string): Promise<void> {
-    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt));
-  }
-
-  /** Turns a reservation of `reserveAttempt` into a failure. @internal */
-  failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
-    return this.#call('failAttempt', () => this.store.failAttempt!(key, attempt, window));
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ describe('MemoryTokenStore: every expiring entry is reclaimed', () => {
     const heapBefore = heapAfterGc();
     let largest = 0;
     for (let i = 0; i < 1_000_000; i++) {
-      await store.recordFailure(`198.51.${i >> 16}.${i & 0xffff}`, 1000);
+      await store.failAttempt(`198.51.${i >> 16}.${i & 0xffff}`, 'lapsed', 1000);
       // One new client per millisecond, each counter living 1 s: about 1,000 live at any time.
       time += 1;
       largest = Math.max(largest, store.size);
@@ -41,7 +41,7 @@ describe('MemoryTokenStore: every expiring entry is reclaimed', () => {
     const grown = heapAfterGc() - heapBefore;
     assert.ok(grown < 20 * 1024 * 1024, `the heap grew by ${Math.round(grown / 1024 / 1024)} MB`);
     // (And the store was alive all along: a collection could not have taken it.)
-    assert.equal((await store.recordFailure('192.0.2.1', 1000)).count, 1);
+    assert.equal((await store.failAttempt('192.0.2.1', 'lapsed', 1000)).count, 1);
   });
 
   test('expired tokens and tombstones are reclaimed too, whether or not anyone reads them again', async () => {

@@ -1,22 +1,36 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { TOMBSTONE_LIFE, TokenService } from '../lib/index';
-import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './support/redis';
+import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix, waitReal } from './support/redis';
+import { dropSubscriptions, remoteInvalidations } from './support/redis-conformance';
 
 const DAY = 24 * 3_600_000;
 
 import { testTokenStore } from '../testing/node-test';
 
 testTokenStore('RedisTokenStore (standalone)', async () => {
-  const client = connectTestRedis();
+  // Named, so that its channel's subscriptions (which copy the name) can be told from the shared
+  // server's other connections and cut.
+  const connectionName = uniquePrefix('conformance').replaceAll(':', '-');
+  const open = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, connectionName });
+  const client = open();
   const prefix = uniquePrefix('conformance');
+  const others: Redis[] = [];
   return {
     store: new RedisTokenStore(client, { prefix }),
     advance: waitReal,
+    remoteChannel: async () => {
+      const other = open();
+      others.push(other);
+      return remoteInvalidations(other, `${prefix}invalidated`);
+    },
+    dropSubscriptions: () => dropSubscriptions(client, connectionName),
     cleanup: async () => {
       await deleteKeys(client, prefix);
       await client.quit();
+      for (const other of others) other.disconnect();
     },
   };
 });

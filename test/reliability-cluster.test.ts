@@ -12,6 +12,8 @@ import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './supp
 import { basic, bearer, httpGet } from './support/http-load';
 import { waitReal } from './support/redis';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
+import { remoteInvalidations } from './support/redis-conformance';
+import { askRedis } from './support/redis-connections';
 import type { RedisServer } from './support/redis-server';
 
 const TIMEOUT_MS = 1000;
@@ -47,11 +49,23 @@ async function readyClient(handle: RedisClusterHandle): Promise<Cluster> {
 testTokenStore('RedisTokenStore (Redis Cluster)', async () => {
   const handle = await cluster();
   const client = await readyClient(handle);
+  const others: Cluster[] = [];
   return {
     store: new RedisTokenStore(client, { prefix: 'conformance:' }),
     advance: waitReal,
+    remoteChannel: async () => {
+      const other = await readyClient(handle);
+      others.push(other);
+      return remoteInvalidations(other, 'conformance:invalidated');
+    },
+    // The cluster is this file's own: every pub/sub connection on it is the channel's.
+    dropSubscriptions: async () => {
+      for (const node of handle.nodes.filter((each) => each.running))
+        await askRedis(node.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+    },
     cleanup: async () => {
       client.disconnect();
+      for (const other of others) other.disconnect();
     },
   };
 });
