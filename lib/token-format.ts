@@ -79,6 +79,11 @@ export function tokenLikeText(prefix: string): (text: string) => boolean {
   return (text) => SECRET_SIZED_RUN.test(text) || prefixAndId.test(text);
 }
 
+/** How many characters a token of this prefix has: every token is exactly this long. */
+export function tokenLength(prefix: string): number {
+  return prefix.length + BODY_LENGTH;
+}
+
 export function isTokenId(id: string): boolean {
   return typeof id === 'string' && ID.test(id);
 }
