@@ -31,6 +31,16 @@ export type TokenEvent =
       autoRefresh: number | null;
     })
   | (EventBase & { type: 'revoked'; tokenId: string; login: string })
+  | (EventBase & {
+      /**
+       * Whoever held a token's text reported it leaked (`revokeLeaked`: a leak report, a secret-scanning
+       * alert) and it was revoked: `source` is where it was found, as reported, made safe for a log.
+       */
+      type: 'leaked';
+      tokenId: string;
+      login: string;
+      source: string;
+    })
   | (EventBase & { type: 'rotated'; tokenId: string; newTokenId: string; login: string; overlap: number })
   | (EventBase & {
       type: 'authenticated';
@@ -87,7 +97,7 @@ export interface PinoLike {
 
 /**
  * An `onEvent` that writes events to a pino logger: `rejected` and `throttled` at warn (someone may
- * be guessing), `authenticated` and `introspected` at debug (one per request), the rest at info.
+ * be guessing), `leaked` at warn (a token was out in the open), `authenticated` and `introspected` at debug (one per request), the rest at info.
  */
 export function pinoEventLogger(logger: PinoLike): OnEvent {
   return (event) => {
@@ -95,7 +105,7 @@ export function pinoEventLogger(logger: PinoLike): OnEvent {
     const { type, time, ...fields } = event;
     const message = `personal token ${type}`;
     const line = { event: type, at: time, ...fields };
-    if (type === 'rejected' || type === 'throttled') logger.warn(line, message);
+    if (type === 'rejected' || type === 'throttled' || type === 'leaked') logger.warn(line, message);
     else if (type === 'authenticated' || type === 'introspected') logger.debug(line, message);
     else logger.info(line, message);
   };

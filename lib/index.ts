@@ -38,6 +38,7 @@ export {
   TokenService,
   type TokenServiceOptions,
 } from './token-service';
+export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './leak-source';
 
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';

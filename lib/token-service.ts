@@ -21,6 +21,7 @@ import {
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
+import { type LeakVerdict, leakSource, type RevokeLeakedOptions } from './leak-source';
 import { checkOptions, optionNames } from './option-names';
 import {
   nodeScopes,
@@ -726,6 +727,44 @@ export class TokenService {
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
     return revoked !== null;
+  }
+
+  /**
+   * Revokes the token whose text this is, for whoever found it leaked (a leak report, a secret-scanning
+   * alert, a scan): holding the text is the proof. Only the live token itself is revoked, its whole
+   * hash compared in constant time, so that a public id, or an id with a made-up secret, revokes
+   * nothing. The lookup is no use of the token (nothing is written to it); the revocation is
+   * `revoke`'s, with its `revoked` event, and a `leaked` event with `options.source` (made safe: see
+   * `leakSource`). Answers `'revoked'`; `'already-revoked'` when a tombstone is there for the text's
+   * id (a tombstone keeps no hash, but a text's id is the hash of its secret and terms, which
+   * `parseToken` checks: 64 bits of it to match); `'unknown'` for anything else (malformed, another
+   * prefix, a bad checksum, no such token, a wrong secret, expired). Rejects with
+   * `StoreUnavailableError` when the store cannot answer.
+   */
+  async revokeLeaked(text: string, options: RevokeLeakedOptions): Promise<LeakVerdict> {
+    const source = leakSource(options, this.tokenPrefix);
+    const parsed = parseToken(text, this.tokenPrefix);
+    if (typeof parsed === 'string') return 'unknown';
+    const found = await this.#call('get', () => this.store.get(parsed.id));
+    if (found !== null) {
+      if (!hashesMatch(found.secretHash, parsed.secretHash) || found.expiresAt <= this.#now())
+        return 'unknown';
+      // The text is the live token's; false means another call took it away meanwhile.
+      if (!(await this.revoke(parsed.id))) return 'already-revoked';
+      emit(this.onEvent, {
+        type: 'leaked',
+        time: new Date(this.#now()),
+        tokenId: parsed.id,
+        login: found.user,
+        source,
+      });
+      return 'revoked';
+    }
+    // No live record: `verify` is the store's only read of a tombstone, and writes nothing without a
+    // live record (nor would this plan move an expiry); ids are never live again once gone.
+    const plan = { now: this.#now(), expiresAt: null, touchIfBefore: 0 };
+    const gone = await this.#call('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan));
+    return gone !== null && isRevoked(gone) ? 'already-revoked' : 'unknown';
   }
 
   /**
