@@ -288,9 +288,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'added lines. Prints where and the token id, never the token. Exit 0 nothing found, 1 found, 2 usage ' +
         'error or unreadable path.',
     )
-    .usage('[paths...] [--token-prefix <prefix>] [--json | --sarif] [--git-staged | --git-history] [--revoke]')
+    .usage(
+      '[paths...] [--token-prefix <prefix>] [--json | --sarif] [--git-staged | --git-history] [--revoke]',
+    )
     .argument('[paths...]', 'files, folders, - for standard input (default: the working directory)')
-    .option('--token-prefix <prefix>', "token prefix to look for (default: the config's tokenPrefix, else pat_)")
+    .option(
+      '--token-prefix <prefix>',
+      "token prefix to look for (default: the config's tokenPrefix, else pat_)",
+    )
     .option('--json', 'print [{path, line, column, tokenId}] as JSON')
     .option('--sarif', 'print a SARIF 2.1.0 log (GitHub code scanning, editors)')
     .option('--git-staged', 'scan the lines the staged changes add (for a pre-commit hook)')

@@ -17,7 +17,10 @@ export interface Unreadable {
 }
 
 /** The regular files under `folder` (relative to `cwd`, or absolute), as paths joined to it. */
-export async function filesIn(folder: string, cwd: string): Promise<{ files: string[]; unreadable: Unreadable[] }> {
+export async function filesIn(
+  folder: string,
+  cwd: string,
+): Promise<{ files: string[]; unreadable: Unreadable[] }> {
   const listed = await gitListedFiles(resolve(cwd, folder));
   if (listed !== undefined) {
     const files: string[] = [];
@@ -105,7 +108,11 @@ export function readFileInChunks(path: string, take: (piece: Buffer) => void): v
   chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
   const fd = openSync(path, 'r');
   try {
-    for (let read = readSync(fd, chunk, 0, CHUNK_SIZE, null); read > 0; read = readSync(fd, chunk, 0, CHUNK_SIZE, null)) {
+    for (
+      let read = readSync(fd, chunk, 0, CHUNK_SIZE, null);
+      read > 0;
+      read = readSync(fd, chunk, 0, CHUNK_SIZE, null)
+    ) {
       take(chunk.subarray(0, read));
     }
   } finally {

@@ -115,7 +115,8 @@ export function pathOfDiffHeader(names: Buffer): string | undefined {
   if ((names.length - 1) % 2 !== 0) return undefined;
   const first = names.subarray(0, (names.length - 1) / 2);
   const unquoted = first[0] === 0x22 /* " */ ? unquoteC(first) : first;
-  if (unquoted === undefined || unquoted[0] !== 0x61 /* a */ || unquoted[1] !== 0x2f /* / */) return undefined;
+  if (unquoted === undefined || unquoted[0] !== 0x61 /* a */ || unquoted[1] !== 0x2f /* / */)
+    return undefined;
   return unquoted.subarray(2).toString('utf8');
 }
 
@@ -162,8 +163,14 @@ function runGit(cwd: string, args: string[]): GitRun {
     child.once('error', (error) => reject(new CommandFailure(`cannot run git: ${error.message}`)));
     child.once('close', (code) => {
       if (code === 0) resolve();
-      else if (/not a git repository/i.test(stderr)) reject(new UsageError(`${cwd} is not in a git work tree`));
-      else reject(new CommandFailure(`git ${args.filter((arg) => !arg.startsWith('-')).join(' ')} failed: ${stderr.trim() || `exit ${code}`}`));
+      else if (/not a git repository/i.test(stderr))
+        reject(new UsageError(`${cwd} is not in a git work tree`));
+      else
+        reject(
+          new CommandFailure(
+            `git ${args.filter((arg) => !arg.startsWith('-')).join(' ')} failed: ${stderr.trim() || `exit ${code}`}`,
+          ),
+        );
     });
   });
   // Rejections are awaited by the reader; this keeps an early one from being unhandled meanwhile.

@@ -46,7 +46,11 @@ export function sarifLog(findings: readonly ReportedFinding[], tokenLength: numb
                     'remove it from the file and, if it was committed, from the history.',
                 },
                 defaultConfiguration: { level: 'error' },
-                properties: { tags: ['security', 'secret'], 'security-severity': '9.0', precision: 'very-high' },
+                properties: {
+                  tags: ['security', 'secret'],
+                  'security-severity': '9.0',
+                  precision: 'very-high',
+                },
               },
             ],
           },

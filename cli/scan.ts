@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_TOKEN_PREFIX, assertTokenPrefix, tokenLength } from '../lib/token-format';
-import { scanForTokens, TokenScanner, type TokenFinding } from '../lib/token-scan';
+import { assertTokenPrefix, DEFAULT_TOKEN_PREFIX, tokenLength } from '../lib/token-format';
+import { scanForTokens, type TokenFinding, TokenScanner } from '../lib/token-scan';
 import { CONFIG_ENV, loadConfig } from './config';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import type { GlobalOptions, OpenedTokens } from './open-tokens';
 import { printable } from './output';
-import { type AddedLine, historyAddedLines, stagedAddedLines } from './scan-git';
 import { filesIn, readFileInChunks, reasonOf } from './scan-files';
+import { type AddedLine, historyAddedLines, stagedAddedLines } from './scan-git';
 import { type ReportedFinding, sarifLog } from './scan-sarif';
 
 /**
@@ -58,7 +58,9 @@ export function parseScanOptions(paths: string[], options: Record<string, unknow
   if (source !== 'paths') {
     const flag = source === 'staged' ? '--git-staged' : '--git-history';
     if (paths.length > 1 || paths[0] === STDIN_PATH) {
-      throw new UsageError(`${flag} reads one repository: give at most one folder (default: the working directory)`);
+      throw new UsageError(
+        `${flag} reads one repository: give at most one folder (default: the working directory)`,
+      );
     }
   }
   return {
@@ -174,12 +176,14 @@ export async function runScan(
     const needle = Buffer.from(prefix, 'latin1');
     for await (const added of lines) {
       if (added.bytes.indexOf(needle) === -1) continue;
-      for (const found of scanForTokens(added.bytes, prefix)) await report(inCommit(added, found), found.text);
+      for (const found of scanForTokens(added.bytes, prefix))
+        await report(inCommit(added, found), found.text);
     }
   }
 
   if (request.output === 'json') io.stdout(JSON.stringify(reported, null, 2) + '\n');
-  if (request.output === 'sarif') io.stdout(JSON.stringify(sarifLog(reported, tokenLength(prefix)), null, 2) + '\n');
+  if (request.output === 'sarif')
+    io.stdout(JSON.stringify(sarifLog(reported, tokenLength(prefix)), null, 2) + '\n');
   if (request.output === 'text' && reported.length > 0) {
     const count = reported.length === 1 ? '1 token' : `${reported.length} tokens`;
     io.stderr(
@@ -219,6 +223,8 @@ const REVOCATION_TEXT: Record<Revocation, string> = {
 export function findingLine(finding: ReportedFinding): string {
   const commit = finding.commit === undefined ? '' : `${finding.commit}:`;
   const revocation =
-    finding.revocation === undefined ? '' : `  ${REVOCATION_TEXT[finding.revocation as Revocation] ?? finding.revocation}`;
+    finding.revocation === undefined
+      ? ''
+      : `  ${REVOCATION_TEXT[finding.revocation as Revocation] ?? finding.revocation}`;
   return `${commit}${printable(finding.path)}:${finding.line}:${finding.column}  token ${finding.tokenId}${revocation}\n`;
 }

@@ -21,7 +21,9 @@ import { crc32 } from 'node:zlib';
  */
 export const DEFAULT_TOKEN_PREFIX = 'pat_';
 
-const ID_LENGTH = 16;
+/** A token's public id: 16 hex digits, right after the prefix. */
+export const TOKEN_ID_LENGTH = 16;
+const ID_LENGTH = TOKEN_ID_LENGTH;
 const SECRET_BYTES = 32;
 const SECRET_LENGTH = 43; // base64url of 32 bytes, no padding
 const WINDOW_LENGTH = 8;

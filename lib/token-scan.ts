@@ -1,4 +1,4 @@
-import { assertTokenPrefix, parseToken, tokenLength } from './token-format';
+import { assertTokenPrefix, parseToken, TOKEN_ID_LENGTH, tokenLength } from './token-format';
 
 /**
  * Finding tokens in text a program did not expect to hold one: files, logs, bundles, diffs. Pure:
@@ -41,6 +41,8 @@ export class TokenScanner {
   readonly #length: number;
   /** Bytes kept from earlier chunks; `#pendingAt` is the stream offset of its first byte. */
   #pending: Buffer = EMPTY;
+  /** Where `#pending` and the next chunk are joined: allocated once, not once per chunk. */
+  #work: Buffer = EMPTY;
   #pendingAt = 0;
   /** Stream offset of the first byte where no token start has been looked for yet. */
   #searchFrom = 0;
@@ -58,7 +60,7 @@ export class TokenScanner {
   /** The findings that the bytes so far complete. The chunk may be reused by the caller afterwards. */
   push(chunk: Uint8Array): TokenFinding[] {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const data = this.#pending.length === 0 ? bytes : Buffer.concat([this.#pending, bytes]);
+    const data = this.#pending.length === 0 ? bytes : this.#joined(bytes);
     const base = this.#pendingAt;
     // The last offset where a whole token fits: starts after it wait for the next chunk.
     const lastStart = data.length - this.#length;
@@ -68,6 +70,12 @@ export class TokenScanner {
     while (from <= lastStart) {
       const at = data.indexOf(this.#needle, from);
       if (at === -1 || at > lastStart) break;
+      // Most text with the prefix in it is not a token (`compat_`, `pat_` alone): a look at the id's
+      // bytes turns it away before a string is made for the full check.
+      if (!hexRun(data, at + this.#needle.length, TOKEN_ID_LENGTH)) {
+        from = at + 1;
+        continue;
+      }
       const text = data.toString('latin1', at, at + this.#length);
       const parsed = parseToken(text, this.#prefix);
       if (typeof parsed === 'string') {
@@ -82,11 +90,21 @@ export class TokenScanner {
     this.#searchFrom = base + Math.max(from, lastStart + 1);
     // Keep what may still begin a token, backed off to the start of a UTF-8 character.
     let keepFrom = Math.min(Math.max(this.#searchFrom - base, counted), data.length);
-    for (let back = 0; back < 3 && keepFrom > counted && isContinuationByte(data[keepFrom]); back++) keepFrom--;
+    for (let back = 0; back < 3 && keepFrom > counted && isContinuationByte(data[keepFrom]); back++)
+      keepFrom--;
     this.#advance(data, counted, keepFrom);
     this.#pending = Buffer.from(data.subarray(keepFrom));
     this.#pendingAt = base + keepFrom;
     return findings;
+  }
+
+  /** The kept bytes and the chunk, end to end, in a buffer reused from call to call. */
+  #joined(bytes: Buffer): Buffer {
+    const length = this.#pending.length + bytes.length;
+    if (this.#work.length < length) this.#work = Buffer.allocUnsafe(Math.max(length, 2 * this.#work.length));
+    this.#pending.copy(this.#work, 0);
+    bytes.copy(this.#work, this.#pending.length);
+    return this.#work.subarray(0, length);
   }
 
   /** Moves the line and column from `data[from]` to `data[to]`. */
@@ -100,6 +118,15 @@ export class TokenScanner {
     if (lastNewline === -1) this.#column += data.toString('utf8', from, to).length;
     else this.#column = data.toString('utf8', lastNewline + 1, to).length;
   }
+}
+
+/** Whether `data[from..from+length]` is lowercase hex digits, as a token's id. */
+function hexRun(data: Buffer, from: number, length: number): boolean {
+  for (let i = from; i < from + length; i++) {
+    const byte = data[i]!;
+    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
+  }
+  return true;
 }
 
 function isContinuationByte(byte: number | undefined): boolean {
