@@ -68,12 +68,22 @@ const HUNK_HEADER = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
 async function* addedLines(cwd: string, args: string[]): AsyncGenerator<AddedLine> {
   const git = runGit(cwd, args);
+  try {
+    yield* parseDiff(git.lines);
+    await git.done;
+  } finally {
+    // Stopped early (a failed revocation): git must not stay blocked on a pipe nobody reads.
+    git.stop();
+  }
+}
+
+async function* parseDiff(output: AsyncIterable<Buffer>): AsyncGenerator<AddedLine> {
   let commit: string | undefined;
   let path: string | undefined;
   let oldLeft = 0;
   let newLeft = 0;
   let newLine = 0;
-  for await (const line of git.lines) {
+  for await (const line of output) {
     if (oldLeft > 0 || newLeft > 0) {
       const kind = line[0];
       if (kind === 0x2b /* + */) {
@@ -103,7 +113,6 @@ async function* addedLines(cwd: string, args: string[]): AsyncGenerator<AddedLin
       newLeft = hunk[3] === undefined ? 1 : Number(hunk[3]);
     }
   }
-  await git.done;
 }
 
 /**
@@ -150,6 +159,7 @@ function unquoteC(quoted: Buffer): Buffer | undefined {
 interface GitRun {
   lines: AsyncGenerator<Buffer>;
   done: Promise<void>;
+  stop(): void;
 }
 
 /** Runs git with these arguments, its output as lines of bytes; `done` rejects if git failed. */
@@ -175,7 +185,13 @@ function runGit(cwd: string, args: string[]): GitRun {
   });
   // Rejections are awaited by the reader; this keeps an early one from being unhandled meanwhile.
   done.catch(() => {});
-  return { lines: splitLines(child.stdout), done };
+  return {
+    lines: splitLines(child.stdout),
+    done,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
 }
 
 /** Lines without their `\n`, however the stream cuts its chunks. */
