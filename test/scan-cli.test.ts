@@ -3,7 +3,7 @@
 // --json, --sarif; usage errors. No store anywhere: the scan needs none.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -111,7 +111,11 @@ describe('personal-token scan', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('a tree: exactly the planted tokens, none of 10,000 look-alikes, no token text, exit 1 (a real process)', async () => {
-    const run = await runCli(['scan', '--token-prefix', PREFIX, 'tree'], { cwd: root });
+    // No store anywhere near: the scan must not need one.
+    const run = await runCli(['scan', '--token-prefix', PREFIX, 'tree'], {
+      cwd: root,
+      env: { ...GIT_ENV, REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://127.0.0.1:1/none' },
+    });
     assert.equal(run.code, 1, run.stderr);
     const notesLine = 3002;
     const jsonLines = JSON.stringify(
@@ -282,6 +286,39 @@ describe('personal-token scan', () => {
       spaced.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri,
       'with%20space.txt',
     );
+  });
+
+  test("the prefix: --token-prefix, else a named config's tokenPrefix; a config in the working directory is not run", async () => {
+    const other = generateToken('ghx_', { autoRefresh: null, hardExpiresAt: null });
+    const dir = join(root, 'prefixes');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'both.txt'), `${inText.token}\n${other.token}\n`);
+    writeFileSync(join(dir, 'named.config.mjs'), "export default { tokenPrefix: 'ghx_' };\n");
+    // Code a cloned repository could carry: a scan without --revoke must not run it.
+    writeFileSync(
+      join(dir, 'personal-token.config.mjs'),
+      "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./ran', import.meta.url), 'x');\nexport default {};\n",
+    );
+    const byDefault = await scan(['both.txt'], dir);
+    assert.deepEqual(lines(byDefault.stdout), [`both.txt:1:1  token ${inText.id}`]);
+    const byFlag = await scan(['both.txt', '--token-prefix', 'ghx_'], dir);
+    assert.deepEqual(lines(byFlag.stdout), [`both.txt:2:1  token ${other.id}`]);
+    let stdout = '';
+    let stderr = '';
+    const byConfig = await runCliProgram(['--config', 'named.config.mjs', 'scan', 'both.txt', '--json'], {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
+      env: GIT_ENV,
+      cwd: dir,
+    });
+    assert.equal(byConfig, 1, stderr);
+    assert.deepEqual(JSON.parse(stdout), [{ path: 'both.txt', line: 2, column: 1, tokenId: other.id }]);
+    assert.match(stderr, /config .*named\.config\.mjs/);
+    assert.ok(!existsSync(join(dir, 'ran')), 'the config in the working directory ran');
   });
 
   test('usage errors exit 2 and say what is wrong', async () => {
