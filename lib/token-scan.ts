@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { assertTokenPrefix, parseToken, TOKEN_ID_LENGTH, tokenLength } from './token-format';
 
 /**
@@ -32,21 +33,17 @@ const NEWLINE = 0x0a;
 
 /**
  * Scans a stream of bytes given in chunks of any size, cut anywhere: each token is found exactly once,
- * also across a cut. Keeps only the bytes where a token may still start (fewer than a token's length),
- * plus up to 3 so that it never cuts a UTF-8 character in two when counting columns.
+ * also across a cut. Between chunks it keeps only the bytes where a token may still start (fewer than
+ * a token's length), and never copies a whole chunk: a token across a cut is looked for in those
+ * bytes and the start of the next chunk, joined.
  */
 export class TokenScanner {
   readonly #prefix: string;
   readonly #needle: Buffer;
   readonly #length: number;
-  /** Bytes kept from earlier chunks; `#pendingAt` is the stream offset of its first byte. */
+  /** Bytes of earlier chunks where no token start has been looked for yet, nor lines counted. */
   #pending: Buffer = EMPTY;
-  /** Where `#pending` and the next chunk are joined: allocated once, not once per chunk. */
-  #work: Buffer = EMPTY;
-  #pendingAt = 0;
-  /** Stream offset of the first byte where no token start has been looked for yet. */
-  #searchFrom = 0;
-  /** Line and column (0-based, UTF-16 units) of the byte at `#pendingAt`. */
+  /** Line and column (0-based, UTF-16 units) of the first byte of `#pending`. */
   #line = 1;
   #column = 0;
 
@@ -60,13 +57,29 @@ export class TokenScanner {
   /** The findings that the bytes so far complete. The chunk may be reused by the caller afterwards. */
   push(chunk: Uint8Array): TokenFinding[] {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const data = this.#pending.length === 0 ? bytes : this.#joined(bytes);
-    const base = this.#pendingAt;
-    // The last offset where a whole token fits: starts after it wait for the next chunk.
-    const lastStart = data.length - this.#length;
     const findings: TokenFinding[] = [];
-    let from = this.#searchFrom - base;
-    let counted = 0;
+    if (this.#pending.length === 0 || bytes.length < this.#length) {
+      // Nothing kept, or a chunk so small that joining it costs nothing.
+      const data = this.#pending.length === 0 ? bytes : Buffer.concat([this.#pending, bytes]);
+      this.#pending = Buffer.from(data.subarray(this.#scan(data, 0, findings)));
+      return findings;
+    }
+    // The tokens that start in the kept bytes end within the chunk's first token-length bytes: those
+    // are joined to them, and the rest of the chunk is searched where it is.
+    const junction = Buffer.concat([this.#pending, bytes.subarray(0, this.#length - 1)]);
+    const resumeAt = this.#scan(junction, 0, findings) - this.#pending.length;
+    this.#pending = Buffer.from(bytes.subarray(this.#scan(bytes, resumeAt, findings)));
+    return findings;
+  }
+
+  /**
+   * Looks for tokens starting in `data[from..]` (lines counted up to `from` already), adds them to
+   * `findings`, counts lines up to the first start it could not look at (a token there would end
+   * past `data`), and returns that offset.
+   */
+  #scan(data: Buffer, from: number, findings: TokenFinding[]): number {
+    const lastStart = data.length - this.#length;
+    let counted = from;
     while (from <= lastStart) {
       const at = data.indexOf(this.#needle, from);
       if (at === -1 || at > lastStart) break;
@@ -87,37 +100,37 @@ export class TokenScanner {
       findings.push({ line: this.#line, column: this.#column + 1, tokenId: parsed.id, text });
       from = at + this.#length;
     }
-    this.#searchFrom = base + Math.max(from, lastStart + 1);
-    // Keep what may still begin a token, backed off to the start of a UTF-8 character.
-    let keepFrom = Math.min(Math.max(this.#searchFrom - base, counted), data.length);
-    for (let back = 0; back < 3 && keepFrom > counted && isContinuationByte(data[keepFrom]); back++)
-      keepFrom--;
+    const keepFrom = Math.min(Math.max(from, lastStart + 1), data.length);
     this.#advance(data, counted, keepFrom);
-    this.#pending = Buffer.from(data.subarray(keepFrom));
-    this.#pendingAt = base + keepFrom;
-    return findings;
+    return keepFrom;
   }
 
-  /** The kept bytes and the chunk, end to end, in a buffer reused from call to call. */
-  #joined(bytes: Buffer): Buffer {
-    const length = this.#pending.length + bytes.length;
-    if (this.#work.length < length) this.#work = Buffer.allocUnsafe(Math.max(length, 2 * this.#work.length));
-    this.#pending.copy(this.#work, 0);
-    bytes.copy(this.#work, this.#pending.length);
-    return this.#work.subarray(0, length);
-  }
-
-  /** Moves the line and column from `data[from]` to `data[to]`. */
+  /** Moves the line and column over `data[from..to]`. */
   #advance(data: Buffer, from: number, to: number): void {
     if (to <= from) return;
-    let lastNewline = -1;
-    for (let at = data.indexOf(NEWLINE, from); at !== -1 && at < to; at = data.indexOf(NEWLINE, at + 1)) {
+    const span = data.subarray(from, to);
+    let lineStart = -1;
+    for (let at = span.indexOf(NEWLINE); at !== -1; at = span.indexOf(NEWLINE, at + 1)) {
       this.#line++;
-      lastNewline = at;
+      lineStart = at + 1;
     }
-    if (lastNewline === -1) this.#column += data.toString('utf8', from, to).length;
-    else this.#column = data.toString('utf8', lastNewline + 1, to).length;
+    if (lineStart === -1) this.#column += utf16Units(span);
+    else this.#column = utf16Units(span.subarray(lineStart));
   }
+}
+
+/**
+ * How many UTF-16 code units these UTF-8 bytes decode to, counted byte by byte so that a character
+ * cut between two chunks counts once: one per byte that starts a character, two for a 4-byte one.
+ */
+function utf16Units(bytes: Buffer): number {
+  if (isAscii(bytes)) return bytes.length;
+  let units = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if ((byte & 0xc0) !== 0x80) units += byte >= 0xf0 && byte <= 0xf7 ? 2 : 1;
+  }
+  return units;
 }
 
 /** Whether `data[from..from+length]` is lowercase hex digits, as a token's id. */
@@ -127,10 +140,6 @@ function hexRun(data: Buffer, from: number, length: number): boolean {
     if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
   }
   return true;
-}
-
-function isContinuationByte(byte: number | undefined): boolean {
-  return byte !== undefined && (byte & 0xc0) === 0x80;
 }
 
 /** The tokens in one whole text or buffer. */
