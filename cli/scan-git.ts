@@ -67,6 +67,10 @@ const DIFF_HEADER = Buffer.from('diff --git ');
 const HUNK_HEADER = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
 async function* addedLines(cwd: string, args: string[]): AsyncGenerator<AddedLine> {
+  // Outside a repository `git diff` would quietly compare files (--no-index) and fail on --cached.
+  const probe = runGit(cwd, ['rev-parse', '--git-dir']);
+  for await (const _ of probe.lines);
+  await probe.done;
   const git = runGit(cwd, args);
   try {
     yield* parseDiff(git.lines);
@@ -175,12 +179,11 @@ function runGit(cwd: string, args: string[]): GitRun {
       if (code === 0) resolve();
       else if (/not a git repository/i.test(stderr))
         reject(new UsageError(`${cwd} is not in a git work tree`));
-      else
-        reject(
-          new CommandFailure(
-            `git ${args.filter((arg) => !arg.startsWith('-')).join(' ')} failed: ${stderr.trim() || `exit ${code}`}`,
-          ),
-        );
+      else {
+        const command = args.find((arg) => ['diff', 'log', 'rev-parse'].includes(arg)) ?? args[0];
+        const reason = stderr.split('\n').find((line) => line.trim() !== '') ?? `exit ${code}`;
+        reject(new CommandFailure(`git ${command} failed: ${reason.trim()}`));
+      }
     });
   });
   // Rejections are awaited by the reader; this keeps an early one from being unhandled meanwhile.

@@ -331,6 +331,7 @@ describe('personal-token scan', () => {
       [['--git-staged', 'a', 'b'], /--git-staged reads one repository/],
       [['--token-prefix', 'pat '], /--token-prefix: must be 1 to 16 characters/],
       [['--git-history', 'not-git'], /is not in a git work tree/],
+      [['--git-staged', 'not-git'], /is not in a git work tree/],
     ];
     for (const [args, message] of cases) {
       const run = await scan(args, root);
