@@ -199,6 +199,9 @@ describe('personal-token scan', () => {
     const oddName = 'a "quoted" name\twith\nnewline é.txt';
     writeFileSync(join(repo, 'kept.txt'), `one\n${inText.token}\nthree\nfour ${added.token}\n`);
     writeFileSync(join(repo, oddName), `x\ny\n  ${added.token}`);
+    // Unquoted by git, and " b/" inside: the header splits in its middle, not at a " b/".
+    mkdirSync(join(repo, 'dir b'));
+    writeFileSync(join(repo, 'dir b', 'f b.txt'), added.token);
     writeFileSync(
       join(repo, 'blob.bin'),
       Buffer.concat([Buffer.from([0, 1, 2, 0xff]), Buffer.from(binary.token)]),
@@ -212,12 +215,13 @@ describe('personal-token scan', () => {
       [
         { path: oddName, line: 3, column: 3, tokenId: added.id },
         { path: 'blob.bin', line: 1, column: 5, tokenId: binary.id },
+        { path: 'dir b/f b.txt', line: 1, column: 1, tokenId: added.id },
         { path: 'kept.txt', line: 4, column: 6, tokenId: added.id },
       ],
     );
     const text = await scan(['--git-staged'], repo);
     assert.ok(text.stdout.includes('a "quoted" name\\u0009with\\u000anewline é.txt:3:3'), text.stdout);
-    assert.equal(lines(text.stdout).length, 3);
+    assert.equal(lines(text.stdout).length, 4);
     // Nothing staged that adds a token: exit 0, also in a repository without any commit yet.
     git(repo, 'commit', '-qm', 'second');
     assert.equal((await scan(['--git-staged'], repo)).code, 0);
