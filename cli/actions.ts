@@ -16,7 +16,7 @@ import { CommandFailure, errorCode, UsageError } from './errors';
 /**
  * The CLI's commands as plain functions: `parse*` turns raw option values into a request or throws a
  * UsageError (before anything touches the store), and the action runs a request against a
- * TokenService. The commander program in main.ts is only the shell around them.
+ * TokenService. The commander program in program.ts is only the shell around them.
  */
 
 const SCOPE_FORM = 'node:<NODE_ID>:<r|w|rw> or introspect, several separated by commas or in repeated -s';

@@ -2,8 +2,8 @@
  * personal-token-auth: personal access tokens for Express.
  *
  * Everything public is listed here, grouped by what it is for; anything not exported from this file
- * is internal. Stores live in their own entry points: `personal-token-auth/adapters/redis` and
- * `personal-token-auth/adapters/memory`. (Biome's import sorting is off for this file, to keep the groups.)
+ * is internal. Stores live in their own entry points: `personal-token-auth/adapters/redis`,
+ * `personal-token-auth/adapters/postgres` and `personal-token-auth/adapters/memory`. (Biome's import sorting is off for this file, to keep the groups.)
  */
 
 // The middleware most apps need, and the route guard for scoped tokens.
