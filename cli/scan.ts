@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { assertTokenPrefix, DEFAULT_TOKEN_PREFIX, tokenLength } from '../lib/token-format';
+import { assertTokenPrefix, DEFAULT_TOKEN_PREFIX, tokenLength, tokenLikeText } from '../lib/token-format';
 import { scanForTokens, type TokenFinding, TokenScanner } from '../lib/token-scan';
 import { CONFIG_ENV, loadConfig } from './config';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
@@ -51,7 +51,9 @@ export function parseScanOptions(paths: string[], options: Record<string, unknow
     try {
       assertTokenPrefix(tokenPrefix);
     } catch (error) {
-      throw new UsageError(`--token-prefix: ${(error as Error).message.replace(/^tokenPrefix /, '')}`);
+      throw new UsageError(
+        `--token-prefix: ${(error as Error).message.replace(/^tokenPrefix /, '').replace(/ \(got .*\)$/s, '')}`,
+      );
     }
   }
   const source = options.gitStaged === true ? 'staged' : options.gitHistory === true ? 'history' : 'paths';
@@ -119,11 +121,11 @@ export async function runScan(
       try {
         statSync(resolve(io.cwd, path));
       } catch (error) {
-        throw new UsageError(`cannot read ${printable(path)}: ${reasonOf(error)}`);
+        throw new UsageError(`cannot read ${typedPath(path, request)}: ${reasonOf(error)}`);
       }
     }
   } else if (!isFolder(resolve(io.cwd, request.paths[0]!))) {
-    throw new UsageError(`${printable(request.paths[0]!)} is not a folder`);
+    throw new UsageError(`${typedPath(request.paths[0]!, request)} is not a folder`);
   }
   const opened = request.revoke ? await open() : undefined;
   const prefix = await prefixToScanFor(request, globals, io, opened);
@@ -135,14 +137,15 @@ export async function runScan(
       const where = `${finding.commit === undefined ? '' : `${finding.commit}:`}${finding.path}:${finding.line}`;
       revocation = await opened.tokens.revokeLeaked(text, { source: `personal-token scan ${where}` });
     }
-    const shown = revocation === undefined ? finding : { ...finding, revocation };
+    const path = withoutTokens(finding.path, prefix);
+    const shown = revocation === undefined ? { ...finding, path } : { ...finding, path, revocation };
     reported.push(shown);
     if (request.output === 'text') io.stdout(findingLine(shown));
   };
   let unreadable = 0;
   const cannotRead = (path: string, reason: string) => {
     unreadable++;
-    io.stderr(`personal-token: cannot read ${printable(path)}: ${reason}\n`);
+    io.stderr(`personal-token: cannot read ${printable(withoutTokens(path, prefix))}: ${reason}\n`);
   };
 
   if (request.source === 'paths') {
@@ -194,6 +197,23 @@ export async function runScan(
   }
   if (unreadable > 0) return EXIT_USAGE;
   return reported.length > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/**
+ * A path the user typed, for an error message: not shown if it could hold a token (a token pasted
+ * where a path was expected is a mistake to make without echoing it, whole or cut).
+ */
+function typedPath(path: string, request: ScanRequest): string {
+  const tokenLike = tokenLikeText(request.tokenPrefix ?? DEFAULT_TOKEN_PREFIX);
+  return tokenLike(path) ? '(a path that looks like a token, not shown)' : printable(path);
+}
+
+/** A found file's path with any token in its name replaced by its id: a file can be named after one. */
+function withoutTokens(path: string, prefix: string): string {
+  let shown = path;
+  for (const found of scanForTokens(path, prefix))
+    shown = shown.replace(found.text, `[token ${found.tokenId}]`);
+  return shown;
 }
 
 function isFolder(path: string): boolean {

@@ -233,6 +233,15 @@ describe('personal-token scan', () => {
     assert.deepEqual(lines((await scan(['--git-staged'], fresh)).stdout), [`a.txt:1:1  token ${added.id}`]);
   });
 
+  test("a file named after a token: its path is shown with the token's id in its place", async () => {
+    const dir = join(root, 'named');
+    mkdirSync(dir);
+    writeFileSync(join(dir, `backup-${inText.token}.txt`), `x ${inJson.token}`);
+    const run = await scan(['named'], root);
+    assert.deepEqual(lines(run.stdout), [`named/backup-[token ${inText.id}].txt:1:3  token ${inJson.id}`]);
+    assertNoTokenText(run, allTexts);
+  });
+
   test('--json: [{path, line, column, tokenId}] and nothing else', async () => {
     const run = await scan(['tree/notes.txt', '--json'], root);
     assert.equal(run.code, 1);
@@ -337,8 +346,16 @@ describe('personal-token scan', () => {
       [['--git-history', 'not-git'], /is not in a git work tree/],
       [['--git-staged', 'not-git'], /is not in a git work tree/],
     ];
+    // A token pasted where a path or the prefix goes is not echoed, whole or cut.
+    const pasted = newToken().token;
+    cases.push(
+      [[pasted], /cannot read \(a path that looks like a token, not shown\): ENOENT/],
+      [[pasted.slice(0, 50)], /cannot read \(a path that looks like a token, not shown\): ENOENT/],
+      [['--token-prefix', pasted], /--token-prefix: must be 1 to 16 characters[^(]*; usage/],
+    );
     for (const [args, message] of cases) {
       const run = await scan(args, root);
+      assert.ok(!run.stderr.includes(pasted.slice(4, 40)), run.stderr);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, message);
       assert.equal(lines(run.stderr).length, 1);
