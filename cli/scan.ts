@@ -131,7 +131,7 @@ export async function runScan(
   const prefix = await prefixToScanFor(request, globals, io, opened);
 
   const reported: ReportedFinding[] = [];
-  const report = async (finding: Omit<ReportedFinding, 'revocation'>, text: string) => {
+  const report = async (finding: Place, text: string) => {
     let revocation: Revocation | undefined;
     if (opened !== undefined) {
       const where = `${finding.commit === undefined ? '' : `${finding.commit}:`}${finding.path}:${finding.line}`;
@@ -148,41 +148,7 @@ export async function runScan(
     io.stderr(`personal-token: cannot read ${printable(withoutTokens(path, prefix))}: ${reason}\n`);
   };
 
-  if (request.source === 'paths') {
-    for (const path of request.paths) {
-      if (path === STDIN_PATH) {
-        const scanner = new TokenScanner(prefix);
-        for await (const chunk of io.stdin!) {
-          for (const found of scanner.push(chunk)) await report(placed(STDIN_PATH, found), found.text);
-        }
-        continue;
-      }
-      const absolute = resolve(io.cwd, path);
-      const files = isFolder(absolute) ? await filesIn(path, io.cwd) : { files: [path], unreadable: [] };
-      for (const problem of files.unreadable) cannotRead(problem.path, problem.reason);
-      for (const file of files.files) {
-        const findings: TokenFinding[] = [];
-        const scanner = new TokenScanner(prefix);
-        try {
-          readFileInChunks(resolve(io.cwd, file), (piece) => {
-            for (const found of scanner.push(piece)) findings.push(found);
-          });
-        } catch (error) {
-          cannotRead(file, reasonOf(error));
-        }
-        for (const found of findings) await report(placed(file, found), found.text);
-      }
-    }
-  } else {
-    const repository = resolve(io.cwd, request.paths[0]!);
-    const lines = request.source === 'staged' ? stagedAddedLines(repository) : historyAddedLines(repository);
-    const needle = Buffer.from(prefix, 'latin1');
-    for await (const added of lines) {
-      if (added.bytes.indexOf(needle) === -1) continue;
-      for (const found of scanForTokens(added.bytes, prefix))
-        await report(inCommit(added, found), found.text);
-    }
-  }
+  for await (const [finding, text] of tokensIn(request, prefix, io, cannotRead)) await report(finding, text);
 
   if (request.output === 'json') io.stdout(JSON.stringify(reported, null, 2) + '\n');
   if (request.output === 'sarif')
@@ -198,6 +164,53 @@ export async function runScan(
   if (unreadable > 0) return EXIT_USAGE;
   return reported.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
+
+/** The tokens the request's source holds, where each is, in the order they are read. */
+async function* tokensIn(
+  request: ScanRequest,
+  prefix: string,
+  io: ScanIo,
+  cannotRead: (path: string, reason: string) => void,
+): AsyncGenerator<[Place, string]> {
+  if (request.source !== 'paths') {
+    const repository = resolve(io.cwd, request.paths[0]!);
+    const lines = request.source === 'staged' ? stagedAddedLines(repository) : historyAddedLines(repository);
+    const needle = Buffer.from(prefix, 'latin1');
+    for await (const added of lines) {
+      if (added.bytes.indexOf(needle) === -1) continue;
+      for (const found of scanForTokens(added.bytes, prefix)) yield [inCommit(added, found), found.text];
+    }
+    return;
+  }
+  for (const path of request.paths) {
+    if (path === STDIN_PATH) {
+      const scanner = new TokenScanner(prefix);
+      for await (const chunk of io.stdin!) {
+        for (const found of scanner.push(chunk)) yield [placed(STDIN_PATH, found), found.text];
+      }
+      continue;
+    }
+    const files = isFolder(resolve(io.cwd, path))
+      ? await filesIn(path, io.cwd)
+      : { files: [path], unreadable: [] };
+    for (const problem of files.unreadable) cannotRead(problem.path, problem.reason);
+    for (const file of files.files) {
+      const findings: TokenFinding[] = [];
+      const scanner = new TokenScanner(prefix);
+      try {
+        readFileInChunks(resolve(io.cwd, file), (piece) => {
+          for (const found of scanner.push(piece)) findings.push(found);
+        });
+      } catch (error) {
+        cannotRead(file, reasonOf(error));
+      }
+      for (const found of findings) yield [placed(file, found), found.text];
+    }
+  }
+}
+
+/** A finding as reported, before --revoke has acted on it. */
+type Place = Omit<ReportedFinding, 'revocation'>;
 
 /**
  * A path the user typed, for an error message: not shown if it could hold a token (a token pasted
@@ -224,11 +237,11 @@ function isFolder(path: string): boolean {
   }
 }
 
-function placed(path: string, found: TokenFinding): Omit<ReportedFinding, 'revocation'> {
+function placed(path: string, found: TokenFinding): Place {
   return { path, line: found.line, column: found.column, tokenId: found.tokenId };
 }
 
-function inCommit(added: AddedLine, found: TokenFinding): Omit<ReportedFinding, 'revocation'> {
+function inCommit(added: AddedLine, found: TokenFinding): Place {
   const place = { path: added.path, line: added.line, column: found.column, tokenId: found.tokenId };
   return added.commit === undefined ? place : { commit: added.commit, ...place };
 }
