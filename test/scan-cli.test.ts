@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -332,6 +333,21 @@ describe('personal-token scan', () => {
     assert.deepEqual(JSON.parse(stdout), [{ path: 'both.txt', line: 2, column: 1, tokenId: other.id }]);
     assert.match(stderr, /config .*named\.config\.mjs/);
     assert.ok(!existsSync(join(dir, 'ran')), 'the config in the working directory ran');
+  });
+
+  test('a file that cannot be read: named on stderr, the rest still scanned, exit 2', async () => {
+    // A socket: there to stat, impossible to open (root reads any file, whatever its mode).
+    const socketPath = join(root, 'app.sock');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const run = await scan(['app.sock', 'tree/notes.txt'], root);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /^personal-token: cannot read app\.sock: ENXIO$/m);
+      assert.deepEqual(lines(run.stdout), [`tree/notes.txt:3002:12  token ${inText.id}`]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('usage errors exit 2 and say what is wrong', async () => {
