@@ -97,7 +97,8 @@ export interface PinoLike {
 
 /**
  * An `onEvent` that writes events to a pino logger: `rejected` and `throttled` at warn (someone may
- * be guessing), `leaked` at warn (a token was out in the open), `authenticated` and `introspected` at debug (one per request), the rest at info.
+ * be guessing), `leaked` at warn (a token was out in the open), `authenticated` and `introspected`
+ * at debug (one per request), the rest at info.
  */
 export function pinoEventLogger(logger: PinoLike): OnEvent {
   return (event) => {

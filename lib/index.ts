@@ -53,6 +53,21 @@ export {
   introspectionRouter,
 } from './introspection-router';
 
+// Revocation by whoever finds a token leaked: RFC 7009's endpoint, and GitHub's secret-scanning alerts.
+export {
+  DEFAULT_LEAK_REPORT_THROTTLE,
+  LEAK_REPORT_PATH,
+  type LeakReportRouterOptions,
+  leakReportRouter,
+} from './leak-report-router';
+export {
+  SECRET_SCANNING_PATH,
+  type SecretScanningLabel,
+  type SecretScanningReceiverOptions,
+  secretScanningReceiver,
+} from './secret-scanning-receiver';
+export type { SecretScanningPublicKey, SecretScanningPublicKeys } from './secret-scanning-keys';
+
 // Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
 export {
   type ForwardAuthOptions,

@@ -1,13 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, basicChallenge, bearerChallenge } from './challenges';
 import { clientIp } from './client-ip';
 import { type Credentials, readCredentials } from './credentials';
-import { StoreUnavailableError } from './errors';
 import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { checkOptions, optionNames } from './option-names';
+import { bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 import { INTROSPECT_SCOPE } from './scopes';
 import { type TokenInfo, TokenService } from './token-service';
 
@@ -170,39 +170,13 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
 
   const express = loadExpress();
   const router = express.Router();
-  const form = express.urlencoded({
-    extended: false,
-    // A compressed body could grow far past the limit once inflated, and no client needs one here.
-    inflate: false,
-    limit: options.bodyLimit ?? 8 * 1024,
-    type: 'application/x-www-form-urlencoded',
-  });
-  // An answer about a token is a verdict of this moment: no cache keeps it, nor the refusals.
-  router.use(INTROSPECTION_PATH, (_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
-  router
-    .route(INTROSPECTION_PATH)
-    .post(form, (req: Request, res: Response, next: NextFunction) => {
-      introspect(req, res).catch((error: unknown) => {
-        // Fail closed, and never `active: false`, which a caller could keep as a verdict.
-        if (error instanceof StoreUnavailableError) {
-          res.status(503).set('Retry-After', retryAfter).json({ error: 'temporarily_unavailable' });
-        } else {
-          next(error);
-        }
-      });
-    })
-    .all((_req: Request, res: Response) => {
-      res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' });
-    });
-  // The form parser's refusals (too large, another charset, a body cut short): never the input echoed.
-  router.use(INTROSPECTION_PATH, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const status = formErrorStatus(error);
-    if (status === undefined) return void next(error);
-    res.status(status).json({ error: status === 413 ? 'request_too_large' : 'invalid_request' });
-  });
+  const bodyLimit = bodyLimitOption('introspectionRouter', options.bodyLimit ?? 8 * 1024);
+  mountPostEndpoint(
+    router,
+    INTROSPECTION_PATH,
+    { body: formBody(express, bodyLimit, false), retryAfter },
+    introspect,
+  );
   return router;
 }
 
@@ -255,26 +229,6 @@ function clientLookup(
   }
   if (secrets.size === 0) throw new TypeError('introspectionRouter: clients names no client');
   return async (id) => secrets.get(id);
-}
-
-/** The status for an error of the form parser that a client can cause, or undefined for any other. */
-function formErrorStatus(error: unknown): number | undefined {
-  switch ((error as { type?: unknown } | null)?.type) {
-    case 'entity.too.large':
-      return 413;
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return 415;
-    case 'parameters.too.many':
-    case 'entity.parse.failed':
-    case 'entity.verify.failed':
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return 400;
-    default:
-      return undefined;
-  }
 }
 
 /** Express is loaded when a router is made, not when the package is (see tokenRouter). */

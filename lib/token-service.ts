@@ -737,9 +737,9 @@ export class TokenService {
    * `revoke`'s, with its `revoked` event, and a `leaked` event with `options.source` (made safe: see
    * `leakSource`). Answers `'revoked'`; `'already-revoked'` when a tombstone is there for the text's
    * id (a tombstone keeps no hash, but a text's id is the hash of its secret and terms, which
-   * `parseToken` checks: 64 bits of it to match); `'unknown'` for anything else (malformed, another
-   * prefix, a bad checksum, no such token, a wrong secret, expired). Rejects with
-   * `StoreUnavailableError` when the store cannot answer.
+   * `parseToken` checks: 64 bits of it to match), revoking it again all the same; `'unknown'` for
+   * anything else (malformed, another prefix, a bad checksum, no such token, a wrong secret, expired).
+   * Rejects with `StoreUnavailableError` when the store cannot answer.
    */
   async revokeLeaked(text: string, options: RevokeLeakedOptions): Promise<LeakVerdict> {
     const source = leakSource(options, this.tokenPrefix);
@@ -764,7 +764,12 @@ export class TokenService {
     // live record (nor would this plan move an expiry); ids are never live again once gone.
     const plan = { now: this.#now(), expiresAt: null, touchIfBefore: 0 };
     const gone = await this.#call('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan));
-    return gone !== null && isRevoked(gone) ? 'already-revoked' : 'unknown';
+    if (gone === null || !isRevoked(gone)) return 'unknown';
+    // Revoked before, but a leak report is a reason to make sure: revoking again changes nothing of
+    // the token's, and finishes whatever goes with it that an earlier revocation may have left undone
+    // (its announcement to the caches, its descendants).
+    await this.revoke(parsed.id);
+    return 'already-revoked';
   }
 
   /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -17,11 +18,16 @@ import {
   type IdentityHeaders,
   type IntrospectionRouterOptions,
   introspectionRouter,
+  type LeakReportRouterOptions,
+  leakReportRouter,
   type NodePermissionOptions,
   OptionsError,
   type PersonalTokenAuthOptions,
   personalTokenAuth,
+  type RevokeLeakedOptions,
   requireNodePermission,
+  type SecretScanningReceiverOptions,
+  secretScanningReceiver,
   type ThrottleOptions,
   type TokenCacheOptions,
   type TokenRouterOptions,
@@ -52,6 +58,9 @@ const idlePool = () => {
   return pool;
 };
 const service = () => new TokenService({ store: new MemoryTokenStore() });
+const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 const fn = () => () => undefined;
 
 /** A valid value for every option of `Options`: the type makes the table name them all, and only them. */
@@ -173,8 +182,42 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     },
     misspelt: ['client', 'clients'],
   }),
+  entry<LeakReportRouterOptions>({
+    where: 'leakReportRouter',
+    call: (options) => leakReportRouter(options as never),
+    base: () => ({ tokens: service() }),
+    valid: {
+      tokens: service,
+      throttle: () => ({ maxFailures: 3, window: '1m' }),
+      retryAfter: () => 2,
+      bodyLimit: () => 1024,
+    },
+    misspelt: ['throtle', 'throttle'],
+  }),
+  entry<SecretScanningReceiverOptions>({
+    where: 'secretScanningReceiver',
+    call: (options) => secretScanningReceiver(options as never),
+    base: () => ({ tokens: service(), publicKeys: { github: signingKey } }),
+    valid: {
+      tokens: service,
+      publicKeys: () => new Map([['github', signingKey]]),
+      keyTtl: () => '2h',
+      refetchInterval: () => 30_000,
+      bodyLimit: () => 65_536,
+      maxMatches: () => 10,
+      retryAfter: () => 2,
+    },
+    misspelt: ['maxMatch', 'maxMatches'],
+  }),
+  entry<RevokeLeakedOptions>({
+    where: 'revokeLeaked',
+    call: (options) => service().revokeLeaked('pat_x', options as never),
+    base: () => ({ source: 'a leak report' }),
+    valid: { source: () => 'https://github.com/octocat/app/blob/main/.env' },
+    misspelt: ['sourse', 'source'],
+  }),
   // The throttle of every factory that takes one (forwardAuth's passes it on to the middleware).
-  ...[personalTokenAuth, forwardAuth, introspectionRouter].map((factory) =>
+  ...[personalTokenAuth, forwardAuth, introspectionRouter, leakReportRouter].map((factory) =>
     entry<ThrottleOptions>({
       where: factory.name,
       within: 'throttle',

@@ -244,6 +244,21 @@ describe('revokeLeaked: its source, its options, a store that is down', () => {
     assert.ok(await tokens.verify(token), 'nothing revoked by a call refused');
   });
 
+  test('already revoked, it is revoked again: a cache an earlier revocation never reached drops it', async () => {
+    // The memory store's channel is subscribed at once: the cache is in use from the first check.
+    const store = new MemoryTokenStore({ now: () => time });
+    const reporter = new TokenService({ store });
+    const cached = new TokenService({ store, cache: { maxStale: '1h' } });
+    const issued = await reporter.issue({ user: 'alice', expiresIn: '1h' });
+    assert.ok(await cached.verify(issued.token));
+    // Revoked in the store with no announcement (as when its publish failed): the cache goes on.
+    await store.delete(issued.id, time + HOUR);
+    assert.ok(await cached.verify(issued.token), 'still cached');
+    assert.equal(await reporter.revokeLeaked(issued.token, { source: 'x' }), 'already-revoked');
+    assert.equal(await cached.verify(issued.token), null);
+    await cached.close();
+  });
+
   test('a store that cannot answer: StoreUnavailableError, for a live token and an unknown one', async () => {
     const memory = new MemoryTokenStore({ now: () => time });
     const working = new TokenService({ store: memory });
