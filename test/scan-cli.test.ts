@@ -173,6 +173,23 @@ describe('personal-token scan', () => {
     ]);
   });
 
+  test('a nested repository is read with its own ignore rules; a submodule not checked out is passed over', async () => {
+    const outer = join(root, 'outer');
+    mkdirSync(join(outer, 'nested'), { recursive: true });
+    mkdirSync(join(outer, 'module'));
+    git(outer, 'init', '-q');
+    git(join(outer, 'nested'), 'init', '-q');
+    writeFileSync(join(outer, 'nested', '.gitignore'), 'cache/\n');
+    mkdirSync(join(outer, 'nested', 'cache'));
+    writeFileSync(join(outer, 'nested', 'cache', 'hit.txt'), ignored.token);
+    writeFileSync(join(outer, 'nested', 'keys.txt'), inText.token);
+    // A gitlink whose folder is empty, as after a clone without --recurse-submodules: git lists it
+    // from inside as "./", which must not be gone into again.
+    git(outer, 'update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},module`);
+    const run = await scan(['outer'], root);
+    assert.deepEqual(lines(run.stdout), [`outer/nested/keys.txt:1:1  token ${inText.id}`]);
+  });
+
   test('standard input (-); nothing found: exit 0 and no output', async () => {
     const { token, id } = newToken();
     const run = await scan(
