@@ -1,8 +1,9 @@
+import type { AttemptStore } from '../lib/attempt-store';
 import { InProcessInvalidations } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
-import { isRecentIp, withRecentIp } from '../lib/recent-ips';
+import { addedIps, withRecentIps } from '../lib/recent-ips';
 import type {
   AttemptReservation,
   CheckedToken,
@@ -39,11 +40,13 @@ interface Tombstone extends RevokedToken {
  * Tokens in a Map, with the same semantics as the Redis store: for tests, and for apps that run as a
  * single process without Redis (the example app's default). Nothing survives a restart.
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements TokenStore, AttemptStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
   readonly #byUser = new Map<string, UserTokenIndex>();
+  /** Ancestor id → the ids of its descendants; an entry goes with its descendant (see `listDescendants`). */
+  readonly #descendants = new Map<string, Set<string>>();
   readonly #now: () => number;
   /** Every service on this store is in this process: its messages need no server. */
   readonly invalidations = new InProcessInvalidations();
@@ -73,6 +76,12 @@ export class MemoryTokenStore implements TokenStore {
     const max = options.maxLiveTokens;
     if (max !== undefined && index.page(null, max, this.#isLive).tokens.length >= max) return 'over-limit';
     const stored = structuredClone(token);
+    stored.ancestorIds ??= [];
+    // The index before the record, as every store must (in the same turn here).
+    for (const ancestor of stored.ancestorIds) {
+      const descendants = this.#descendants.get(ancestor) ?? new Set<string>();
+      this.#descendants.set(ancestor, descendants.add(token.id));
+    }
     this.#tokens.set(token.id, stored);
     this.#byUser.set(token.user, index);
     index.add(stored);
@@ -95,10 +104,11 @@ export class MemoryTokenStore implements TokenStore {
         token.lastUsedAt = plan.now;
         const ip = plan.ip;
         if (ip !== undefined) token.lastUsedIp = ip;
-        if (typeof ip === 'string') {
-          const added = !isRecentIp(token.recentIps, ip);
-          token.recentIps = withRecentIp(token.recentIps, ip, plan.now);
-          if (added) return { ...structuredClone(token), addedIp: ip };
+        if (typeof ip === 'string' || plan.pendingIps !== undefined) {
+          const before = token.recentIps;
+          token.recentIps = withRecentIps(before, plan.pendingIps, ip, plan.now);
+          const added = addedIps(before, token.recentIps);
+          if (added !== undefined) return { ...structuredClone(token), addedIps: added };
         }
       }
     }
@@ -147,6 +157,19 @@ export class MemoryTokenStore implements TokenStore {
     };
   }
 
+  async listDescendants(ancestorId: string, limit: number): Promise<string[]> {
+    const descendants = this.#descendants.get(ancestorId);
+    if (!descendants) return [];
+    const found: string[] = [];
+    for (const id of descendants) {
+      if (found.length === limit) break;
+      if (this.#live(id)) found.push(id);
+      else descendants.delete(id);
+    }
+    if (descendants.size === 0) this.#descendants.delete(ancestorId);
+    return found;
+  }
+
   /** Whether an index entry is still the stored, live record (not revoked, expired or replaced). */
   readonly #isLive = (token: StoredToken): boolean =>
     this.#tokens.get(token.id) === token && token.expiresAt > this.#now();
@@ -155,6 +178,7 @@ export class MemoryTokenStore implements TokenStore {
     const token = this.#live(id);
     if (!token) return null;
     this.#tokens.delete(id);
+    for (const ancestor of token.ancestorIds ?? []) this.#forgetDescendant(ancestor, id);
     this.#tombstones.set(id, {
       id,
       user: token.user,
@@ -171,18 +195,6 @@ export class MemoryTokenStore implements TokenStore {
     token.hardExpiresAt = Math.min(hardExpiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
     token.expiresAt = Math.min(token.expiresAt, token.hardExpiresAt);
     return true;
-  }
-
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const now = this.#now();
-    const current = this.#failures.get(key);
-    const next =
-      current && current.resetAt > now
-        ? { count: current.count + 1, resetAt: current.resetAt }
-        : { count: 1, resetAt: now + window };
-    this.#failures.set(key, next);
-    this.#reclaim();
-    return { ...next };
   }
 
   #live(id: string): StoredToken | undefined {
@@ -203,6 +215,12 @@ export class MemoryTokenStore implements TokenStore {
     return tombstone;
   }
 
+  #forgetDescendant(ancestor: string, id: string): void {
+    const descendants = this.#descendants.get(ancestor);
+    descendants?.delete(id);
+    if (descendants?.size === 0) this.#descendants.delete(ancestor);
+  }
+
   #reclaim(): void {
     if (this.size >= this.#sweepAt) this.#sweep();
   }
@@ -210,6 +228,10 @@ export class MemoryTokenStore implements TokenStore {
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
+    for (const [ancestor, descendants] of this.#descendants) {
+      for (const id of descendants) if (!this.#tokens.has(id)) descendants.delete(id);
+      if (descendants.size === 0) this.#descendants.delete(ancestor);
+    }
     for (const [user, index] of this.#byUser) {
       index.compact(this.#isLive);
       if (index.size === 0) this.#byUser.delete(user);
@@ -247,7 +269,20 @@ export class MemoryTokenStore implements TokenStore {
 
   async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
     await this.releaseAttempt(key, attempt);
-    return this.recordFailure(key, window);
+    return this.#countFailure(key, window);
+  }
+
+  /** Counts one failure for `key` in a fixed window that starts with the first. */
+  #countFailure(key: string, window: number): FailureCount {
+    const now = this.#now();
+    const current = this.#failures.get(key);
+    const next =
+      current && current.resetAt > now
+        ? { count: current.count + 1, resetAt: current.resetAt }
+        : { count: 1, resetAt: now + window };
+    this.#failures.set(key, next);
+    this.#reclaim();
+    return { ...next };
   }
 
   #failuresOf(key: string, now: number): FailureCount {

@@ -39,6 +39,8 @@ export {
   type TokenServiceOptions,
 } from './token-service';
 export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './leak-source';
+// Finding tokens in text that should hold none (a log line, an upload, a file): by format and checksum.
+export { scanForTokens, type TokenFinding, TokenScanner } from './token-scan';
 
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
@@ -111,6 +113,7 @@ export {
   type CreateOutcome,
   type ExpiringPageRequest,
   type FailureCount,
+  MAX_FAMILY_DEPTH,
   MAX_RECENT_IPS,
   type PageRequest,
   type RecentIp,
@@ -120,6 +123,8 @@ export {
   type TokenPage,
   type TokenStore,
 } from './store';
+// The failed-authentication throttle's store, which the memory, Redis and PostgreSQL stores implement too.
+export type { AttemptStore } from './attempt-store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 export { type ExpiringPosition, formatExpiringCursor, parseExpiringCursor } from './expiring-page';
 // The in-process cache's options, and the invalidation channel a store offers for it.
@@ -134,6 +139,8 @@ export {
 export {
   BroaderThanCallerError,
   type BroaderThanCallerCode,
+  CallerNotLiveError,
+  FamilyRevocationIncompleteError,
   InvalidDurationError,
   InvalidPageError,
   InvalidScopeError,

@@ -6,6 +6,7 @@ import { PostgresTokenStore, schemaSql } from '../adapters/postgres';
 import { SWEEP_SAMPLE } from '../adapters/postgres-statements';
 import type { StoredToken } from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
+import { conformanceCaseNames } from '../testing/check-token-store';
 import { testTokenStore } from '../testing/node-test';
 import { makePostgresHarness, testPool, uniqueTable } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
@@ -18,7 +19,12 @@ after(async () => {
   await server?.cleanup();
 });
 
-testTokenStore('PostgresTokenStore', () => makePostgresHarness(server));
+testTokenStore('PostgresTokenStore', () => makePostgresHarness(server), {
+  // No invalidation channel (the cache option needs Redis) and no standby in this harness.
+  notOffered: conformanceCaseNames.filter(
+    (name) => name.startsWith('invalidations:') || name.startsWith('failover:'),
+  ),
+});
 
 describe('PostgresTokenStore', () => {
   const record = (time: number, overrides: Partial<StoredToken> = {}): StoredToken => {
@@ -36,6 +42,7 @@ describe('PostgresTokenStore', () => {
       lastUsedAt: null,
       lastUsedIp: null,
       recentIps: [],
+      ancestorIds: [],
       ...overrides,
     };
   };
@@ -58,8 +65,9 @@ describe('PostgresTokenStore', () => {
         'SELECT count(*)::int AS n FROM pg_indexes WHERE tablename IN ($1, $2)',
         [store.table, `${store.table}_failures`],
       );
-      // Two primary keys, the listing index, the index by hard limit, the failures' expiry index.
-      assert.equal(rows[0].n, 5);
+      // Two primary keys, the listing index, the index by hard limit, the index by ancestor, the
+      // failures' expiry index.
+      assert.equal(rows[0].n, 6);
     } finally {
       await pool.end();
     }
@@ -85,6 +93,28 @@ describe('PostgresTokenStore', () => {
       assert.deepEqual(used && 'recentIps' in used && used.recentIps, [
         { ip: '203.0.113.9', lastSeenAt: time },
       ]);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  test('createSchema adds ancestor_ids to a table made before it: its tokens read as made by no token', async () => {
+    const h = await makePostgresHarness(server);
+    try {
+      const time = h.store.now();
+      const token = record(time, { expiresAt: time + 60_000, hardExpiresAt: time + 60_000 });
+      assert.equal(await h.store.create(token), 'created');
+      await h.pool.query(`DROP INDEX "${h.store.table}_by_ancestor"`);
+      await h.pool.query(`ALTER TABLE "${h.store.table}" DROP COLUMN ancestor_ids`);
+      await h.store.createSchema();
+      assert.deepEqual(await h.store.get(token.id), token, 'the token, with no ancestors');
+      const child = record(time, {
+        expiresAt: time + 60_000,
+        hardExpiresAt: time + 60_000,
+        ancestorIds: [token.id],
+      });
+      assert.equal(await h.store.create(child), 'created');
+      assert.deepEqual(await h.store.listDescendants(token.id, 10), [child.id]);
     } finally {
       await h.cleanup();
     }
@@ -144,9 +174,9 @@ describe('PostgresTokenStore', () => {
       const rows = async () =>
         (await h.pool.query(`SELECT count(*)::int AS n FROM "${h.store.table}_failures"`)).rows[0]
           .n as number;
-      for (let i = 0; i < 200; i++) await h.store.recordFailure(`198.51.100.${i}`, 1000);
+      for (let i = 0; i < 200; i++) await h.store.failAttempt(`198.51.100.${i}`, 'lapsed', 1000);
       await h.advance(1000);
-      for (let i = 0; i < 10; i++) await h.store.recordFailure(`203.0.113.${i}`, 1000);
+      for (let i = 0; i < 10; i++) await h.store.failAttempt(`203.0.113.${i}`, 'lapsed', 1000);
       // Each failure deletes up to SWEEP_SAMPLE rows whose window is over.
       assert.equal(await rows(), Math.max(10, 210 - 10 * SWEEP_SAMPLE));
     } finally {
@@ -160,7 +190,7 @@ describe('PostgresTokenStore', () => {
     const h = await makePostgresHarness(server);
     const holder = await h.pool.connect();
     try {
-      await h.store.recordFailure('198.51.100.7', 1000);
+      await h.store.failAttempt('198.51.100.7', 'lapsed', 1000);
       await h.advance(1000);
       // Another client's statement holds that lapsed row, as its own upsert would.
       await holder.query('BEGIN');
@@ -168,7 +198,7 @@ describe('PostgresTokenStore', () => {
         '198.51.100.7',
       ]);
       const statements = [
-        () => h.store.recordFailure('203.0.113.1', 1000),
+        () => h.store.failAttempt('203.0.113.1', 'lapsed', 1000),
         () => h.store.reserveAttempt('203.0.113.2', 5, 1000),
         async () => {
           const { attempt } = await h.store.reserveAttempt('203.0.113.3', 5, 1000);
