@@ -2,6 +2,7 @@
 // while the others go on answering, SIGTERM drains them all and exits 0, and a bad value is a usage error.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { after, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
@@ -71,12 +72,23 @@ describe('personal-token serve-auth --workers', () => {
       undefined,
       ['--workers', '2'],
     );
-    const ask = async () => {
-      const res = await fetch(`${server.url}/auth`, {
-        headers: { authorization: `Bearer ${token}`, 'x-original-method': 'GET', 'x-original-uri': '/a' },
+    // A connection of its own per request: one kept alive to the worker that is killed dies with it
+    // (a proxy retries such a request on another connection); every new one must be answered.
+    const ask = () =>
+      new Promise<[number | undefined, string | string[] | undefined]>((resolve, reject) => {
+        const headers = {
+          authorization: `Bearer ${token}`,
+          'x-original-method': 'GET',
+          'x-original-uri': '/a',
+        };
+        // A hang guard, far above a healthy answer's time.
+        get(`${server.url}/auth`, { agent: false, headers, timeout: 20_000 }, (res) => {
+          res.resume();
+          resolve([res.statusCode, res.headers['x-auth-user']]);
+        })
+          .on('timeout', () => reject(new Error('no answer')))
+          .on('error', reject);
       });
-      return [res.status, res.headers.get('x-auth-user')];
-    };
     try {
       await waitFor(
         'the startup line',
@@ -104,7 +116,17 @@ describe('personal-token serve-auth --workers', () => {
 
       const [killed, survivor] = workers as [number, number];
       process.kill(killed, 'SIGKILL');
-      // The other worker answers meanwhile: no request fails for the one that died.
+      // Once the primary knows (a connection it handed the dying worker is lost with it), the other
+      // worker answers every request while the new one starts.
+      const exited = new RegExp(`worker ${killed} exited \\(SIGKILL\\); a new one in \\d+ ms`);
+      await waitFor(
+        'the primary to see the worker die',
+        async () => exited.test(server.output()) || undefined,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 20,
+        },
+      );
       for (let i = 0; i < 10; i++) assert.deepEqual(await ask(), [200, 'admin']);
       const replaced = await waitFor(
         'a new worker in place of the killed one',
