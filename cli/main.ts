@@ -10,6 +10,7 @@ runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
+  stdin: process.stdin,
 }).then((exitCode) => {
   // Exit explicitly once the output is flushed: a store built by a config file may hold a Redis
   // connection open that the CLI does not own and cannot close.

@@ -30,6 +30,7 @@ import {
 import { type GlobalOptions, type OpenedTokens, openTokens } from './open-tokens';
 import { describeIssued, formatDetails, formatExpiringTable, formatJson, formatTable } from './output';
 import type { RedisConnectionOptions } from './redis';
+import { parseScanOptions, runScan } from './scan';
 import {
   DEFAULT_LISTEN,
   INTROSPECTION_CLIENTS_ENV,
@@ -44,6 +45,8 @@ export interface CliIo {
   stderr(text: string): void;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** What `scan -` reads; without it, `-` is refused. */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export const PROGRAM_NAME = 'personal-token';
@@ -81,7 +84,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .description('Create, list, inspect and revoke the personal access tokens of personal-token-auth.')
     .usage(
-      '[--redis <url>] [--prefix <prefix>] [--postgres [url]] [--config <file>] <create|list|expiring|inspect|revoke|rotate> [options]',
+      '[--redis <url>] [--prefix <prefix>] [--postgres [url]] [--config <file>] <create|list|expiring|inspect|revoke|rotate|scan> [options]',
     )
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'Redis key prefix (default: pat:)')
@@ -116,7 +119,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         '  personal-token inspect <id> [--json]                  # never refreshes a sliding token\n' +
         '  personal-token revoke <id>...\n' +
         '  personal-token revoke --user admin --all\n' +
-        '  personal-token rotate <id> [--overlap 1h] [-q]        # same owner, scopes and hard limit\n\n' +
+        '  personal-token rotate <id> [--overlap 1h] [-q]        # same owner, scopes and hard limit\n' +
+        '  personal-token scan [paths...] [--git-staged] [--sarif] # leaked tokens, no store needed\n\n' +
         'The config that runs is named on stderr (not with -q). One found in the working directory is refused\n' +
         `(exit 2) if someone else could have written it; --config or $${CONFIG_ENV} loads a file as asked.\n\n` +
         'Exit codes: 0 done, 1 refused or failed (unknown id or user, store unreachable...), 2 usage error.\n',
@@ -273,6 +277,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             : `keeps working until ${new Date(Date.now() + request.overlap).toISOString()}`;
         io.stderr(`The old token ${request.id} ${until}.\n${describeIssued(fresh)}`);
       }
+    });
+
+  program
+    .command('scan')
+    .summary('find tokens in files, standard input or git by their checksum (no store needed)')
+    .description(
+      'Find text in the token format with a valid checksum in files, folders (inside a git work tree, ' +
+        "the files git considers: .gitignore is honoured), standard input (-), the staged changes or every commit's " +
+        'added lines. Prints where and the token id, never the token. Exit 0 nothing found, 1 found, 2 usage ' +
+        'error or unreadable path.',
+    )
+    .usage(
+      '[paths...] [--token-prefix <prefix>] [--json | --sarif] [--git-staged | --git-history] [--revoke]',
+    )
+    .argument('[paths...]', 'files, folders, - for standard input (default: the working directory)')
+    .option(
+      '--token-prefix <prefix>',
+      "token prefix to look for (default: the config's tokenPrefix, else pat_)",
+    )
+    .option('--json', 'print [{path, line, column, tokenId}] as JSON')
+    .option('--sarif', 'print a SARIF 2.1.0 log (GitHub code scanning, editors)')
+    .option('--git-staged', 'scan the lines the staged changes add (for a pre-commit hook)')
+    .option('--git-history', 'scan the lines every commit adds, on every ref (reported as commit:path:line)')
+    .option('--revoke', 'revoke each token found that is a live token of the store (needs the store)')
+    .action(async (paths: string[], options, command: Command) => {
+      const request = parseScanOptions(paths, options);
+      exitCode = await runScan(request, command.optsWithGlobals<GlobalOptions>(), io, () => open(command));
     });
 
   program

@@ -39,6 +39,8 @@ export {
   type TokenServiceOptions,
 } from './token-service';
 export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './leak-source';
+// Finding tokens in text that should hold none (a log line, an upload, a file): by format and checksum.
+export { scanForTokens, type TokenFinding, TokenScanner } from './token-scan';
 
 // Self-service token management over HTTP, behind the app's own authentication.
 export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';

@@ -21,7 +21,9 @@ import { crc32 } from 'node:zlib';
  */
 export const DEFAULT_TOKEN_PREFIX = 'pat_';
 
-const ID_LENGTH = 16;
+/** A token's public id: 16 hex digits, right after the prefix. */
+export const TOKEN_ID_LENGTH = 16;
+const ID_LENGTH = TOKEN_ID_LENGTH;
 const SECRET_BYTES = 32;
 const SECRET_LENGTH = 43; // base64url of 32 bytes, no padding
 const WINDOW_LENGTH = 8;
@@ -77,6 +79,11 @@ export function tokenLikeText(prefix: string): (text: string) => boolean {
   // The prefix is letters, digits, `_` and `-`: nothing in it needs escaping in a pattern.
   const prefixAndId = new RegExp(`${prefix}[0-9a-f]{${ID_LENGTH}}`, 'i');
   return (text) => SECRET_SIZED_RUN.test(text) || prefixAndId.test(text);
+}
+
+/** How many characters a token of this prefix has: every token is exactly this long. */
+export function tokenLength(prefix: string): number {
+  return prefix.length + BODY_LENGTH;
 }
 
 export function isTokenId(id: string): boolean {

@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Which files a folder holds for `scan`, and reading them. Inside a git work tree, the files git
+ * itself would consider (tracked or untracked, not ignored: `git ls-files --cached --others
+ * --exclude-standard`), so `.gitignore` counts exactly as git reads it; elsewhere every file below,
+ * `.git/` left out. Symbolic links are not followed in either case: a link to a file in the tree is
+ * scanned as that file, and one out of the tree leads to what the user did not ask to scan.
+ */
+
+/** A file that could not be read or listed, and why. */
+export interface Unreadable {
+  path: string;
+  reason: string;
+}
+
+/** The regular files under `folder` (relative to `cwd`, or absolute), as paths joined to it. */
+export async function filesIn(
+  folder: string,
+  cwd: string,
+): Promise<{ files: string[]; unreadable: Unreadable[] }> {
+  const listed = await gitListedFiles(resolve(cwd, folder));
+  if (listed !== undefined) {
+    const files: string[] = [];
+    const unreadable: Unreadable[] = [];
+    for (const name of listed) {
+      const path = join(folder, name);
+      const kind = kindOf(resolve(cwd, path));
+      if (kind === 'file') files.push(path);
+      // A submodule: its own work tree, with its own ignore rules.
+      else if (kind === 'folder') {
+        const inner = await filesIn(path, cwd);
+        files.push(...inner.files);
+        unreadable.push(...inner.unreadable);
+      }
+      // Anything else: a tracked file deleted from the work tree, a symbolic link, a socket.
+    }
+    return { files, unreadable };
+  }
+  const files: string[] = [];
+  const unreadable: Unreadable[] = [];
+  walk(folder, cwd, files, unreadable);
+  return { files, unreadable };
+}
+
+function kindOf(path: string): 'file' | 'folder' | 'other' {
+  try {
+    const stats = lstatSync(path);
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+function walk(folder: string, cwd: string, files: string[], unreadable: Unreadable[]): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(resolve(cwd, folder), { withFileTypes: true });
+  } catch (error) {
+    unreadable.push({ path: folder, reason: reasonOf(error) });
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== '.git') walk(path, cwd, files, unreadable);
+    } else if (entry.isFile()) {
+      files.push(path);
+    }
+  }
+}
+
+/** The files git lists in `folder` (relative to it), or undefined when it is not in a work tree. */
+function gitListedFiles(folder: string): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+      { cwd: folder, encoding: 'buffer', maxBuffer: 1 << 30 },
+      (error, stdout) => {
+        // Not in a work tree, inside .git, or git not installed: walk the folder instead.
+        if (error !== null) return resolve(undefined);
+        const names = stdout.toString('utf8').split('\0');
+        names.pop();
+        // The index lists a file once per conflict stage.
+        resolve([...new Set(names)]);
+      },
+    );
+  });
+}
+
+export function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+}
+
+const CHUNK_SIZE = 1 << 20;
+let chunk: Buffer | undefined;
+
+/**
+ * Reads a file chunk by chunk into one reused buffer, handing each piece to `take` (which must not
+ * keep it). Synchronous: a scan reads one file after another, and a pre-commit hook wants it quick.
+ */
+export function readFileInChunks(path: string, take: (piece: Buffer) => void): void {
+  chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
+  const fd = openSync(path, 'r');
+  try {
+    for (
+      let read = readSync(fd, chunk, 0, CHUNK_SIZE, null);
+      read > 0;
+      read = readSync(fd, chunk, 0, CHUNK_SIZE, null)
+    ) {
+      take(chunk.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
