@@ -37,7 +37,6 @@ const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // The same but C0, which JSON.stringify escapes in strings (and whose `\n` lays out the JSON).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNESCAPED_BY_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `hard`, `sliding 10m`, or `sliding 10m, cap <time>`. */

@@ -1,6 +1,15 @@
 import { isUtf8 } from 'node:buffer';
 import { execFile } from 'node:child_process';
-import { closeSync, constants, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UNTRUSTED_TREE_GIT } from './scan-git';
 
@@ -94,7 +103,11 @@ function gitListedFiles(folder: string): Promise<{ names: string[]; notUtf8: str
         if (error !== null) return resolve(undefined);
         const names = new Set<string>();
         const notUtf8 = new Set<string>();
-        for (let start = 0, end = stdout.indexOf(0); end !== -1; start = end + 1, end = stdout.indexOf(0, start)) {
+        for (
+          let start = 0, end = stdout.indexOf(0);
+          end !== -1;
+          start = end + 1, end = stdout.indexOf(0, start)
+        ) {
           const name = stdout.subarray(start, end);
           (isUtf8(name) ? names : notUtf8).add(name.toString('utf8'));
         }

@@ -46,23 +46,29 @@ describe('POST /revoke: texts that are almost a live token revoke nothing', () =
 
   /** Ways to make a text that is not the token from the token: one character changed, case, width. */
   const nearMiss = (token: string) =>
-    fc.oneof(
-      fc
-        .tuple(fc.nat({ max: token.length - 1 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }))
-        .filter(([at, char]) => token[at] !== char)
-        .map(([at, char]) => token.slice(0, at) + char + token.slice(at + 1)),
-      fc.nat({ max: token.length - 1 }).map((at) => {
-        const char = token[at]!;
-        const other = char === char.toUpperCase() ? char.toLowerCase() : char.toUpperCase();
-        return token.slice(0, at) + (other === char ? String.fromCharCode(char.charCodeAt(0) + 0xfee0) : other) + token.slice(at + 1);
-      }),
-      fc.constant(token.toUpperCase()),
-      fc.constant(token.slice(0, 4 + 16)),
-      fc.constant(token.slice(0, -1)),
-      fc.constant(`${token}x`),
-      fc.constant(token.normalize('NFKD').replace(/_/g, '\uff3f')),
-      fc.constant(token.replace(/-/g, '+')),
-    ).filter((text) => text !== token);
+    fc
+      .oneof(
+        fc
+          .tuple(fc.nat({ max: token.length - 1 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }))
+          .filter(([at, char]) => token[at] !== char)
+          .map(([at, char]) => token.slice(0, at) + char + token.slice(at + 1)),
+        fc.nat({ max: token.length - 1 }).map((at) => {
+          const char = token[at]!;
+          const other = char === char.toUpperCase() ? char.toLowerCase() : char.toUpperCase();
+          return (
+            token.slice(0, at) +
+            (other === char ? String.fromCharCode(char.charCodeAt(0) + 0xfee0) : other) +
+            token.slice(at + 1)
+          );
+        }),
+        fc.constant(token.toUpperCase()),
+        fc.constant(token.slice(0, 4 + 16)),
+        fc.constant(token.slice(0, -1)),
+        fc.constant(`${token}x`),
+        fc.constant(token.normalize('NFKD').replace(/_/g, '\uff3f')),
+        fc.constant(token.replace(/-/g, '+')),
+      )
+      .filter((text) => text !== token);
 
   test('random near misses: 200, empty body, the token still live', async () => {
     const { token } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
@@ -82,7 +88,13 @@ describe('POST /revoke: texts that are almost a live token revoke nothing', () =
     const { token, id } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
     const other = new TokenService({ store: new MemoryTokenStore(), tokenPrefix: 'xyz_' });
     const foreign = await other.issue({ user: 'alice', expiresIn: '1h' });
-    for (const text of [id, `pat_${id}`, `pat_${id}${'A'.repeat(66)}`, foreign.token, foreign.token.replace('xyz_', 'pat_')]) {
+    for (const text of [
+      id,
+      `pat_${id}`,
+      `pat_${id}${'A'.repeat(66)}`,
+      foreign.token,
+      foreign.token.replace('xyz_', 'pat_'),
+    ]) {
       await rawReport(app, `token=${encodeURIComponent(text)}`).expect(200);
     }
     assert.ok(await live(app, token));
@@ -98,7 +110,12 @@ describe('POST /revoke: hostile bodies are a 4xx or the same 200, never a 5xx', 
     const cases: [string, Record<string, string>, string, number][] = [
       ['utf-16', { 'Content-Type': `${form}; charset=utf-16` }, 'token=x', 415],
       ['gzip', { 'Content-Type': form, 'Content-Encoding': 'gzip' }, 'token=x', 415],
-      ['deflate, identity', { 'Content-Type': form, 'Content-Encoding': 'deflate, identity' }, 'token=x', 415],
+      [
+        'deflate, identity',
+        { 'Content-Type': form, 'Content-Encoding': 'deflate, identity' },
+        'token=x',
+        415,
+      ],
       ['identity', { 'Content-Type': form, 'Content-Encoding': 'identity' }, 'token=x', 200],
       ['JSON', { 'Content-Type': 'application/json' }, '{"token":"x"}', 415],
       ['a repeated token', { 'Content-Type': form }, 'token=a&token=b', 400],
@@ -143,7 +160,11 @@ describe('POST /revoke: hostile bodies are a 4xx or the same 200, never a 5xx', 
     for (const around of ['\n', '\r\n', ' ', '\t']) {
       const { token } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
       await rawReport(app, `token=${encodeURIComponent(`${token}${around}`)}`).expect(200);
-      assert.equal(await live(app, token), false, `a token followed by ${JSON.stringify(around)} stayed live`);
+      assert.equal(
+        await live(app, token),
+        false,
+        `a token followed by ${JSON.stringify(around)} stayed live`,
+      );
     }
     const { token } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
     // `+` is a space in a form: `token=<token>+` is the token and a space.
@@ -176,7 +197,10 @@ const GITHUB_ID = createHash('sha256').update('attack test key').digest('hex');
 /** r and s of a P-256 signature over `body`. */
 function signatureParts(body: string, key: KeyObject = GITHUB.privateKey): { r: bigint; s: bigint } {
   const raw = sign('sha256', Buffer.from(body), { key, dsaEncoding: 'ieee-p1363' });
-  return { r: BigInt(`0x${raw.subarray(0, 32).toString('hex')}`), s: BigInt(`0x${raw.subarray(32).toString('hex')}`) };
+  return {
+    r: BigInt(`0x${raw.subarray(0, 32).toString('hex')}`),
+    s: BigInt(`0x${raw.subarray(32).toString('hex')}`),
+  };
 }
 
 /** A DER INTEGER of a non-negative number. */
@@ -295,10 +319,15 @@ describe('secret-scanning receiver: signatures', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 300 }), async (id) => {
         const res = await alert(app, body, signature, id.replace(/[^\x21-\x7e]/g, 'x'));
-        assert.ok(res.status === 401 || (res.status === 200 && id.replace(/[^\x21-\x7e]/g, 'x') === GITHUB_ID));
+        assert.ok(
+          res.status === 401 || (res.status === 200 && id.replace(/[^\x21-\x7e]/g, 'x') === GITHUB_ID),
+        );
       }),
       { numRuns: 200 },
     );
+    for (const id of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      await alert(app, body, signature, id).expect(401);
+    }
     assert.equal(fetches, 1);
   });
 
@@ -333,7 +362,9 @@ describe('secret-scanning receiver: a key list that never comes', () => {
       publicKeys: () => {
         fetches++;
         // The first fetch hangs for ever (a server that accepts and never answers), the next one answers.
-        return fetches === 1 ? new Promise(() => {}) : Promise.resolve([{ key_identifier: GITHUB_ID, key: GITHUB.pem }]);
+        return fetches === 1
+          ? new Promise(() => {})
+          : Promise.resolve([{ key_identifier: GITHUB_ID, key: GITHUB.pem }]);
       },
       keyFetchTimeout: 50,
       refetchInterval: 1,
@@ -352,7 +383,9 @@ describe('secret-scanning receiver: a key list that never comes', () => {
 
   test('keyFetchTimeout is checked like any duration option', () => {
     const tokens = service();
-    assert.throws(() => secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: 'soon' }));
+    assert.throws(() =>
+      secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: 'soon' }),
+    );
     assert.throws(() => secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: 0 }));
   });
 });

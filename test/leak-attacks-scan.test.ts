@@ -55,8 +55,9 @@ const newFolder = () => {
 
 // C0 and C1 controls, line separators, bidirectional marks, overrides and isolates: raw in a terminal,
 // each can move the cursor, recolour, forge a line or show a name backwards.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
-const UNSAFE_IN_TERMINAL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_IN_TERMINAL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 describe('scan: a tree that is not trusted', () => {
   test('its .git/config runs no program (core.fsmonitor): folder, --git-staged, --git-history', async () => {
@@ -105,7 +106,10 @@ describe('scan: a tree that is not trusted', () => {
   test('a file whose name is not UTF-8 in a git work tree is not skipped in silence', async () => {
     const tree = newFolder();
     git(tree, 'init', '-q');
-    writeFileSync(Buffer.concat([Buffer.from(`${tree}/x`), Buffer.from([0xff]), Buffer.from('.txt')]), newToken().token);
+    writeFileSync(
+      Buffer.concat([Buffer.from(`${tree}/x`), Buffer.from([0xff]), Buffer.from('.txt')]),
+      newToken().token,
+    );
     const run = await scan(['.'], tree);
     // Either it is read, or the scan says it could not be: never "nothing found".
     assert.notEqual(run.code, 0, 'a token in a file named in Latin-1 went unreported');
