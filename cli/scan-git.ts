@@ -41,9 +41,11 @@ const GIT = ['-c', 'core.quotePath=true', '-c', 'diff.suppressBlankEmpty=false']
 /**
  * Given to every git the scan runs: the tree may be one nobody vouched for (an unpacked archive with
  * its `.git/`), and git runs the program a repository's own config names as `core.fsmonitor`
- * whenever it reads the index (`ls-files`, `diff --cached`). The command line outranks every file.
+ * whenever it reads the index (`ls-files`, `diff --cached`); the command line outranks every file.
+ * And the commits are read as they are: a replace ref (`git replace`) would show another commit in
+ * the place of one that added a token, which the branch still holds and a push still sends.
  */
-export const UNTRUSTED_TREE_GIT = ['-c', 'core.fsmonitor=false'];
+export const UNTRUSTED_TREE_GIT = ['--no-replace-objects', '-c', 'core.fsmonitor=false'];
 
 /** The lines `git diff --cached` adds: what the next commit would bring. */
 export function stagedAddedLines(cwd: string): AsyncGenerator<AddedLine> {

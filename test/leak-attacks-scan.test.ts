@@ -78,6 +78,31 @@ describe('scan: a tree that is not trusted', () => {
     }
   });
 
+  test('--git-history: a replace ref cannot hide the commit that added a token', async () => {
+    const tree = newFolder();
+    git(tree, 'init', '-q');
+    const token = newToken();
+    writeFileSync(join(tree, 'a.txt'), `${token.token}\n`);
+    git(tree, 'add', '-A');
+    git(tree, 'commit', '-qm', 'first');
+    const leaking = git(tree, 'rev-parse', 'HEAD').trim();
+    // A commit of a clean tree, put in the leaking one's place for every git command that honours
+    // refs/replace: the branch still holds (and a push still sends) the original.
+    writeFileSync(join(tree, 'clean.txt'), 'nothing here\n');
+    const cleanTree = execFileSync('git', ['mktree'], {
+      cwd: tree,
+      env: GIT_ENV,
+      input: `100644 blob ${execFileSync('git', ['hash-object', '-w', 'clean.txt'], { cwd: tree, env: GIT_ENV, encoding: 'utf8' }).trim()}\tclean.txt\n`,
+      encoding: 'utf8',
+    }).trim();
+    const clean = git(tree, 'commit-tree', cleanTree, '-m', 'first').trim();
+    git(tree, 'replace', leaking, clean);
+    rmSync(join(tree, 'clean.txt'));
+    const run = await scan(['--git-history', '.'], tree);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.stdout, `${leaking}:a.txt:1:1  token ${token.id}\n`);
+  });
+
   test('a FIFO or a device named on the command line: exit 2 at once, never a hang (a real process)', async () => {
     const tree = newFolder();
     const fifo = join(tree, 'fifo');
