@@ -158,6 +158,30 @@ describe('POST /revoke: hostile bodies are a 4xx or the same 200, never a 5xx', 
     );
   });
 
+  test('random Content-Type and Content-Encoding headers: a 4xx or 200, never a 5xx (fast-check)', async () => {
+    const headerText = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+      maxLength: 80,
+    });
+    const contentType = fc.oneof(
+      headerText,
+      headerText.map((rest) => `application/x-www-form-urlencoded${rest}`),
+      headerText.map((rest) => `application/x-www-form-urlencoded; charset=${rest}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(contentType, fc.option(headerText), async (type, encoding) => {
+        let req = request(app).post('/revoke').set('Content-Type', type);
+        if (encoding !== null) req = req.set('Content-Encoding', encoding);
+        const res = await req.send(Buffer.from('token=pat_x'));
+        assert.ok(
+          res.status === 200 || (res.status >= 400 && res.status < 500),
+          `${res.status} for ${type} / ${encoding}`,
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test('a token with the newline an editor leaves at the end of a file is revoked, not answered 200 in vain', async () => {
     for (const around of ['\n', '\r\n', ' ', '\t']) {
       const { token } = await tokens.issue({ user: 'alice', expiresIn: '1h' });
