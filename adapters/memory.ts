@@ -1,8 +1,9 @@
+import type { AttemptStore } from '../lib/attempt-store';
 import { InProcessInvalidations } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
-import { isRecentIp, withRecentIp } from '../lib/recent-ips';
+import { addedIps, withRecentIps } from '../lib/recent-ips';
 import type {
   AttemptReservation,
   CheckedToken,
@@ -39,7 +40,7 @@ interface Tombstone extends RevokedToken {
  * Tokens in a Map, with the same semantics as the Redis store: for tests, and for apps that run as a
  * single process without Redis (the example app's default). Nothing survives a restart.
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements TokenStore, AttemptStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
@@ -95,10 +96,11 @@ export class MemoryTokenStore implements TokenStore {
         token.lastUsedAt = plan.now;
         const ip = plan.ip;
         if (ip !== undefined) token.lastUsedIp = ip;
-        if (typeof ip === 'string') {
-          const added = !isRecentIp(token.recentIps, ip);
-          token.recentIps = withRecentIp(token.recentIps, ip, plan.now);
-          if (added) return { ...structuredClone(token), addedIp: ip };
+        if (typeof ip === 'string' || plan.pendingIps !== undefined) {
+          const before = token.recentIps;
+          token.recentIps = withRecentIps(before, plan.pendingIps, ip, plan.now);
+          const added = addedIps(before, token.recentIps);
+          if (added !== undefined) return { ...structuredClone(token), addedIps: added };
         }
       }
     }
@@ -173,18 +175,6 @@ export class MemoryTokenStore implements TokenStore {
     return true;
   }
 
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const now = this.#now();
-    const current = this.#failures.get(key);
-    const next =
-      current && current.resetAt > now
-        ? { count: current.count + 1, resetAt: current.resetAt }
-        : { count: 1, resetAt: now + window };
-    this.#failures.set(key, next);
-    this.#reclaim();
-    return { ...next };
-  }
-
   #live(id: string): StoredToken | undefined {
     const token = this.#tokens.get(id);
     if (token && token.expiresAt <= this.#now()) {
@@ -247,7 +237,20 @@ export class MemoryTokenStore implements TokenStore {
 
   async failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
     await this.releaseAttempt(key, attempt);
-    return this.recordFailure(key, window);
+    return this.#countFailure(key, window);
+  }
+
+  /** Counts one failure for `key` in a fixed window that starts with the first. */
+  #countFailure(key: string, window: number): FailureCount {
+    const now = this.#now();
+    const current = this.#failures.get(key);
+    const next =
+      current && current.resetAt > now
+        ? { count: current.count + 1, resetAt: current.resetAt }
+        : { count: 1, resetAt: now + window };
+    this.#failures.set(key, next);
+    this.#reclaim();
+    return { ...next };
   }
 
   #failuresOf(key: string, now: number): FailureCount {

@@ -16,17 +16,18 @@ export interface TokenRow {
   revoked_at: string | null;
   /** `[{ "ip": …, "lastSeenAt": … }]`, newest first; absent where a statement does not read it. */
   recent_ips?: { ip: string; lastSeenAt: number }[] | null;
-  /** The check's statement with a client IP: whether it added one the record did not hold. */
-  ip_added?: boolean;
+  /** The check's statement with client IPs: the addresses it added that the record did not hold (null: none). */
+  added_ips?: string[] | null;
 }
 
 const time = (value: string | null): number | null => (value === null ? null : Number(value));
 
-/** The token a check's row holds (with the IP it added, if any), or its tombstone. */
-export function tokenOfRow(row: TokenRow, ip?: string | null): CheckedToken | RevokedToken {
+/** The token a check's row holds (with the IPs it added, if any), or its tombstone. */
+export function tokenOfRow(row: TokenRow): CheckedToken | RevokedToken {
   if (row.revoked_at !== null) return { id: row.id, user: row.login, revokedAt: Number(row.revoked_at) };
   const token: CheckedToken = recordOfRow(row);
-  if (row.ip_added === true && typeof ip === 'string') token.addedIp = ip;
+  const added = row.added_ips;
+  if (Array.isArray(added) && added.length > 0) token.addedIps = added.map(String);
   return token;
 }
 

@@ -32,7 +32,6 @@ export interface Statements {
   nextExpiring: Statement;
   delete: Statement;
   limit: Statement;
-  recordFailure: Statement;
   reserveAttempt: Statement;
   releaseAttempt: Statement;
   failAttempt: Statement;
@@ -111,18 +110,22 @@ UNION ALL
 SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
     ),
 
-    // A check that records a client IP: $1 id, $2 secret hash, $3 now, $4 new expiry (null: it does
-    // not move), $5 touch if last use <= this, $6 the IP, $7 new IP if last use <= this. As `verify`,
-    // and a use is also due for an IP not in recent_ips once the last use is at most $7; a written use
-    // moves the IP to the front of recent_ips, the newest ${MAX_RECENT_IPS} kept. `before` locks the row
-    // first and reads it as it is then, so that concurrent checks each merge into the other's list, and
-    // says whether the IP was new (`ip_added`).
+    // A check that records client IPs: $1 id, $2 secret hash, $3 now, $4 new expiry (null: it does
+    // not move), $5 touch if last use <= this, $6 the IP (null: none), $7 new IP if last use <= this,
+    // $8 the plan's pending addresses (a jsonb array as recent_ips holds them; null: none). As
+    // `verify`, and a use is also due for an IP not in recent_ips, or for pending addresses, once the
+    // last use is at most $7. A written use merges the IP (seen now), the pending addresses and those
+    // held as `withRecentIps` does (lib/recent-ips.ts): each address once at its latest time, newest
+    // first, ties in that order, the newest ${MAX_RECENT_IPS} kept. `before` locks the row first and reads
+    // it as it is then, so that concurrent checks each merge into the other's list; `added_ips` are
+    // the addresses the write put into recent_ips that it did not hold.
     verifyWithIp: named(
       'verify_ip',
       `WITH before AS (
-  SELECT t.id, NOT (t.recent_ips @> jsonb_build_array(jsonb_build_object('ip', $6::text))) AS is_new,
+  SELECT t.id, t.recent_ips AS held,
     (t.last_used_at IS NULL OR t.last_used_at <= $5::bigint
-      OR (t.last_used_at <= $7::bigint AND NOT (t.recent_ips @> jsonb_build_array(jsonb_build_object('ip', $6::text))))) AS due
+      OR (t.last_used_at <= $7::bigint AND ($8::jsonb IS NOT NULL
+        OR ($6::text IS NOT NULL AND NOT (t.recent_ips @> jsonb_build_array(jsonb_build_object('ip', $6::text))))))) AS due
   FROM ${t} AS t
   WHERE t.id = $1 AND t.secret_hash = $2 AND t.revoked_at IS NULL AND t.expires_at > $3::bigint
   FOR UPDATE
@@ -131,23 +134,36 @@ SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND
     expires_at = CASE WHEN $4::bigint IS NULL THEN t.expires_at ELSE LEAST($4::bigint, coalesce(t.hard_expires_at, $4::bigint)) END,
     last_used_at = CASE WHEN before.due THEN $3::bigint ELSE t.last_used_at END,
     last_used_ip = CASE WHEN before.due THEN $6::text ELSE t.last_used_ip END,
-    recent_ips = CASE WHEN NOT before.due THEN t.recent_ips ELSE (
-      SELECT jsonb_agg(entry ORDER BY place) FROM (
-        SELECT jsonb_build_object('ip', $6::text, 'lastSeenAt', $3::bigint) AS entry, 0::bigint AS place
-        UNION ALL
-        (SELECT old.entry, old.place FROM jsonb_array_elements(t.recent_ips) WITH ORDINALITY AS old(entry, place)
-          WHERE old.entry->>'ip' IS DISTINCT FROM $6::text ORDER BY old.place LIMIT ${MAX_RECENT_IPS - 1})
+    recent_ips = CASE WHEN NOT before.due OR ($6::text IS NULL AND $8::jsonb IS NULL) THEN t.recent_ips ELSE (
+      SELECT coalesce(jsonb_agg(jsonb_build_object('ip', ip, 'lastSeenAt', seen) ORDER BY seen DESC, place), '[]'::jsonb)
+      FROM (
+        SELECT ip, seen, place FROM (
+          SELECT DISTINCT ON (ip) ip, seen, place FROM (
+            SELECT $6::text AS ip, $3::bigint AS seen, 0::bigint AS place WHERE $6::text IS NOT NULL
+            UNION ALL
+            SELECT p.entry->>'ip', (p.entry->>'lastSeenAt')::bigint, p.place
+              FROM jsonb_array_elements(coalesce($8::jsonb, '[]'::jsonb)) WITH ORDINALITY AS p(entry, place)
+            UNION ALL
+            SELECT o.entry->>'ip', (o.entry->>'lastSeenAt')::bigint, 1000 + o.place
+              FROM jsonb_array_elements(t.recent_ips) WITH ORDINALITY AS o(entry, place)
+          ) AS candidates
+          ORDER BY ip, seen DESC NULLS LAST, place
+        ) AS latest
+        ORDER BY seen DESC NULLS LAST, place LIMIT ${MAX_RECENT_IPS}
       ) AS kept
     ) END
   FROM before
   WHERE t.id = before.id AND ($4::bigint IS NOT NULL OR before.due)
   RETURNING ${RECORD_COLUMNS.split(', ')
     .map((column) => `t.${column}`)
-    .join(', ')}, before.due AND before.is_new AS ip_added
+    .join(', ')}, CASE WHEN before.due THEN (
+      SELECT jsonb_agg(now_held.entry->'ip') FROM jsonb_array_elements(t.recent_ips) AS now_held(entry)
+      WHERE NOT (before.held @> jsonb_build_array(jsonb_build_object('ip', now_held.entry->'ip')))
+    ) END AS added_ips
 )
-SELECT ${RECORD_COLUMNS}, ip_added FROM applied
+SELECT ${RECORD_COLUMNS}, added_ips FROM applied
 UNION ALL
-SELECT ${RECORD_COLUMNS}, false FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
+SELECT ${RECORD_COLUMNS}, NULL FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND NOT EXISTS (SELECT 1 FROM applied)`,
     ),
 
     // $1 id, $2 now.
@@ -210,15 +226,6 @@ RETURNING ${COLUMNS.split(', ')
   hard_expires_at = LEAST(coalesce(hard_expires_at, $3), $3),
   expires_at = LEAST(expires_at, $3)
 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
-    ),
-
-    // $1 key, $2 now, $3 window. Returns count, reset_at.
-    recordFailure: named(
-      'record_failure',
-      `WITH ${sweepFailures('$2::bigint', '$1')}
-INSERT INTO ${f} AS f (key, count, reset_at, attempts, expires_at) VALUES ($1, 1, $2::bigint + $3::bigint, '{}', $2::bigint + $3::bigint)
-ON CONFLICT (key) DO UPDATE SET ${countFailure}
-RETURNING count, reset_at`,
     ),
 
     // $1 key, $2 now, $3 limit, $4 window, $5 attempt id. One row per client holds its failures and

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
 import { formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import type {
@@ -60,7 +61,7 @@ const SCHEMA_LOCK = 0x7074_6173;
  * only a hard limit and no use due, which is never written). Rows that expired are deleted a few at a
  * time as tokens are issued and failures counted: no job to run.
  */
-export class PostgresTokenStore implements TokenStore {
+export class PostgresTokenStore implements TokenStore, AttemptStore {
   readonly pool: PostgresTokenStorePool;
   readonly table: string;
   readonly #now: () => number;
@@ -121,7 +122,8 @@ export class PostgresTokenStore implements TokenStore {
   async verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null> {
     // A public id alone, with any hash, touches nothing.
     if (tokenIdOf(secretHash) !== id) return null;
-    if (typeof plan.ip === 'string') return this.#verifyWithIp(id, secretHash, plan, plan.ip);
+    if (typeof plan.ip === 'string' || (plan.ip === null && plan.pendingIps !== undefined))
+      return this.#verifyWithIp(id, secretHash, plan);
     const { rows } = await this.#run(this.#statements.verify, [
       id,
       secretHash,
@@ -135,24 +137,27 @@ export class PostgresTokenStore implements TokenStore {
     return row ? tokenOfRow(row) : null;
   }
 
-  /** A check that records a client IP in `recent_ips` too (see `verifyWithIp`). */
+  /** A check that records client IPs in `recent_ips` too (see `verifyWithIp`). */
   async #verifyWithIp(
     id: string,
     secretHash: string,
     plan: CheckPlan,
-    ip: string,
   ): Promise<CheckedToken | RevokedToken | null> {
+    const pending = plan.pendingIps;
     const { rows } = await this.#run(this.#statements.verifyWithIp, [
       id,
       secretHash,
       plan.now,
       plan.expiresAt,
       plan.touchIfBefore,
-      ip,
+      plan.ip ?? null,
       plan.newIpIfBefore ?? null,
+      pending === undefined || pending.length === 0
+        ? null
+        : JSON.stringify(pending.map((entry) => ({ ip: entry.ip, lastSeenAt: entry.lastSeenAt }))),
     ]);
     const row = rows[0] as TokenRow | undefined;
-    return row ? tokenOfRow(row, ip) : null;
+    return row ? tokenOfRow(row) : null;
   }
 
   async get(id: string): Promise<StoredToken | null> {
@@ -202,11 +207,6 @@ export class PostgresTokenStore implements TokenStore {
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {
     const { rowCount } = await this.#run(this.#statements.limit, [id, this.#now(), hardExpiresAt]);
     return rowCount === 1;
-  }
-
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const { rows } = await this.#run(this.#statements.recordFailure, [key, this.#now(), window]);
-    return failureCountOf(rows[0]);
   }
 
   // Attempt ids: unique across app instances without a random number per request.

@@ -11,7 +11,9 @@ interface PublishingClient {
   duplicate(override?: Record<string, unknown>): SubscribingConnection;
   readonly isCluster?: boolean;
   /** A Cluster's node connections (the Cluster keeps the list current). */
-  nodes?(role?: 'all'): PublishingClient[];
+  nodes?(role?: 'all' | 'master'): PublishingClient[];
+  /** A node's address. */
+  readonly options?: { host?: string; port?: number };
 }
 
 interface SubscribingConnection {
@@ -56,7 +58,17 @@ class RedisInvalidations implements InvalidationChannel {
     // token, and its own subscription may not have read the message yet.
     for (const onIds of subscribersHere.get(this.#channel) ?? []) onIds([...ids]);
     // In a Cluster, PUBLISH reaches every node: a subscriber on any one of them hears it.
-    await this.#client.publish(this.#channel, encodeInvalidation(ids));
+    const message = encodeInvalidation(ids);
+    const node = publishingNode(this.#client);
+    if (node !== undefined) {
+      try {
+        await node.publish(this.#channel, message);
+        return;
+      } catch {
+        // That node is gone: any other carries it, if perhaps out of order (heard twice is harmless).
+      }
+    }
+    await this.#client.publish(this.#channel, message);
   }
 
   subscribe(onIds: (ids: string[]) => void, onHealth: (healthy: boolean) => void): InvalidationSubscription {
@@ -129,7 +141,8 @@ class RedisInvalidations implements InvalidationChannel {
     let connections = 0;
     let closed = false;
     connection.on('message', (channel: string, text: string) => {
-      if (channel === this.#channel) onIds(decodeInvalidation(text));
+      // A closed connection may still read what was on its way: the subscription has ended.
+      if (!closed && channel === this.#channel) onIds(decodeInvalidation(text));
     });
     connection.on('ready', () => {
       const current = ++connections;
@@ -154,4 +167,24 @@ class RedisInvalidations implements InvalidationChannel {
       },
     };
   }
+}
+
+/**
+ * In a Cluster, the node every process publishes through: the master first by address. The bus
+ * forwards one node's messages to the others in the order it took them, whereas messages the Cluster
+ * client sends through nodes picked at random may overtake one another on their way to a subscriber.
+ * Undefined outside a Cluster.
+ */
+function publishingNode(client: PublishingClient): PublishingClient | undefined {
+  if (!client.isCluster) return undefined;
+  let chosen: PublishingClient | undefined;
+  let chosenAddress = '';
+  for (const node of client.nodes!('master')) {
+    const address = `${node.options?.host}:${String(node.options?.port).padStart(5, '0')}`;
+    if (chosen === undefined || address < chosenAddress) {
+      chosen = node;
+      chosenAddress = address;
+    }
+  }
+  return chosen;
 }

@@ -66,7 +66,8 @@ export function encodeToken(token: StoredToken): string {
   return fields.join('\t');
 }
 
-function encodeRecentIps(recent: readonly RecentIp[]): string {
+/** Recent IPs as the record's field holds them (see the format above); also the scripts' pending addresses. */
+export function encodeRecentIps(recent: readonly RecentIp[]): string {
   return recent.map((entry) => `${entry.lastSeenAt},${escapeScope(entry.ip)}`).join(' ');
 }
 

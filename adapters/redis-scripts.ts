@@ -66,51 +66,78 @@ return { value, redis.call('PTTL', key) }
 `);
 
 // Lua: applies a check's plan to the record `fields` under `key`, whose hash matched: writes the use
-// (ARGV[2] now) when the stored one is none or at most ARGV[3] (touch if before), or when the IP is
-// not among the recent ones and the stored use is at most `new_ip_if_before` ('' for no such rule);
-// with the IP if ARGV[4] is 'set' (ARGV[5], escaped), which a non-empty one also moves to the front
-// of the recent IPs (field 11, see redis-record.ts), the newest MAX_RECENT_IPS kept. Returns 0 when
-// it wrote nothing, 2 when it wrote an IP the recent ones did not hold, else 1. The key keeps its TTL.
+// (ARGV[2] now) when the stored one is none or at most ARGV[3] (touch if before), or when the stored
+// use is at most `new_ip_if_before` ('' for no such rule) and the IP is not among the recent ones or
+// `pending` addresses are given (the plan's, as the recent IPs field is written; '' for none); with
+// the IP if ARGV[4] is 'set' (ARGV[5], escaped). The recent IPs (field 11, see redis-record.ts) then
+// merge the IP (seen now), the pending addresses and those held as `withRecentIps` does (recent-ips.ts):
+// each address once at its latest time, newest first, ties in that order, the newest MAX_RECENT_IPS
+// kept. Returns 0 when it wrote nothing, else 1, and the addresses it added to the recent IPs (as
+// '<time>,<ip>' entries, space-separated). The key keeps its TTL.
 const RECORD_USE = `
-local function recent_without(list, ip)
-  local kept, found = {}, false
+local function recent_entries(list, into, known)
   for entry in list:gmatch('[^ ]+') do
-    if entry:sub((entry:find(',', 1, true) or 0) + 1) == ip then found = true else kept[#kept + 1] = entry end
+    local comma = entry:find(',', 1, true) or 0
+    local seen, ip = entry:sub(1, comma - 1), entry:sub(comma + 1)
+    into[#into + 1] = { tonumber(seen) or 0, seen, ip, #into + 1 }
+    if known then known[ip] = true end
   end
-  return kept, found
 end
-local function record_use(key, fields, new_ip_if_before)
+local function merged_recent(held, pending, ip)
+  local all, known = {}, {}
+  if ip then all[1] = { tonumber(ARGV[2]), ARGV[2], ip, 1 } end
+  recent_entries(pending, all, nil)
+  recent_entries(held, all, known)
+  table.sort(all, function(a, b)
+    if a[1] ~= b[1] then return a[1] > b[1] end
+    return a[4] < b[4]
+  end)
+  local kept, added, taken = {}, {}, {}
+  for _, entry in ipairs(all) do
+    if #kept == ${MAX_RECENT_IPS} then break end
+    if not taken[entry[3]] then
+      taken[entry[3]] = true
+      kept[#kept + 1] = entry[2] .. ',' .. entry[3]
+      if not known[entry[3]] then added[#added + 1] = kept[#kept] end
+    end
+  end
+  return table.concat(kept, ' '), table.concat(added, ' ')
+end
+local function record_use(key, fields, new_ip_if_before, pending)
   local last = tonumber(fields[8])
   local ip = ARGV[4] == 'set' and ARGV[5] ~= '' and ARGV[5] or nil
-  local kept, known = recent_without(fields[11] or '', ip or '')
+  local held = fields[11] or ''
   if last and last > tonumber(ARGV[3]) then
     local gap = tonumber(new_ip_if_before)
-    if not (ip and gap and last <= gap and not known) then return 0 end
+    if not (gap and last <= gap) then return 0, '' end
+    if pending == '' then
+      if not ip then return 0, '' end
+      for entry in held:gmatch('[^ ]+') do
+        if entry:sub((entry:find(',', 1, true) or 0) + 1) == ip then return 0, '' end
+      end
+    end
   end
   fields[8] = ARGV[2]
   if ARGV[4] == 'set' then fields[9] = ARGV[5] end
-  if ip then
-    local recent = { ARGV[2] .. ',' .. ip }
-    for i = 1, math.min(#kept, ${MAX_RECENT_IPS - 1}) do recent[i + 1] = kept[i] end
-    fields[11] = table.concat(recent, ' ')
-  end
+  local added = ''
+  if ip or pending ~= '' then fields[11], added = merged_recent(held, pending, ip) end
   redis.call('SET', key, table.concat(fields, '\\t'), 'KEEPTTL')
-  if ip and not known then return 2 end
-  return 1
+  return 1, added
 end
 `;
 
 /**
  * KEYS l, r · ARGV: secret hash, now (ms), touch if before, 'set' or 'keep' the IP, the IP, the
- * plan's expiry ('' for none), new IP if before ('' for none). What a check that found nothing under
- * `t:` finds instead: `{ 'L', value, pttl, written }` (`written` as `record_use` answers) for a
+ * plan's expiry ('' for none), new IP if before ('' for none), pending addresses ('' for none). What
+ * a check that found nothing under `t:` finds instead: `{ 'L', value, pttl, written, added }`
+ * (`written` and `added` as `record_use` answers) for a
  * record whose hard limit was brought forward, to which the secret's holder applies the plan here (its expiry capped by the record's limit, as a time; a window, as a duration), and
  * only before that limit; `{ 'R', value }` for a tombstone, left as it is; or nil.
  */
 export const CHECK_ELSEWHERE = script(`
 ${SPLIT}
 ${RECORD_USE}
-local value, written = redis.call('GET', KEYS[1]), 0
+local value, written, added = redis.call('GET', KEYS[1]), 0, ''
 if value then
   local fields = split(value)
   local now, hard, planned = tonumber(ARGV[2]), tonumber(fields[6]), tonumber(ARGV[6])
@@ -120,10 +147,10 @@ if value then
     elseif planned then
       redis.call('PEXPIREAT', KEYS[1], hard)
     end
-    written = record_use(KEYS[1], fields, ARGV[7])
+    written, added = record_use(KEYS[1], fields, ARGV[7], ARGV[8])
     value = table.concat(fields, '\\t')
   end
-  return { 'L', value, redis.call('PTTL', KEYS[1]), written }
+  return { 'L', value, redis.call('PTTL', KEYS[1]), written, added }
 end
 value = redis.call('GET', KEYS[2])
 if value then return { 'R', value } end
@@ -181,9 +208,9 @@ return 1
 
 /**
  * KEYS[1] the key a check found the record under · ARGV: secret hash, now (ms), touch if before,
- * 'set' or 'keep' the IP, the IP (escaped, '' for none), new IP if before ('' for none). Writes a
- * check's use down (see `record_use`) on a live record whose hash matches; returns what `record_use`
- * does, with the recent IPs after: { written, recent IPs }. Called only when the record the check read
+ * 'set' or 'keep' the IP, the IP (escaped, '' for none), new IP if before ('' for none), pending
+ * addresses ('' for none). Writes a check's use down (see `record_use`) on a live record whose hash
+ * matches; returns what `record_use` does, with the recent IPs after: { written, recent IPs, added }. Called only when the record the check read
  * was due for one: at most once per touch interval, or per new-IP gap for a new address.
  */
 export const TOUCH = script(`
@@ -193,8 +220,8 @@ local value = redis.call('GET', KEYS[1])
 if not value or value:sub(1, 1) ~= 'T' then return 0 end
 local fields = split(value)
 if fields[2] ~= ARGV[1] then return 0 end
-local written = record_use(KEYS[1], fields, ARGV[6])
-return { written, fields[11] or '' }
+local written, added = record_use(KEYS[1], fields, ARGV[6], ARGV[7])
+return { written, fields[11] or '', added }
 `);
 
 // Lua: the rank (counted by `rank`, ZRANK or ZREVRANK) at which a page of the sorted set KEYS[1] starts,
@@ -343,12 +370,6 @@ local function count_failure(key, window)
 end
 `;
 
-/** KEYS[1] failure counter · ARGV: window (ms). Fixed window from the first failure; returns { count, pttl }. */
-export const RECORD_FAILURE = script(`
-${COUNT_FAILURE}
-return count_failure(KEYS[1], ARGV[1])
-`);
-
 /**
  * KEYS[1] failure counter, KEYS[2] reserved attempts (a sorted set: attempt → when it lapses) ·
  * ARGV: now (ms), limit, window (ms), attempt id. Reserves the attempt only while failures plus
@@ -368,7 +389,7 @@ return { 1, failures, reserved + 1, ttl }
 
 /**
  * KEYS[1] failure counter, KEYS[2] reserved attempts · ARGV: attempt id, window (ms). Turns the
- * reservation into a failure; returns { count, pttl } as RECORD_FAILURE.
+ * reservation into a failure, counted in a fixed window from the first; returns { count, pttl }.
  */
 export const FAIL_ATTEMPT = script(`
 ${COUNT_FAILURE}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { useIsDue } from '../lib/check-plan';
 import {
@@ -28,7 +29,7 @@ import { formatPageCursor, MAX_PAGE_SIZE, parsePageCursor } from '../lib/token-p
 import type { RedisTokenStoreClient } from './redis-client';
 import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from './redis-durable-revocation';
 import { redisInvalidations } from './redis-invalidation';
-import { decodeRecentIps, decodeToken, encodeToken, escapeScope } from './redis-record';
+import { decodeRecentIps, decodeToken, encodeRecentIps, encodeToken, escapeScope } from './redis-record';
 import {
   CHECK_ELSEWHERE,
   CREATE,
@@ -39,7 +40,6 @@ import {
   type LuaScript,
   PAGE,
   READ,
-  RECORD_FAILURE,
   RESERVE,
   RESERVE_ATTEMPT,
   REVOKE,
@@ -116,7 +116,7 @@ export const EXPIRY_BUCKETS = 16;
  * (`plan.touchIfBefore`) costs one more, the TOUCH script.
  */
 export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenStoreClient>
-  implements TokenStore
+  implements TokenStore, AttemptStore
 {
   /** The client given, with its own type (an ioredis `Redis` stays a `Redis`). */
   readonly client: Client;
@@ -340,12 +340,13 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
         String(plan.touchIfBefore),
         ...ipArgs(plan),
         String(plan.newIpIfBefore ?? ''),
+        pendingArg(plan),
       ],
     ).then((reply) => {
       if (!Array.isArray(reply) || reply[0] === 0) return found;
       found.lastUsedAt = plan.now;
       if (plan.ip !== undefined) found.lastUsedIp = plan.ip;
-      return withWritten(found, reply[0] as number, plan, decodeRecentIps(reply[1] as string));
+      return withWritten(found, decodeRecentIps(reply[1] as string), reply[2] as string);
     });
   }
 
@@ -365,13 +366,14 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
         ...ipArgs(plan),
         String(plan.expiresAt ?? ''),
         String(plan.newIpIfBefore ?? ''),
+        pendingArg(plan),
       ],
-    )) as ['L', string, number, number] | ['R', string] | null;
+    )) as ['L', string, number, number, string] | ['R', string] | null;
     if (reply === null) return null;
     if (reply[0] === 'R') return decodeToken(id, reply[1], plan.now);
     const found = decodeToken(id, reply[1], plan.now + Math.max(0, reply[2]));
     if (found === null || 'revokedAt' in found || found.expiresAt <= plan.now) return null;
-    return withWritten(found, reply[3], plan, found.recentIps);
+    return withWritten(found, found.recentIps, reply[4]);
   }
 
   async get(id: string): Promise<StoredToken | null> {
@@ -516,14 +518,6 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return limited;
   }
 
-  async recordFailure(key: string, window: number): Promise<FailureCount> {
-    const [count, pttl] = (await this.#run(RECORD_FAILURE, [this.failureKey(key)], [String(window)])) as [
-      number,
-      number,
-    ];
-    return { count, resetAt: this.#now() + pttl };
-  }
-
   /** EVALSHA, falling back to EVAL when the server does not know the script yet (new or restarted node). */
   async #run(
     script: LuaScript,
@@ -591,16 +585,17 @@ function ipArgs(plan: CheckPlan): [string, string] {
   return ['set', plan.ip === null ? '' : escapeScope(plan.ip)];
 }
 
-/** The record a use was written to, with its recent IPs after, and the IP it added (`record_use`'s 2). */
-function withWritten(
-  found: StoredToken,
-  written: number,
-  plan: CheckPlan,
-  recentIps: StoredToken['recentIps'],
-): CheckedToken {
+/** The scripts' argument for the plan's pending addresses: as the recent IPs field is written ('' for none). */
+function pendingArg(plan: CheckPlan): string {
+  const pending = plan.pendingIps;
+  return pending === undefined || pending.length === 0 ? '' : encodeRecentIps(pending);
+}
+
+/** The record a use was written to, with its recent IPs after, and the addresses `record_use` added. */
+function withWritten(found: StoredToken, recentIps: StoredToken['recentIps'], added: string): CheckedToken {
   const checked: CheckedToken = found;
   checked.recentIps = recentIps;
-  if (written === 2 && typeof plan.ip === 'string') checked.addedIp = plan.ip;
+  if (added !== '') checked.addedIps = decodeRecentIps(added).map((entry) => entry.ip);
   return checked;
 }
 

@@ -1,6 +1,7 @@
+import { type AttemptStore, attemptMethodList, isAttemptStore } from './attempt-store';
+import { CallDeadlines } from './call-deadlines';
 import { parseDuration } from './duration';
 import { checkOptions, optionNames } from './option-names';
-import type { TokenService } from './token-service';
 
 export interface ThrottleOptions {
   /** Failed authentications from one client IP within `window` before it is refused with 429. */
@@ -27,6 +28,16 @@ export function throttleSettings(where: string, options: ThrottleOptions): Throt
     throw new TypeError('throttle.maxFailures must be a whole number of at least 1');
   }
   return { maxFailures: options.maxFailures, window: parseDuration(options.window) };
+}
+
+/**
+ * What the throttle shares with the token service it guards: the store (which must also be an
+ * `AttemptStore`), the deadline of a store call, and the clock.
+ */
+export interface ThrottledService {
+  readonly store: object;
+  readonly timeout: number;
+  now(): number;
 }
 
 /** What the throttle decides for one attempt: go ahead (and release `attempt` after), or wait. */
@@ -61,29 +72,33 @@ const POLL_INTERVAL = 25;
 export class FailureThrottle {
   readonly maxFailures: number;
   readonly window: number;
-  readonly #tokens: TokenService;
+  readonly #store: AttemptStore;
+  /** The service's deadline, around each call of the attempt store. */
+  readonly #deadlines: CallDeadlines;
+  readonly #now: () => number;
   readonly #blockedUntil = new Map<string, number>();
   /** Attempts waiting for a place, per IP, first come first served: each wakes the next. */
   readonly #waiting = new Map<string, (() => void)[]>();
 
-  constructor(tokens: TokenService, settings: ThrottleSettings) {
+  constructor(tokens: ThrottledService, settings: ThrottleSettings) {
     const store = tokens.store;
-    const methods = ['reserveAttempt', 'releaseAttempt', 'failAttempt'] as const;
-    if (methods.some((method) => typeof store[method] !== 'function')) {
+    if (!isAttemptStore(store)) {
       throw new TypeError(
-        `throttle needs a token store with ${methods.map((m) => `${m}()`).join(', ')} (the Redis and memory stores have them)`,
+        `throttle needs a token store with ${attemptMethodList} (an AttemptStore: the memory, Redis and PostgreSQL stores are)`,
       );
     }
     this.maxFailures = settings.maxFailures;
     this.window = settings.window;
-    this.#tokens = tokens;
+    this.#store = store;
+    this.#deadlines = new CallDeadlines(tokens.timeout);
+    this.#now = () => tokens.now();
   }
 
   /** Seconds until the IP may try again, as far as this instance knows without asking the store, or 0. */
   retryAfter(ip: string): number {
     const until = this.#blockedUntil.get(ip);
     if (until === undefined) return 0;
-    const left = until - this.#tokens.now();
+    const left = until - this.#now();
     if (left > 0) return Math.ceil(left / 1000);
     this.#blockedUntil.delete(ip);
     return 0;
@@ -94,9 +109,11 @@ export class FailureThrottle {
    * take every place, or says how long it must wait before trying again.
    */
   async admit(ip: string): Promise<Admission> {
-    const waitUntil = performance.now() + this.#tokens.timeout;
+    const waitUntil = performance.now() + this.#deadlines.ms;
     for (;;) {
-      const reservation = await this.#tokens.reserveAttempt(ip, this.maxFailures, this.window);
+      const reservation = await this.#deadlines.run('reserveAttempt', () =>
+        this.#store.reserveAttempt(ip, this.maxFailures, this.window),
+      );
       if (reservation.attempt !== null) return { attempt: reservation.attempt };
       if (reservation.failures >= this.maxFailures) {
         this.#block(ip, reservation.resetAt);
@@ -144,13 +161,17 @@ export class FailureThrottle {
 
   /** Ends an admitted attempt whose check passed (or could not be made): it counts for nothing. */
   release(ip: string, attempt: string): Promise<void> {
-    return this.#tokens.releaseAttempt(ip, attempt).finally(() => this.#wake(ip));
+    return this.#deadlines
+      .run('releaseAttempt', () => this.#store.releaseAttempt(ip, attempt))
+      .finally(() => this.#wake(ip));
   }
 
   /** Ends an admitted attempt as a failure; this instance blocks the IP once the count reaches the limit. */
   async fail(ip: string, attempt: string): Promise<void> {
     try {
-      const { count, resetAt } = await this.#tokens.failAttempt(ip, attempt, this.window);
+      const { count, resetAt } = await this.#deadlines.run('failAttempt', () =>
+        this.#store.failAttempt(ip, attempt, this.window),
+      );
       if (count >= this.maxFailures) this.#block(ip, resetAt);
     } finally {
       this.#wake(ip);

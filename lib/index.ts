@@ -122,6 +122,8 @@ export {
   type TokenPage,
   type TokenStore,
 } from './store';
+// The failed-authentication throttle's store, which the memory, Redis and PostgreSQL stores implement too.
+export type { AttemptStore } from './attempt-store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 export { type ExpiringPosition, formatExpiringCursor, parseExpiringCursor } from './expiring-page';
 // The in-process cache's options, and the invalidation channel a store offers for it.

@@ -1,20 +1,46 @@
 import { MAX_RECENT_IPS, type RecentIp } from './store';
 
 /**
- * A record's recent client IPs with `ip` seen at `at`: it goes to the front (out of its old place,
- * if it had one), and only the `MAX_RECENT_IPS` newest stay.
+ * A record's recent client IPs after a written use at `at` from `ip` (a string, or none), with the
+ * addresses `pending` seen before it (`CheckPlan.pendingIps`): every address once, with the latest
+ * time it was seen, newest first, and only the `MAX_RECENT_IPS` newest kept. Ties keep the order
+ * `ip`, then `pending` as given, then the record's own. Every store applies this same rule (the
+ * Lua in redis-scripts.ts and the SQL in postgres-statements.ts say it in their language).
  */
-export function withRecentIp(recent: readonly RecentIp[], ip: string, at: number): RecentIp[] {
-  const kept = [{ ip, lastSeenAt: at }];
-  for (const entry of recent) {
+export function withRecentIps(
+  recent: readonly RecentIp[],
+  pending: readonly RecentIp[] | undefined,
+  ip: string | null | undefined,
+  at: number,
+): RecentIp[] {
+  const candidates: RecentIp[] = typeof ip === 'string' ? [{ ip, lastSeenAt: at }] : [];
+  if (pending !== undefined) candidates.push(...pending);
+  candidates.push(...recent);
+  // Stable: equal times keep the order above.
+  candidates.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+  const kept: RecentIp[] = [];
+  for (const entry of candidates) {
     if (kept.length === MAX_RECENT_IPS) break;
-    if (entry.ip !== ip) kept.push({ ip: entry.ip, lastSeenAt: entry.lastSeenAt });
+    if (!isRecentIp(kept, entry.ip)) kept.push(copy(entry));
   }
   return kept;
 }
+
+const copy = (entry: RecentIp): RecentIp => ({ ip: entry.ip, lastSeenAt: entry.lastSeenAt });
 
 /** Whether `ip` is among a record's recent client IPs. */
 export function isRecentIp(recent: readonly RecentIp[], ip: string): boolean {
   for (const entry of recent) if (entry.ip === ip) return true;
   return false;
+}
+
+/** The addresses in `after` that `before` did not hold, or undefined when there are none. */
+export function addedIps(before: readonly RecentIp[], after: readonly RecentIp[]): string[] | undefined {
+  let added: string[] | undefined;
+  for (const entry of after) {
+    if (isRecentIp(before, entry.ip)) continue;
+    added ??= [];
+    added.push(entry.ip);
+  }
+  return added;
 }

@@ -1,5 +1,8 @@
 import type { InvalidationChannel } from './cache-invalidation';
 
+// The throttle's store is an interface of its own (`AttemptStore`); its types stay importable from here.
+export type { AttemptReservation, FailureCount } from './attempt-store';
+
 /**
  * The store contract: everything a token store must do, in the style of lucia's adapters. A few
  * async methods; "not found" is `null` (or `false`/`0`), and only infrastructure failures throw.
@@ -8,6 +11,12 @@ import type { InvalidationChannel } from './cache-invalidation';
  *
  * The service decides, the store applies: the service computes what each call must do (a check's
  * `CheckPlan`, a tombstone's end), and a store applies it atomically, holding no rule of its own.
+ * Three conditions only the store can test, because they must hold at the instant of its write:
+ * a use is written only when the hash matches (`verify`), an expiry never passes the record's hard
+ * limit as it is then (`verify`, after a `limit`), and a create counts the user's live tokens
+ * (`create`). The service does not judge those again; what it judges in the answer is its own
+ * decision: the hash, compared in constant time (a store may return a record without comparing),
+ * the expiry as of the answer, and the login.
  * Every store must pass the conformance suite, `checkTokenStore` from `personal-token-auth/testing`.
  */
 export interface StoredToken {
@@ -49,11 +58,11 @@ export interface RecentIp {
 export const MAX_RECENT_IPS = 5;
 
 /**
- * What `verify` returns for a live record: the record as it is after the plan, and `addedIp`, the
- * address this check put into `recentIps` that was not among them before (absent when none was).
+ * What `verify` returns for a live record: the record as it is after the plan, and `addedIps`, the
+ * addresses this check put into `recentIps` that were not among them before (absent when none was).
  */
 export interface CheckedToken extends StoredToken {
-  addedIp?: string;
+  addedIps?: string[];
 }
 
 /**
@@ -68,13 +77,6 @@ export interface RevokedToken {
 
 export function isRevoked(found: StoredToken | RevokedToken): found is RevokedToken {
   return 'revokedAt' in found;
-}
-
-/** A fixed-window failure counter, for throttling. */
-export interface FailureCount {
-  count: number;
-  /** When the window ends and the count starts again from zero (ms since the epoch). */
-  resetAt: number;
 }
 
 /** Where a page of `listPage` starts, and how many tokens it holds at most. */
@@ -106,20 +108,6 @@ export interface ExpiringPageRequest {
 export const TOMBSTONE_LIFE = 7 * 24 * 3_600_000;
 
 /**
- * What `reserveAttempt` answers: the reserved attempt's id, or null if the client is over the limit
- * (its failures and the attempts it has in flight already make `limit`), and the counts it saw.
- */
-export interface AttemptReservation {
-  attempt: string | null;
-  /** Failures counted in the current window. */
-  failures: number;
-  /** Attempts reserved and not yet released (this one among them, if granted). */
-  pending: number;
-  /** When the failure window ends (ms since the epoch); meaningful only while `failures` > 0. */
-  resetAt: number;
-}
-
-/**
  * What one check must do to a token's record, decided by the service; a store applies it
  * atomically and holds no rule of its own.
  */
@@ -137,12 +125,21 @@ export interface CheckPlan {
   /** undefined: leave lastUsedIp as it is; a string or null: what to store with a written use. */
   ip?: string | null;
   /**
-   * With `ip` a string: also write the use when `ip` is not in `recentIps` and the stored lastUsedAt
-   * is at most this, so that a new address is on record at once, yet an attacker rotating addresses
-   * makes no more writes than this allows. A written use with a string `ip` moves it to the front of
-   * `recentIps` (`lastSeenAt = now`), keeping the `MAX_RECENT_IPS` newest.
+   * With `ip` a string (or `pendingIps`): also write the use when `ip` is not in `recentIps` (or
+   * there are `pendingIps`) and the stored lastUsedAt is at most this, so that a new address is on
+   * record at once, yet an attacker rotating addresses makes no more writes than this allows. A
+   * written use merges a string `ip` (seen `now`) and `pendingIps` into `recentIps`
+   * (`withRecentIps`: each address once at its latest time, newest first, the `MAX_RECENT_IPS` newest).
    */
   newIpIfBefore?: number;
+  /**
+   * Addresses the service saw in earlier checks that wrote nothing (within `NEW_IP_WRITE_GAP` of the
+   * last write), each with when it was seen; undefined when there are none (never empty), and only
+   * with `ip` not undefined. They make a use due as a new `ip` does (once `lastUsedAt <=
+   * newIpIfBefore`), and a written use merges them into `recentIps`: an address seen within the gap
+   * is on record with the token's next write.
+   */
+  pendingIps?: readonly RecentIp[];
 }
 
 /** What `create` may be asked to keep to. */
@@ -179,10 +176,11 @@ export interface TokenStore {
    *   the expiry may have pushed it to `plan.expiresAt` by then; it must not revive or write anything.
    * - Otherwise: if `plan.expiresAt` is not null, `expiresAt = min(plan.expiresAt, hardExpiresAt)`;
    *   if a use is due (`useIsDue`: `lastUsedAt` null or `<= plan.touchIfBefore`, or a new `plan.ip`
-   *   past `plan.newIpIfBefore`), `lastUsedAt = plan.now` and, when `plan.ip` is not undefined,
-   *   `lastUsedIp = plan.ip`, and a string `plan.ip` goes to the front of `recentIps` (see `CheckPlan`),
-   *   all in one atomic step: concurrent checks lose no address to one another. Return the record as
-   *   it is after, with `addedIp` when the address written was not in `recentIps` before.
+   *   or `plan.pendingIps` past `plan.newIpIfBefore`), `lastUsedAt = plan.now` and, when `plan.ip` is
+   *   not undefined, `lastUsedIp = plan.ip`, and a string `plan.ip` and the `plan.pendingIps` are
+   *   merged into `recentIps` (`withRecentIps`), all in one atomic step: concurrent checks lose no
+   *   address to one another. Return the record as it is after, with `addedIps` listing the
+   *   addresses now in `recentIps` that were not before.
    * The service, not the store, decides whether the token is accepted (hash, expiry, login).
    */
   verify(id: string, secretHash: string, plan: CheckPlan): Promise<CheckedToken | RevokedToken | null>;
@@ -233,42 +231,20 @@ export interface TokenStore {
   /**
    * Optional: how long, at most, `delete` and `limit` may wait after their writes for the store to
    * confirm them durable (the Redis store's `durableRevocation`), in ms. The service gives those calls
-   * its deadline plus this, so that a confirmation never loses the race to the deadline.
+   * its deadline plus this, so that a confirmation never loses the race to the deadline. Once they
+   * resolve, the change survives the loss of the primary: the conformance suite's `failover()` checks it.
    */
   readonly revocationWait?: number;
 
   /**
    * Optional: how the processes sharing this store tell each other which tokens changed (see
    * `InvalidationChannel`). The service publishes every revocation, rotation and limit on it; its
-   * `cache` option needs it.
+   * `cache` option needs it. The conformance suite checks the rules its cache rests on: heard here
+   * before `publish` resolves, elsewhere within a bound, in order, and `onHealth(false)` when a
+   * subscription may have missed a message.
    */
   readonly invalidations?: InvalidationChannel;
 
-  /**
-   * Optional, for failed-authentication throttling: counts one failure for `key` in a fixed window
-   * of `window` ms that starts with the first failure. Must be atomic across app instances.
-   */
-  recordFailure?(key: string, window: number): Promise<FailureCount>;
-
   /** The store's clock (ms). The token service uses it too, so that both agree on what "now" is. */
   now?(): number;
-
-  /**
-   * Optional, for failed-authentication throttling (with `releaseAttempt` and `failAttempt`):
-   * reserves one authentication attempt for `key` before its token lookup. Atomic across app
-   * instances: the attempt is granted only while the failures counted in the window (as
-   * `recordFailure` counts them) plus the attempts still reserved stay below `limit`; a refusal
-   * changes nothing. A reservation lapses by itself `window` ms after it was made, should it never
-   * be released.
-   */
-  reserveAttempt?(key: string, limit: number, window: number): Promise<AttemptReservation>;
-
-  /** Optional, with `reserveAttempt`: drops a reservation, counting nothing (the check passed). */
-  releaseAttempt?(key: string, attempt: string): Promise<void>;
-
-  /**
-   * Optional, with `reserveAttempt`: turns a reservation into a failure, counted as `recordFailure`
-   * counts one (also when the reservation has lapsed). Returns the failure count after.
-   */
-  failAttempt?(key: string, attempt: string, window: number): Promise<FailureCount>;
 }

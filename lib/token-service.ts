@@ -7,7 +7,7 @@ import {
   ScopeCoverage,
   type TokenTermsRequest,
 } from './caller-bounds';
-import { planCheck, slidingExpiry, useIsDue } from './check-plan';
+import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from './check-plan';
 import { recordableAddress } from './client-ip';
 import { parseDuration } from './duration';
 import {
@@ -23,6 +23,8 @@ import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
 import { type LeakVerdict, leakSource, type RevokeLeakedOptions } from './leak-source';
 import { checkOptions, optionNames } from './option-names';
+import { PendingIps } from './pending-ips';
+import { isRecentIp } from './recent-ips';
 import {
   nodeScopes,
   normaliseScopes,
@@ -32,10 +34,9 @@ import {
   type Scope,
 } from './scopes';
 import {
-  type AttemptReservation,
   type CheckedToken,
+  type CheckPlan,
   type CreateOutcome,
-  type FailureCount,
   isRevoked,
   type RevokedToken,
   type StoredToken,
@@ -282,6 +283,8 @@ export class TokenService {
   readonly #tokenLike: (text: string) => boolean;
   readonly #sealedCursors = new SealedPageCursors();
   readonly #cache: TokenCache | undefined;
+  /** Addresses seen within the new-IP gap, for the token's next write (`trackIp`). */
+  readonly #pendingIps = new PendingIps();
 
   constructor(options: TokenServiceOptions) {
     checkOptions('TokenService', options, OPTION_NAMES);
@@ -559,12 +562,15 @@ export class TokenService {
     // With addresses recorded the plan comes first: a hit from an address new to the token goes to
     // the store too, to be written (`useIsDue`). Without, a hit needs none.
     const ipPlan =
-      recordedIp === undefined ? undefined : planCheck(parsed, now, this.touchInterval, recordedIp);
+      recordedIp === undefined
+        ? undefined
+        : planCheck(parsed, now, this.touchInterval, recordedIp, this.#pendingIps.of(parsed.id));
     // A hit is judged as the store's answer is; a miss goes to the store and keeps a success.
     const cache = this.#cache;
     const cached = cache?.get(parsed.id, now);
     if (cached !== undefined && (ipPlan === undefined || !useIsDue(cached, ipPlan))) {
       const result = this.#judge(cached, parsed, login, now);
+      if (result.ok && ipPlan !== undefined) this.#keepIfNew(result.token, ipPlan, parsed);
       // Answered in the event loop's check phase, as a store's answer comes in a later turn than the
       // request: the responses to every request read in one turn then go out together, where answering
       // each at once wakes its client once per response (see docs/cache.md).
@@ -575,25 +581,72 @@ export class TokenService {
     return this.#deadlines
       .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
       .then((found) => {
-        if (found !== null && plan.ip !== undefined) this.#announceNewIp(found);
         // Judged as of the answer: a token that expired while the store answered is expired.
         const result = this.#judge(found, parsed, login, this.#now());
+        if (plan.ip !== undefined) {
+          this.#noteAddresses(parsed.id, found, result);
+          if (result.ok) this.#keepIfNew(result.token, plan, parsed);
+        }
         if (cache !== undefined && result.ok) cache.add(mark, result.token, now);
         return result;
       });
   }
 
-  /** The `new-ip` event for an address a check wrote into a token's recent IPs. */
-  #announceNewIp(found: CheckedToken | RevokedToken): void {
-    if (!('addedIp' in found) || found.addedIp === undefined) return;
-    const { id, user, addedIp } = found;
-    emit(this.onEvent, {
-      type: 'new-ip',
-      time: new Date(this.#now()),
-      tokenId: id,
-      login: user,
-      ip: addedIp,
+  /**
+   * What a check with addresses recorded learnt from the store's answer: a `new-ip` event for each
+   * address it wrote into the token's recent IPs, and which of the addresses waiting for the token
+   * need no write any more.
+   */
+  #noteAddresses(id: string, found: CheckedToken | RevokedToken | null, result: Check): void {
+    if (found === null || isRevoked(found)) {
+      this.#pendingIps.forget(id);
+      return;
+    }
+    const added = found.addedIps;
+    if (added !== undefined) {
+      // Oldest first: `addedIps` are in the record's order, newest first.
+      for (let i = added.length - 1; i >= 0; i--) {
+        emit(this.onEvent, {
+          type: 'new-ip',
+          time: new Date(this.#now()),
+          tokenId: id,
+          login: found.user,
+          ip: added[i]!,
+        });
+      }
+    }
+    if (result.ok && this.#pendingIps.of(id) !== undefined) this.#pendingIps.settle(id, found.recentIps);
+  }
+
+  /**
+   * Keeps a check's address for the token's next write if the record, as the check saw it, lacks it;
+   * should no use come, the write is made once the gap after the record's last write is over.
+   */
+  #keepIfNew(record: StoredToken, plan: CheckPlan, parsed: ParsedToken): void {
+    const ip = plan.ip;
+    if (typeof ip !== 'string' || isRecentIp(record.recentIps, ip)) return;
+    const lastWrite = record.lastUsedAt ?? plan.now;
+    this.#pendingIps.add(record.id, ip, plan.now, {
+      after: Math.max(0, lastWrite + NEW_IP_WRITE_GAP - plan.now),
+      run: () => this.#flushPendingIps(parsed),
     });
+  }
+
+  /**
+   * The write of a token's waiting addresses that no use made (`planFlush`): one store call, as a
+   * check's, whose answer is noted as a check's is. Should it write nothing (a newer write came
+   * meanwhile) or the store fail, they wait for the next check, with no timer: never a loop.
+   */
+  #flushPendingIps(parsed: ParsedToken): void {
+    const waiting = this.#pendingIps.of(parsed.id);
+    if (waiting === undefined) return;
+    const plan = planFlush(waiting, this.#now(), this.touchInterval);
+    this.#deadlines
+      .run('verify', () => this.store.verify(parsed.id, parsed.secretHash, plan))
+      .then(
+        (found) => this.#noteAddresses(parsed.id, found, this.#judge(found, parsed, undefined, this.#now())),
+        () => {},
+      );
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
@@ -807,33 +860,8 @@ export class TokenService {
     return revoked;
   }
 
-  /** Counts a failed authentication for `key` (a client IP) in the store, for throttling. */
-  async recordFailure(key: string, window: number): Promise<{ count: number; resetAt: number }> {
-    const store = this.store;
-    if (!store.recordFailure)
-      throw new TypeError('This token store cannot count failures (no recordFailure method)');
-    return this.#call('recordFailure', () => store.recordFailure!(key, window));
-  }
-
-  /**
-   * Reserves an authentication attempt for `key` (a client IP) before its lookup, for throttling
-   * (`TokenStore.reserveAttempt`; the throttle checks that the store has it). @internal
-   */
-  reserveAttempt(key: string, limit: number, window: number): Promise<AttemptReservation> {
-    return this.#call('reserveAttempt', () => this.store.reserveAttempt!(key, limit, window));
-  }
-
-  /** Drops a reservation of `reserveAttempt`: the check passed. @internal */
-  releaseAttempt(key: string, attempt: string): Promise<void> {
-    return this.#call('releaseAttempt', () => this.store.releaseAttempt!(key, attempt));
-  }
-
-  /** Turns a reservation of `reserveAttempt` into a failure. @internal */
-  failAttempt(key: string, attempt: string, window: number): Promise<FailureCount> {
-    return this.#call('failAttempt', () => this.store.failAttempt!(key, attempt, window));
-  }
-
   async close(): Promise<void> {
+    this.#pendingIps.clear();
     await this.#cache?.close();
     await this.#onClose?.();
   }

@@ -302,7 +302,7 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
     call: (options) =>
       checkTokenStore(() => Promise.reject(new Error('no case should run')), options as never),
     base: () => ({ cases: [] }),
-    valid: { cases: () => [], caseTimeout: () => 1000 },
+    valid: { cases: () => [], caseTimeout: () => 1000, invalidationBound: () => 1000 },
     misspelt: ['caseTimeOut', 'caseTimeout'],
   }),
 ];

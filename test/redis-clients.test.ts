@@ -37,10 +37,8 @@ for (const [major, connect] of [
     test('issues, verifies (hard and sliding), lists, rotates, limits failures and revokes', async () => {
       let now = Date.now();
       const clock = () => now;
-      const tokens = new TokenService({
-        store: new RedisTokenStore(client, { prefix, now: clock }),
-        now: clock,
-      });
+      const store = new RedisTokenStore(client, { prefix, now: clock });
+      const tokens = new TokenService({ store, now: clock });
       const hard = await tokens.issue({ user: 'ada', expiresIn: '1h', label: 'hard' });
       const sliding = await tokens.issue({ user: 'ada', autoRefresh: '10m', expiresIn: '1d' });
       assert.equal((await tokens.verify(hard.token))?.user, 'ada');
@@ -55,8 +53,13 @@ for (const [major, connect] of [
       assert.ok(rotated, 'rotate answered the new token');
       assert.equal((await tokens.verify(rotated.token))?.user, 'ada');
 
-      assert.equal((await tokens.recordFailure('192.0.2.1', 60_000)).count, 1);
-      assert.equal((await tokens.recordFailure('192.0.2.1', 60_000)).count, 2);
+      // The throttle's store: a reservation, a failure, a release.
+      const failing = await store.reserveAttempt('192.0.2.1', 5, 60_000);
+      assert.equal((await store.failAttempt('192.0.2.1', failing.attempt!, 60_000)).count, 1);
+      const passing = await store.reserveAttempt('192.0.2.1', 5, 60_000);
+      assert.deepEqual([passing.failures, passing.pending], [1, 1]);
+      await store.releaseAttempt('192.0.2.1', passing.attempt!);
+      assert.equal((await store.reserveAttempt('192.0.2.1', 5, 60_000)).pending, 1);
 
       assert.equal(await tokens.revoke(sliding.id), true);
       assert.equal(await tokens.verify(sliding.token), null);

@@ -1,25 +1,47 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { TOMBSTONE_LIFE, TokenService } from '../lib/index';
-import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './support/redis';
+import { connectTestRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix, waitReal } from './support/redis';
+import { dropSubscriptions, remoteInvalidations } from './support/redis-conformance';
 
 const DAY = 24 * 3_600_000;
 
+import { conformanceCaseNames } from '../testing/check-token-store';
 import { testTokenStore } from '../testing/node-test';
 
-testTokenStore('RedisTokenStore (standalone)', async () => {
-  const client = connectTestRedis();
-  const prefix = uniquePrefix('conformance');
-  return {
-    store: new RedisTokenStore(client, { prefix }),
-    advance: waitReal,
-    cleanup: async () => {
-      await deleteKeys(client, prefix);
-      await client.quit();
-    },
-  };
-});
+testTokenStore(
+  'RedisTokenStore (standalone)',
+  async () => {
+    // Named, so that its channel's subscriptions (which copy the name) can be told from the shared
+    // server's other connections and cut.
+    const connectionName = uniquePrefix('conformance').replaceAll(':', '-');
+    const open = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, connectionName });
+    const client = open();
+    const prefix = uniquePrefix('conformance');
+    const others: Redis[] = [];
+    return {
+      store: new RedisTokenStore(client, { prefix }),
+      advance: waitReal,
+      remoteChannel: async () => {
+        const other = open();
+        others.push(other);
+        return remoteInvalidations(other, `${prefix}invalidated`);
+      },
+      dropSubscriptions: () => dropSubscriptions(client, connectionName),
+      cleanup: async () => {
+        await deleteKeys(client, prefix);
+        await client.quit();
+        for (const other of others) other.disconnect();
+      },
+    };
+  },
+  {
+    // No replica here: test/reliability-durable-revocation.test.ts runs the failover case on a master + replica.
+    notOffered: conformanceCaseNames.filter((name) => name.startsWith('failover:')),
+  },
+);
 
 describe('RedisTokenStore: no use of a token text extends a key past its token', () => {
   const client = connectTestRedis();

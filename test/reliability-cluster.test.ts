@@ -6,12 +6,15 @@ import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterOptions } from 'ioredis';
 import { RedisTokenStore } from '../adapters/redis';
 import { personalTokenAuth, TokenLimitError, TokenService } from '../lib/index';
+import { conformanceCaseNames } from '../testing/check-token-store';
 import { testTokenStore } from '../testing/node-test';
 import { type AuthServer, startAuthServer } from './support/auth-server';
 import { assertFailoverVerdict, issuePopulation, loadThroughFault } from './support/failover-load';
 import { basic, bearer, httpGet } from './support/http-load';
 import { waitReal } from './support/redis';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
+import { remoteInvalidations } from './support/redis-conformance';
+import { askRedis } from './support/redis-connections';
 import type { RedisServer } from './support/redis-server';
 
 const TIMEOUT_MS = 1000;
@@ -44,17 +47,36 @@ async function readyClient(handle: RedisClusterHandle): Promise<Cluster> {
   return client;
 }
 
-testTokenStore('RedisTokenStore (Redis Cluster)', async () => {
-  const handle = await cluster();
-  const client = await readyClient(handle);
-  return {
-    store: new RedisTokenStore(client, { prefix: 'conformance:' }),
-    advance: waitReal,
-    cleanup: async () => {
-      client.disconnect();
-    },
-  };
-});
+testTokenStore(
+  'RedisTokenStore (Redis Cluster)',
+  async () => {
+    const handle = await cluster();
+    const client = await readyClient(handle);
+    const others: Cluster[] = [];
+    return {
+      store: new RedisTokenStore(client, { prefix: 'conformance:' }),
+      advance: waitReal,
+      remoteChannel: async () => {
+        const other = await readyClient(handle);
+        others.push(other);
+        return remoteInvalidations(other, 'conformance:invalidated');
+      },
+      // The cluster is this file's own: every pub/sub connection on it is the channel's.
+      dropSubscriptions: async () => {
+        for (const node of handle.nodes.filter((each) => each.running))
+          await askRedis(node.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+      },
+      cleanup: async () => {
+        client.disconnect();
+        for (const other of others) other.disconnect();
+      },
+    };
+  },
+  {
+    // Cluster replicas are not awaited (no durableRevocation here): the failover case runs on a master + replica elsewhere.
+    notOffered: conformanceCaseNames.filter((name) => name.startsWith('failover:')),
+  },
+);
 
 describe('personalTokenAuth() through an ioredis Cluster', () => {
   let handle: RedisClusterHandle;

@@ -9,9 +9,13 @@ import request from 'supertest';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../adapters/redis';
 import { type IssuedToken, TokenService } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
+import { checkTokenStore, type StoreHarness } from '../testing/index';
+import { testTokenStore } from '../testing/node-test';
 import { runCliInProcess } from './cli-support';
-import { startHeldLink } from './support/held-link';
+import { type HeldLink, startHeldLink } from './support/held-link';
+import { uniquePrefix, waitReal } from './support/redis';
 import { startCluster } from './support/redis-cluster';
+import { remoteInvalidations } from './support/redis-conformance';
 import { askRedis, infoField } from './support/redis-connections';
 import { replicateFrom } from './support/redis-replication';
 import { startSentinel } from './support/redis-sentinel';
@@ -88,6 +92,101 @@ async function rejoin(pair: Pair): Promise<Pair> {
   await replicateFrom(pair.master, pair.replica.port);
   return { master: pair.replica, replica: pair.master };
 }
+
+/**
+ * The conformance suite on a master with one replica, `durableRevocation` on (its default). The
+ * replica follows through a link that delays replication by 40 ms, so that a revocation that did
+ * not wait would be lost to the failover; the pair serves one case after another until a case fails
+ * it over, and the next case gets a new pair.
+ */
+const REPLICATION_LAG = 40;
+
+interface LaggingPair extends Pair {
+  link: HeldLink;
+}
+
+/** Links still open: a run of only some cases leaves its last pair to the end of the file. */
+const openLinks = new Set<HeldLink>();
+after(() => Promise.all([...openLinks].map((link) => link.close())));
+
+async function startLaggingPair(lag: number): Promise<LaggingPair> {
+  const [master, replica] = await Promise.all([
+    startRedis({ extraArgs: PAIR_ARGS }),
+    startRedis({ extraArgs: PAIR_ARGS }),
+  ]);
+  const link = await startHeldLink(master.port, { delay: lag });
+  openLinks.add(link);
+  await replicateFrom(replica, link.port);
+  return { master, replica, link };
+}
+
+function conformanceOnPair(
+  storeOptions: RedisTokenStoreOptions,
+  lag = REPLICATION_LAG,
+): () => Promise<StoreHarness> {
+  let current: Promise<LaggingPair> | undefined;
+  return async () => {
+    current ??= startLaggingPair(lag);
+    const pairing = current;
+    const pair = await pairing;
+    // Reconnecting, unlike `clientOf`'s: the channel's subscriptions (its duplicates) come back once cut.
+    const connect = () => {
+      const connection = pair.master.client({ maxRetriesPerRequest: 0 });
+      connection.on('error', () => {});
+      return connection;
+    };
+    const client = connect();
+    const prefix = uniquePrefix('durable-conformance');
+    let promoted: Redis | undefined;
+    const others: Redis[] = [];
+    return {
+      store: new RedisTokenStore(client, { prefix, ...storeOptions }),
+      advance: waitReal,
+      remoteChannel: async () => {
+        const other = connect();
+        others.push(other);
+        return remoteInvalidations(other, `${prefix}invalidated`);
+      },
+      // The pair is this harness's own: every pub/sub connection on its master is the channel's.
+      dropSubscriptions: async () => {
+        await askRedis(pair.master.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+      },
+      // The master is lost with what it had not yet sent the replica, which takes over.
+      failover: async () => {
+        current = undefined;
+        pair.link.cut();
+        await killAndPromote(pair);
+        promoted = clientOf(pair.replica);
+        return new RedisTokenStore(promoted, { prefix });
+      },
+      cleanup: async () => {
+        client.disconnect();
+        promoted?.disconnect();
+        for (const other of others) other.disconnect();
+        if (current !== pairing) {
+          openLinks.delete(pair.link);
+          await pair.link.close();
+          await Promise.all([pair.master.stop(), pair.replica.stop()]);
+        }
+      },
+    };
+  };
+}
+
+testTokenStore('RedisTokenStore (durableRevocation, master + replica, failed over)', conformanceOnPair({}));
+
+test('without durableRevocation, the conformance suite catches the revocation a failover loses', async () => {
+  const name =
+    'failover: a delete or limit that resolved still holds once the primary is lost (revocationWait)';
+  // A lag no loaded machine's pause between the revocation and the failover outlasts.
+  const harness = conformanceOnPair({ durableRevocation: false }, 2000);
+  const report = await checkTokenStore(harness, { cases: [name] });
+  assert.deepEqual(
+    report.failed.map((failure) => failure.name),
+    [name],
+  );
+  assert.match(String(report.failed[0]!.error), /a revocation that resolved was lost in the failover/);
+});
 
 // Each group starts servers of its own: they run side by side.
 describe('durableRevocation', { concurrency: true }, () => {

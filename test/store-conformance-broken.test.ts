@@ -4,28 +4,70 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
+import type { AttemptStore } from '../lib/attempt-store';
+import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { isRevoked, type RecentIp, type StoredToken, type TokenStore } from '../lib/store';
 import { checkTokenStore, type StoreHarness } from '../testing/index';
 
+/** The store's time: one clock, and timers that run only as the harness moves it (no real waits). */
+class FakeTime {
+  now = Date.UTC(2026, 0, 1);
+  #timers: { at: number; run: () => Promise<unknown> }[] = [];
+
+  later(ms: number, run: () => Promise<unknown>): void {
+    this.#timers.push({ at: this.now + ms, run });
+  }
+
+  /** Moves the clock by `ms`, running each timer due on the way at its own time. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      this.#timers.sort((a, b) => a.at - b.at);
+      const next = this.#timers[0];
+      if (next === undefined || next.at > end) break;
+      this.#timers.shift();
+      this.now = next.at;
+      await next.run();
+    }
+    this.now = end;
+  }
+
+  /** Runs every timer now, in order, without moving the clock. */
+  async flush(): Promise<void> {
+    this.#timers.sort((a, b) => a.at - b.at);
+    for (const timer of this.#timers.splice(0)) await timer.run();
+  }
+
+  /** Forgets every timer not yet run. */
+  cancel(): void {
+    this.#timers = [];
+  }
+}
+
+/** What a stand-in gives its harness: a store, and perhaps the harness's optional parts. */
+type StandIn = TokenStore | (Omit<StoreHarness, 'advance' | 'cleanup'> & { store: TokenStore });
+
 /** A harness around a store made from a fresh MemoryTokenStore on a fake clock. */
-function harnessOf(wrap: (inner: MemoryTokenStore) => TokenStore): () => Promise<StoreHarness> {
+function harnessOf(wrap: (inner: MemoryTokenStore, time: FakeTime) => StandIn): () => Promise<StoreHarness> {
   return async () => {
-    let time = Date.UTC(2026, 0, 1);
-    const inner = new MemoryTokenStore({ now: () => time });
+    const time = new FakeTime();
+    const inner = new MemoryTokenStore({ now: () => time.now });
+    const made = wrap(inner, time);
     return {
-      store: wrap(inner),
-      advance: async (ms) => {
-        time += ms;
-      },
+      ...('store' in made ? made : { store: made }),
+      advance: (ms) => time.advance(ms),
       cleanup: async () => {},
     };
   };
 }
 
 /** The memory store's methods, bound, with some replaced. */
-function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenStore {
-  const store: TokenStore = {
+function broken(
+  inner: MemoryTokenStore,
+  methods: Partial<TokenStore & AttemptStore>,
+): TokenStore & AttemptStore {
+  const store: TokenStore & AttemptStore = {
     create: (token, options) => inner.create(token, options),
     verify: (id, hash, plan) => inner.verify(id, hash, plan),
     get: (id) => inner.get(id),
@@ -34,12 +76,131 @@ function broken(inner: MemoryTokenStore, methods: Partial<TokenStore>): TokenSto
     limit: (id, at) => inner.limit(id, at),
     listExpiring: (page) => inner.listExpiring(page),
     now: () => inner.now(),
-    recordFailure: (key, window) => inner.recordFailure(key, window),
     reserveAttempt: (key, limit, window) => inner.reserveAttempt(key, limit, window),
     releaseAttempt: (key, attempt) => inner.releaseAttempt(key, attempt),
     failAttempt: (key, attempt, window) => inner.failAttempt(key, attempt, window),
   };
   return { ...store, ...methods };
+}
+
+interface Subscriber {
+  onIds: (ids: string[]) => void;
+  onHealth: (healthy: boolean) => void;
+}
+
+/**
+ * An invalidation channel between two processes, in one: a subscriber here hears a message before
+ * `publish` resolves; one elsewhere in a later turn of the event loop, as over a network, where
+ * `network` decides what happens to the n-th message (`send` delivers it).
+ */
+class TwoProcessChannel {
+  readonly #subscribers = { here: new Set<Subscriber>(), elsewhere: new Set<Subscriber>() };
+  #sent = 0;
+
+  constructor(
+    readonly network: (n: number, send: () => void) => void = (_, send) => void setImmediate(send),
+  ) {}
+
+  side(where: 'here' | 'elsewhere'): InvalidationChannel {
+    const subscribers = this.#subscribers[where];
+    return {
+      publish: async (ids) => {
+        for (const subscriber of this.#subscribers.here) subscriber.onIds([...ids]);
+        const elsewhere = [...this.#subscribers.elsewhere];
+        this.network(++this.#sent, () => {
+          for (const subscriber of elsewhere) subscriber.onIds([...ids]);
+        });
+      },
+      subscribe: (onIds, onHealth) => {
+        const subscriber = { onIds, onHealth };
+        subscribers.add(subscriber);
+        onHealth(true);
+        return {
+          close: async () => {
+            subscribers.delete(subscriber);
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * Every subscription's connection drops, and comes back in the next turn of the event loop;
+   * `silently`, without a word to its subscribers.
+   */
+  async drop(silently = false): Promise<void> {
+    const all = [...this.#subscribers.here, ...this.#subscribers.elsewhere];
+    if (!silently) for (const subscriber of all) subscriber.onHealth(false);
+    setImmediate(() => {
+      for (const subscriber of all) subscriber.onHealth(true);
+    });
+  }
+}
+
+/** The memory store with a two-process channel on `network`, and the harness's side of it. */
+function withChannel(
+  network?: (n: number, send: () => void) => void,
+  silentDrops = false,
+): (inner: MemoryTokenStore) => StandIn {
+  return (inner) => {
+    const channel = new TwoProcessChannel(network);
+    return {
+      store: broken(inner, { invalidations: channel.side('here') }),
+      remoteChannel: async () => channel.side('elsewhere'),
+      dropSubscriptions: () => channel.drop(silentDrops),
+    };
+  };
+}
+
+// The channel stand-ins are checked against a bound of their own, short, so that the delayed one
+// costs little real time.
+const CHANNEL_BOUND = 200;
+
+/**
+ * A "replicated" store: a primary and a replica, two memory stores on one clock, where the replica
+ * applies each write 40 ms after the primary (on the fake timers). Reads go to the primary.
+ * `confirmed` says whether `delete` and `limit` wait until the replica has them, or resolve at once.
+ */
+function replicated(confirmed: boolean): (inner: MemoryTokenStore, time: FakeTime) => StandIn {
+  return (primary, time) => {
+    const replica = new MemoryTokenStore({ now: () => time.now });
+    const replicate = (write: (store: MemoryTokenStore) => Promise<unknown>) =>
+      time.later(40, () => write(replica));
+    const acknowledged = () => (confirmed ? time.flush() : Promise.resolve());
+    const store: TokenStore = broken(primary, {
+      revocationWait: 100,
+      create: async (token, options) => {
+        const outcome = await primary.create(token, options);
+        if (outcome === 'created') replicate((to) => to.create(token));
+        return outcome;
+      },
+      verify: async (id, hash, plan) => {
+        const found = await primary.verify(id, hash, plan);
+        replicate((to) => to.verify(id, hash, plan));
+        return found;
+      },
+      delete: async (id, until) => {
+        const revoked = await primary.delete(id, until);
+        replicate((to) => to.delete(id, until));
+        await acknowledged();
+        return revoked;
+      },
+      limit: async (id, at) => {
+        const limited = await primary.limit(id, at);
+        replicate((to) => to.limit(id, at));
+        await acknowledged();
+        return limited;
+      },
+    });
+    return {
+      store,
+      // The primary is lost, and the writes still on their way to the replica with it.
+      failover: async () => {
+        time.cancel();
+        return replica;
+      },
+    };
+  };
 }
 
 /**
@@ -68,7 +229,23 @@ function ownRecentIps(
   });
 }
 
-const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenStore; caught: string[] }[] = [
+const CHANNEL_CASES = {
+  here: 'invalidations: publish reaches every subscriber of this process before it resolves, in order',
+  elsewhere:
+    'invalidations: every message reaches every subscriber of another process within the bound, in order',
+  reconnect:
+    'invalidations: a subscription whose connection drops says so at once, and hears every message once back',
+};
+const FAILOVER_CASE =
+  'failover: a delete or limit that resolved still holds once the primary is lost (revocationWait)';
+
+const BROKEN_STORES: {
+  name: string;
+  make: (inner: MemoryTokenStore, time: FakeTime) => StandIn;
+  caught: string[];
+  /** What the failure of each case caught says: the rule broken. */
+  says?: RegExp;
+}[] = [
   {
     // Applies the plan to whatever record has the id: a public id alone writes a use.
     name: 'ignores the hash',
@@ -200,6 +377,18 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
     caught: ['verify moves a known IP to the front with its new time, without reporting it added'],
   },
   {
+    // Drops the addresses the service kept waiting: one seen within a second of a write is never recorded.
+    name: 'ignores plan.pendingIps',
+    make: (inner) =>
+      broken(inner, {
+        verify: (id, hash, plan) => inner.verify(id, hash, { ...plan, pendingIps: undefined }),
+      }),
+    caught: [
+      'verify merges plan.pendingIps into recentIps with the next written use, whatever its cause, and reports those added',
+      'parallel verifies carrying pending IPs: the one that writes puts them all on record, reported once',
+    ],
+  },
+  {
     // Writes every use from a new address at once: an attacker rotating addresses writes at will.
     name: 'ignores the new-IP rate rule',
     make: (inner) =>
@@ -250,23 +439,90 @@ const BROKEN_STORES: { name: string; make: (inner: MemoryTokenStore) => TokenSto
       'a rotation: the new token is listed at the same hard limit, the old one at its overlap’s end or no more',
     ],
   },
+  {
+    // The network loses the second message on its way to the other process.
+    name: 'has a channel that drops a message',
+    make: withChannel((n, send) => {
+      if (n !== 2) setImmediate(send);
+    }),
+    caught: [CHANNEL_CASES.elsewhere, CHANNEL_CASES.reconnect],
+    says: /message 2 of \d+ never reached a subscriber in another process \(dropped\)/,
+  },
+  {
+    name: 'has a channel that delays a message past the bound',
+    make: withChannel(
+      (n, send) => void (n === 2 ? setTimeout(send, 1.5 * CHANNEL_BOUND) : setImmediate(send)),
+    ),
+    caught: [CHANNEL_CASES.elsewhere, CHANNEL_CASES.reconnect],
+    says: /message 2 of \d+ reached a subscriber in another process \d+ ms after its publish resolved, past the bound of 200 ms \(delayed\)/,
+  },
+  {
+    // The second message overtakes nothing, but the third overtakes it.
+    name: 'has a channel that reorders messages',
+    make: (inner) => {
+      let held: (() => void) | undefined;
+      return withChannel((n, send) => {
+        if (n === 2) held = send;
+        else
+          setImmediate(() => {
+            send();
+            if (n === 3) held?.();
+          });
+      })(inner);
+    },
+    caught: [CHANNEL_CASES.elsewhere, CHANNEL_CASES.reconnect],
+    says: /heard a message after one published later \(reordered\)/,
+  },
+  {
+    // A subscription whose connection dropped goes on as if nothing happened: a cache would trust
+    // entries that a message it missed meanwhile should have dropped.
+    name: 'has a channel that says nothing when a connection drops',
+    make: withChannel(undefined, true),
+    caught: [CHANNEL_CASES.reconnect],
+    says: /whose connection dropped did not say so \(onHealth\(false\)\)/,
+  },
+  {
+    // Its replica applies each write 40 ms late, and its revocations resolve without waiting for it.
+    name: 'is replicated, and resolves a revocation before its replica has it',
+    make: replicated(false),
+    caught: [FAILOVER_CASE],
+    says: /a revocation that resolved was lost in the failover/,
+  },
 ];
+
+/** The cases that need what a memory store's harness does not offer. */
+const NOT_FOR_ONE_PROCESS = [CHANNEL_CASES.elsewhere, CHANNEL_CASES.reconnect, FAILOVER_CASE];
 
 test('the memory store passes every case', async () => {
   const report = await checkTokenStore(harnessOf((inner) => inner));
   assert.deepEqual(report.failed, []);
-  assert.deepEqual(report.skipped, []);
+  assert.deepEqual(report.skipped, NOT_FOR_ONE_PROCESS, 'only what needs other processes or replicas');
   assert.ok(report.passed.length >= 25, `${report.passed.length} cases passed`);
+});
+
+test('a channel between two processes that delivers every message passes the channel cases', async () => {
+  const cases = Object.values(CHANNEL_CASES);
+  const report = await checkTokenStore(harnessOf(withChannel()), { cases, invalidationBound: CHANNEL_BOUND });
+  assert.deepEqual(report.failed, []);
+  assert.deepEqual(report.passed, cases);
+});
+
+test('a replicated store whose revocations wait for the replica passes every case', async () => {
+  const report = await checkTokenStore(harnessOf(replicated(true)));
+  assert.deepEqual(report.failed, []);
+  assert.ok(report.passed.includes(FAILOVER_CASE));
 });
 
 for (const store of BROKEN_STORES) {
   test(`the store that ${store.name} fails the suite`, async () => {
-    const report = await checkTokenStore(harnessOf(store.make));
+    const report = await checkTokenStore(harnessOf(store.make), { invalidationBound: CHANNEL_BOUND });
     const failed = report.failed.map((failure) => failure.name);
     for (const name of store.caught)
       assert.ok(failed.includes(name), `caught by: ${name} (failed: ${failed.join('; ')})`);
-    for (const failure of report.failed)
+    for (const failure of report.failed) {
       assert.ok(failure.error instanceof assert.AssertionError, `${failure.name}: an assertion`);
+      if (store.says) assert.match(failure.error.message, store.says, `${failure.name}: the rule it names`);
+    }
   });
 }
 

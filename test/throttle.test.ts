@@ -28,7 +28,7 @@ type Lookups = { id: string; ip: string | undefined }[];
  * The store, each call of it delayed by `ms` (so that concurrent requests overlap in it, as they do
  * with a store across a network), with every token lookup written down.
  */
-function slowStore(store: TokenStore, lookups: Lookups, ms: number): TokenStore {
+function slowStore<Store extends TokenStore>(store: Store, lookups: Lookups, ms: number): Store {
   return new Proxy(store, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
@@ -287,7 +287,6 @@ onBothStores('throttle', ({ name, makeStore, advance }) => {
       listPage: (user, page) => store.listPage(user, page),
       delete: (id, until) => store.delete(id, until),
       limit: (id, at) => store.limit(id, at),
-      recordFailure: (key, window) => store.recordFailure!(key, window),
     };
     const tokens = new TokenService({ store: partial });
     assert.throws(() => personalTokenAuth({ tokens, throttle: { maxFailures: 3, window: '1m' } }), TypeError);

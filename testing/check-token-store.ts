@@ -3,10 +3,12 @@ import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { expiringCases } from './cases/expiring';
 import { hardLimitCases } from './cases/hard-limits';
+import { invalidationCases } from './cases/invalidations';
 import { listingCases } from './cases/listing';
 import { liveTokenLimitCases } from './cases/live-token-limit';
 import { recentIpCases } from './cases/recent-ips';
 import { recordCases } from './cases/records';
+import { revocationWaitCases } from './cases/revocation-wait';
 import { throttleCases } from './cases/throttle';
 import { tombstoneCases } from './cases/tombstones';
 import { wrongHashCases } from './cases/wrong-hash';
@@ -24,6 +26,8 @@ const CASES: readonly ConformanceCase[] = [
   ...throttleCases,
   ...concurrencyCases,
   ...liveTokenLimitCases,
+  ...invalidationCases,
+  ...revocationWaitCases,
 ];
 
 /** The names of the suite's cases, in the order they run. */
@@ -34,7 +38,10 @@ export interface ConformanceReport {
   passed: string[];
   /** The cases it failed, each with what was thrown (an `AssertionError` says what was expected). */
   failed: { name: string; error: unknown }[];
-  /** Cases for optional methods the store does not have (the throttle's, `listExpiring`). */
+  /**
+   * Cases for optional parts the store or its harness does not have (the throttle's methods,
+   * `listExpiring`, the invalidation channel, `failover()`).
+   */
   skipped: string[];
 }
 
@@ -43,9 +50,19 @@ export interface CheckTokenStoreOptions {
   cases?: readonly string[];
   /** How long one case may take before it counts as failed, in ms (a hung store). Default 60 s. */
   caseTimeout?: number;
+  /**
+   * How long after `publish` resolves a subscriber in another process (`StoreHarness.remoteChannel`)
+   * may hear of it, in ms. Default 1000, the cache's default `maxStale`: give the `maxStale` you run
+   * with, if it is longer.
+   */
+  invalidationBound?: number;
 }
 
-const OPTION_NAMES = optionNames<CheckTokenStoreOptions>({ cases: true, caseTimeout: true });
+const OPTION_NAMES = optionNames<CheckTokenStoreOptions>({
+  cases: true,
+  caseTimeout: true,
+  invalidationBound: true,
+});
 
 /**
  * Runs the conformance suite against a store: every case gets its own harness from `makeHarness()`
@@ -65,11 +82,12 @@ export async function checkTokenStore(
     try {
       const harness = await makeHarness();
       try {
-        if (check.appliesTo && !check.appliesTo(harness.store)) {
+        if (check.appliesTo && !check.appliesTo(harness.store, harness)) {
           report.skipped.push(check.name);
           continue;
         }
-        await withTimeout(check.run(new CaseContext(harness)), options.caseTimeout ?? 60_000, check.name);
+        const context = new CaseContext(harness, options.invalidationBound);
+        await withTimeout(check.run(context), options.caseTimeout ?? 60_000, check.name);
       } finally {
         await harness.cleanup();
       }

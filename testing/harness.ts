@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { AttemptStore } from '../lib/attempt-store';
+import type { InvalidationChannel } from '../lib/cache-invalidation';
 import { planCheck } from '../lib/check-plan';
 import {
   type CheckedToken,
@@ -17,7 +19,8 @@ import { tokenIdOf } from '../lib/token-format';
  * random ids and logins, so a shared database is fine too).
  */
 export interface StoreHarness {
-  store: TokenStore;
+  /** The store; the throttle's cases run when it is an `AttemptStore` too. */
+  store: TokenStore & Partial<AttemptStore>;
   /**
    * Moves the store's time forward by `ms`: a store with an injectable clock moves it at once; one
    * whose server expires records on its own clock (Redis, a database's `now()`) must really wait.
@@ -25,6 +28,26 @@ export interface StoreHarness {
    */
   advance(ms: number): Promise<void>;
   cleanup(): Promise<void>;
+  /**
+   * Optional, for a store with an invalidation channel shared by processes (`TokenStore.invalidations`):
+   * the channel as another process on the same store holds it, with connections and state of its own.
+   * The channel cases publish on `store` and expect this one's subscribers to hear every message.
+   * Without it they check this process's subscribers only (enough for a store that lives in one process).
+   * `cleanup()` closes what it opened.
+   */
+  remoteChannel?(): Promise<InvalidationChannel>;
+  /**
+   * Optional: cuts the connections of the channel subscriptions made so far (on `store` and
+   * `remoteChannel()`), as a network fault or a server restart would, without closing them: the case for
+   * reconnection expects each to report it and to come back.
+   */
+  dropSubscriptions?(): Promise<void>;
+  /**
+   * Optional, for a store that waits for its replicas (`TokenStore.revocationWait`): the store as it
+   * stands once its primary is lost and a replica took over, with whatever replication was in flight
+   * lost with the primary. A revocation that resolved before must hold there. Called at most once.
+   */
+  failover?(): Promise<TokenStore>;
 }
 
 export const SECOND = 1000;
@@ -35,11 +58,21 @@ export const SECOND = 1000;
  */
 export const SLACK = 500;
 
+/**
+ * How long after `publish` resolves a subscriber in another process may hear of it, by default (ms):
+ * the cache's default `maxStale`, beyond which a channel protects nothing the cache's own bound does not.
+ */
+export const INVALIDATION_BOUND = 1000;
+
 /** What a case works with: the harness, and the helpers every case uses. */
 export class CaseContext {
-  constructor(readonly harness: StoreHarness) {}
+  constructor(
+    readonly harness: StoreHarness,
+    /** See `CheckTokenStoreOptions.invalidationBound`. */
+    readonly invalidationBound = INVALIDATION_BOUND,
+  ) {}
 
-  get store(): TokenStore {
+  get store(): TokenStore & Partial<AttemptStore> {
     return this.harness.store;
   }
 
@@ -144,7 +177,7 @@ export class CaseContext {
 /** One check of the suite: a name that says what a store must do, and the check itself. */
 export interface ConformanceCase {
   name: string;
-  /** Whether the store has what this case tests (the throttle's methods are optional). */
-  appliesTo?: (store: TokenStore) => boolean;
+  /** Whether the store, and its harness, have what this case tests (the throttle's methods are optional). */
+  appliesTo?: (store: StoreHarness['store'], harness: StoreHarness) => boolean;
   run(context: CaseContext): Promise<void>;
 }

@@ -1,13 +1,13 @@
 import { after, describe } from 'node:test';
 import { MemoryTokenStore } from '../../adapters/memory';
 import { RedisTokenStore } from '../../adapters/redis';
-import type { TokenStore } from '../../lib/index';
+import type { AttemptStore, TokenStore } from '../../lib/index';
 import { connectTestRedis, deleteKeys, uniquePrefix, waitReal } from './redis';
 
 export interface StoreContext {
   name: 'memory' | 'redis';
   /** A fresh store: its own clock on memory, its own key prefix on Redis. */
-  makeStore(): TokenStore;
+  makeStore(): TokenStore & AttemptStore;
   /** Moves time on: instantly on the memory store's clock, for real on Redis (keep it short). */
   advance(ms: number): Promise<void>;
 }

@@ -13,8 +13,13 @@ export interface HeldLink {
   close(): Promise<void>;
 }
 
-export function startHeldLink(targetPort: number): Promise<HeldLink> {
+/**
+ * `delay`: what the master sends reaches the replica that many ms late (a slow link: replication
+ * lags, and `cut()` loses what is on its way).
+ */
+export function startHeldLink(targetPort: number, options: { delay?: number } = {}): Promise<HeldLink> {
   const sockets = new Set<Socket>();
+  const inFlight = new Set<NodeJS.Timeout>();
   const upstreams = new Set<Socket>();
   let held = false;
   const server = createServer((downstream) => {
@@ -27,7 +32,16 @@ export function startHeldLink(targetPort: number): Promise<HeldLink> {
     upstreams.add(upstream);
     upstream.on('close', () => upstreams.delete(upstream));
     downstream.pipe(upstream);
-    upstream.pipe(downstream);
+    const delay = options.delay;
+    if (delay === undefined) upstream.pipe(downstream);
+    else
+      upstream.on('data', (chunk: Buffer) => {
+        const timer = setTimeout(() => {
+          inFlight.delete(timer);
+          downstream.write(chunk);
+        }, delay);
+        inFlight.add(timer);
+      });
     if (held) upstream.pause();
     downstream.on('close', () => upstream.destroy());
     upstream.on('close', () => downstream.destroy());
@@ -46,9 +60,11 @@ export function startHeldLink(targetPort: number): Promise<HeldLink> {
           }
         },
         cut() {
+          for (const timer of inFlight) clearTimeout(timer);
           for (const socket of sockets) socket.destroy();
         },
         close() {
+          for (const timer of inFlight) clearTimeout(timer);
           for (const socket of sockets) socket.destroy();
           return new Promise((done) => server.close(() => done()));
         },

@@ -1,35 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { TokenStore } from '../../lib/store';
-import type { ConformanceCase } from '../harness';
+import type { ConformanceCase, StoreHarness } from '../harness';
 import { SLACK } from '../harness';
 
 // Long enough that a case's calls fit in one window however slow the store's server is.
 const WINDOW = 3000;
 
 const clientKey = () => `198.51.100.${randomBytes(1)[0]}-${randomBytes(4).toString('hex')}`;
-const hasAttempts = (store: TokenStore) =>
+const hasAttempts = (store: StoreHarness['store']) =>
   store.reserveAttempt !== undefined || store.releaseAttempt !== undefined || store.failAttempt !== undefined;
 
-/** The throttle's optional methods, for a store that has them. */
+/** The throttle's store (`AttemptStore`), for a store that is one. */
 export const throttleCases: ConformanceCase[] = [
-  {
-    name: 'recordFailure counts in a fixed window from the first failure',
-    appliesTo: (store) => store.recordFailure !== undefined,
-    async run(t) {
-      const record = t.store.recordFailure!.bind(t.store);
-      const key = clientKey();
-      const first = await record(key, WINDOW);
-      assert.equal(first.count, 1);
-      assert.ok(first.resetAt > t.now() - SLACK && first.resetAt <= t.now() + WINDOW + SLACK, 'resetAt');
-      assert.equal((await record(key, WINDOW)).count, 2);
-      const third = await record(key, WINDOW);
-      assert.equal(third.count, 3);
-      assert.ok(Math.abs(third.resetAt - first.resetAt) <= SLACK, 'the window does not move');
-      await t.advance(WINDOW + 300);
-      assert.equal((await record(key, WINDOW)).count, 1, 'a new window');
-    },
-  },
   {
     name: 'reserveAttempt grants only below the limit; releaseAttempt frees, failAttempt counts; reservations lapse',
     appliesTo: hasAttempts,
