@@ -77,6 +77,8 @@ const MAX_TYPE = 256;
 const MAX_URL = 8192;
 // A base64 DER ECDSA P-256 signature is at most 96 characters.
 const SIGNATURE = /^[A-Za-z0-9+/]{1,200}={0,2}$/;
+// The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days).
+const MAX_TIMER = 2 ** 31 - 1;
 // How many matches are looked up at once: a large alert ends well within GitHub's timeout
 // without one alert taking every store connection.
 const CONCURRENCY = 8;
@@ -99,11 +101,16 @@ export function secretScanningReceiver(options: SecretScanningReceiverOptions): 
     throw new TypeError('secretScanningReceiver: maxMatches must be a whole number of at least 1');
   }
   const retryAfter = String(options.retryAfter ?? 1);
+  const fetchTimeout = parseDuration(options.keyFetchTimeout ?? '10s');
+  // A timer longer than this fires at once (Node clamps it to 1 ms): every fetch would fail.
+  if (fetchTimeout > MAX_TIMER) {
+    throw new TypeError('secretScanningReceiver: keyFetchTimeout must be at most 24 days');
+  }
   const keys = new SecretScanningKeys(options.publicKeys, {
     now: () => tokens.now(),
     ttl: parseDuration(options.keyTtl ?? '1h'),
     refetchInterval: parseDuration(options.refetchInterval ?? '1m'),
-    fetchTimeout: parseDuration(options.keyFetchTimeout ?? '10s'),
+    fetchTimeout,
   });
 
   async function receive(req: Request, res: Response): Promise<void> {

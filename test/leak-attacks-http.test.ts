@@ -413,5 +413,11 @@ describe('secret-scanning receiver: a key list that never comes', () => {
       secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: 'soon' }),
     );
     assert.throws(() => secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: 0 }));
+    // Past setTimeout's range a timer fires at once, and every fetch would fail.
+    assert.throws(
+      () => secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: '30d' }),
+      /keyFetchTimeout must be at most 24 days/,
+    );
+    secretScanningReceiver({ tokens, publicKeys: async () => [], keyFetchTimeout: '24d' });
   });
 });
