@@ -11,7 +11,7 @@ import { generateToken } from '../lib/token-format';
 const MB = 1024 * 1024;
 const PREFIX = 'pat_';
 
-/** A small deterministic generator (mulberry32), so every run writes the same tree. */
+/** A small seeded generator (mulberry32): every run writes files of the same sizes and kinds. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -71,7 +71,9 @@ function lookAlike(next: () => number): string {
 
 async function main(): Promise<void> {
   const totalMb = Number(process.argv[2] ?? 200);
-  const next = random(42);
+  // The tree's shape from one seed; where the (random) tokens and look-alikes go from another.
+  const shape = random(42);
+  const next = random(7);
   const dir = mkdtempSync(join(tmpdir(), 'pat-bench-scan-'));
   try {
     const plants = [
@@ -84,13 +86,13 @@ async function main(): Promise<void> {
     // Mixed sizes: mostly small files, some medium, a few large, as in a repository.
     const sizes: number[] = [];
     for (let total = 0; total < totalMb * MB; ) {
-      const roll = next();
+      const roll = shape();
       const size =
         roll < 0.8
-          ? 1024 + next() * 32 * 1024
+          ? 1024 + shape() * 32 * 1024
           : roll < 0.98
-            ? 100 * 1024 + next() * MB
-            : 5 * MB + next() * 10 * MB;
+            ? 100 * 1024 + shape() * MB
+            : 5 * MB + shape() * 10 * MB;
       sizes.push(Math.round(size));
       total += size;
     }

@@ -10,7 +10,10 @@ runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
-  stdin: process.stdin,
+  // Only `scan -` reads it: the stream is made when asked for, not for every command.
+  get stdin() {
+    return process.stdin;
+  },
 }).then((exitCode) => {
   // Exit explicitly once the output is flushed: a store built by a config file may hold a Redis
   // connection open that the CLI does not own and cannot close.

@@ -294,7 +294,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .argument('[paths...]', 'files, folders, - for standard input (default: the working directory)')
     .option(
       '--token-prefix <prefix>',
-      "token prefix to look for (default: the config's tokenPrefix, else pat_)",
+      `token prefix to look for (default: the tokenPrefix of the config named by --config or $${CONFIG_ENV}, ` +
+        "else pat_; with --revoke, the store's config)",
     )
     .option('--json', 'print [{path, line, column, tokenId}] as JSON')
     .option('--sarif', 'print a SARIF 2.1.0 log (GitHub code scanning, editors)')

@@ -31,7 +31,11 @@ export interface Unreadable {
 export async function filesIn(
   folder: string,
   cwd: string,
+  seen: Set<string> = new Set(),
 ): Promise<{ files: string[]; unreadable: Unreadable[] }> {
+  // A folder listed as a whole (a nested repository, a submodule) is listed again from inside it; one
+  // that lists itself (an empty submodule lists "./") is not gone into twice.
+  seen.add(resolve(cwd, folder));
   const listed = await gitListedFiles(resolve(cwd, folder));
   if (listed !== undefined) {
     const files: string[] = [];
@@ -44,9 +48,9 @@ export async function filesIn(
       const path = join(folder, name);
       const kind = kindOf(resolve(cwd, path));
       if (kind === 'file') files.push(path);
-      // A submodule: its own work tree, with its own ignore rules.
-      else if (kind === 'folder') {
-        const inner = await filesIn(path, cwd);
+      // A submodule or a nested repository: its own work tree, with its own ignore rules.
+      else if (kind === 'folder' && !seen.has(resolve(cwd, path))) {
+        const inner = await filesIn(path, cwd, seen);
         files.push(...inner.files);
         unreadable.push(...inner.unreadable);
       }

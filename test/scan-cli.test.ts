@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -172,6 +173,23 @@ describe('personal-token scan', () => {
     ]);
   });
 
+  test('a nested repository is read with its own ignore rules; a submodule not checked out is passed over', async () => {
+    const outer = join(root, 'outer');
+    mkdirSync(join(outer, 'nested'), { recursive: true });
+    mkdirSync(join(outer, 'module'));
+    git(outer, 'init', '-q');
+    git(join(outer, 'nested'), 'init', '-q');
+    writeFileSync(join(outer, 'nested', '.gitignore'), 'cache/\n');
+    mkdirSync(join(outer, 'nested', 'cache'));
+    writeFileSync(join(outer, 'nested', 'cache', 'hit.txt'), ignored.token);
+    writeFileSync(join(outer, 'nested', 'keys.txt'), inText.token);
+    // A gitlink whose folder is empty, as after a clone without --recurse-submodules: git lists it
+    // from inside as "./", which must not be gone into again.
+    git(outer, 'update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},module`);
+    const run = await scan(['outer'], root);
+    assert.deepEqual(lines(run.stdout), [`outer/nested/keys.txt:1:1  token ${inText.id}`]);
+  });
+
   test('standard input (-); nothing found: exit 0 and no output', async () => {
     const { token, id } = newToken();
     const run = await scan(
@@ -332,6 +350,21 @@ describe('personal-token scan', () => {
     assert.deepEqual(JSON.parse(stdout), [{ path: 'both.txt', line: 2, column: 1, tokenId: other.id }]);
     assert.match(stderr, /config .*named\.config\.mjs/);
     assert.ok(!existsSync(join(dir, 'ran')), 'the config in the working directory ran');
+  });
+
+  test('a file that cannot be read: named on stderr, the rest still scanned, exit 2', async () => {
+    // A socket: there to stat, impossible to open (root reads any file, whatever its mode).
+    const socketPath = join(root, 'app.sock');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const run = await scan(['app.sock', 'tree/notes.txt'], root);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /^personal-token: cannot read app\.sock: ENXIO$/m);
+      assert.deepEqual(lines(run.stdout), [`tree/notes.txt:3002:12  token ${inText.id}`]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('usage errors exit 2 and say what is wrong', async () => {

@@ -15,7 +15,8 @@ import { connectTestRedis, deleteKeys } from './support/redis';
 describe('personal-token scan --revoke', () => {
   const prefix = cliPrefix();
   const redis = connectTestRedis();
-  const tokens = new TokenService({ store: new RedisTokenStore(redis, { prefix }) });
+  // Deadlines for a loaded machine: this test is about what is revoked, not how fast.
+  const tokens = new TokenService({ store: new RedisTokenStore(redis, { prefix }), timeout: 10_000 });
   const root = mkdtempSync(join(tmpdir(), 'pat-scan-revoke-'));
   const tree = join(root, 'tree');
   mkdirSync(tree);
@@ -54,20 +55,24 @@ describe('personal-token scan --revoke', () => {
     writeFileSync(
       join(root, 'events.config.mjs'),
       `export default { redisUrl: ${JSON.stringify(TEST_REDIS_URL)}, keyPrefix: ${JSON.stringify(prefix)}, ` +
-        'onEvent: (event) => { (globalThis.scanTestEvents ??= []).push(event); } };\n',
+        'timeout: 10000, onEvent: (event) => { (globalThis.scanTestEvents ??= []).push(event); } };\n',
     );
 
     const run = await runCliInProcess(['--config', 'events.config.mjs', 'scan', '--revoke', 'tree'], {
       cwd: root,
     });
     assert.equal(run.code, 1, run.stderr);
-    assert.deepEqual(lines(run.stdout), [
-      `tree/a.env:1:7  token ${leaked.id}  revoked`,
-      `tree/b.json:1:7  token ${leakedTwice.id}  revoked`,
-      `tree/b.json:1:${7 + leakedTwice.token.length + 11}  token ${leakedTwice.id}  already revoked`,
-      `tree/c.txt:1:1  token ${revokedBefore.id}  already revoked`,
-      `tree/c.txt:2:1  token ${neverIssued.id}  unknown`,
-    ]);
+    assert.deepEqual(
+      lines(run.stdout),
+      [
+        `tree/a.env:1:7  token ${leaked.id}  revoked`,
+        `tree/b.json:1:7  token ${leakedTwice.id}  revoked`,
+        `tree/b.json:1:${7 + leakedTwice.token.length + 11}  token ${leakedTwice.id}  already revoked`,
+        `tree/c.txt:1:1  token ${revokedBefore.id}  already revoked`,
+        `tree/c.txt:2:1  token ${neverIssued.id}  unknown`,
+      ],
+      run.stderr,
+    );
     await live(false, leaked.token, 'the leaked token');
     await live(false, leakedTwice.token, 'the token leaked twice');
     await live(true, idOnly.token, 'the token whose id alone was in a file');
