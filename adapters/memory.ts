@@ -45,6 +45,8 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #failures = new Map<string, FailureCount>();
   readonly #byUser = new Map<string, UserTokenIndex>();
+  /** Ancestor id → the ids of its descendants; an entry goes with its descendant (see `listDescendants`). */
+  readonly #descendants = new Map<string, Set<string>>();
   readonly #now: () => number;
   /** Every service on this store is in this process: its messages need no server. */
   readonly invalidations = new InProcessInvalidations();
@@ -74,6 +76,12 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
     const max = options.maxLiveTokens;
     if (max !== undefined && index.page(null, max, this.#isLive).tokens.length >= max) return 'over-limit';
     const stored = structuredClone(token);
+    stored.ancestorIds ??= [];
+    // The index before the record, as every store must (in the same turn here).
+    for (const ancestor of stored.ancestorIds) {
+      const descendants = this.#descendants.get(ancestor) ?? new Set<string>();
+      this.#descendants.set(ancestor, descendants.add(token.id));
+    }
     this.#tokens.set(token.id, stored);
     this.#byUser.set(token.user, index);
     index.add(stored);
@@ -149,6 +157,19 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
     };
   }
 
+  async listDescendants(ancestorId: string, limit: number): Promise<string[]> {
+    const descendants = this.#descendants.get(ancestorId);
+    if (!descendants) return [];
+    const found: string[] = [];
+    for (const id of descendants) {
+      if (found.length === limit) break;
+      if (this.#live(id)) found.push(id);
+      else descendants.delete(id);
+    }
+    if (descendants.size === 0) this.#descendants.delete(ancestorId);
+    return found;
+  }
+
   /** Whether an index entry is still the stored, live record (not revoked, expired or replaced). */
   readonly #isLive = (token: StoredToken): boolean =>
     this.#tokens.get(token.id) === token && token.expiresAt > this.#now();
@@ -157,6 +178,7 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
     const token = this.#live(id);
     if (!token) return null;
     this.#tokens.delete(id);
+    for (const ancestor of token.ancestorIds ?? []) this.#forgetDescendant(ancestor, id);
     this.#tombstones.set(id, {
       id,
       user: token.user,
@@ -193,6 +215,12 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
     return tombstone;
   }
 
+  #forgetDescendant(ancestor: string, id: string): void {
+    const descendants = this.#descendants.get(ancestor);
+    descendants?.delete(id);
+    if (descendants?.size === 0) this.#descendants.delete(ancestor);
+  }
+
   #reclaim(): void {
     if (this.size >= this.#sweepAt) this.#sweep();
   }
@@ -200,6 +228,10 @@ export class MemoryTokenStore implements TokenStore, AttemptStore {
   #sweep(): void {
     const now = this.#now();
     for (const [id, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(id);
+    for (const [ancestor, descendants] of this.#descendants) {
+      for (const id of descendants) if (!this.#tokens.has(id)) descendants.delete(id);
+      if (descendants.size === 0) this.#descendants.delete(ancestor);
+    }
     for (const [user, index] of this.#byUser) {
       index.compact(this.#isLive);
       if (index.size === 0) this.#byUser.delete(user);

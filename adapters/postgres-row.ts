@@ -16,6 +16,8 @@ export interface TokenRow {
   revoked_at: string | null;
   /** `[{ "ip": …, "lastSeenAt": … }]`, newest first; absent where a statement does not read it. */
   recent_ips?: { ip: string; lastSeenAt: number }[] | null;
+  /** Absent where a statement does not read it, and in a row written before families. */
+  ancestor_ids?: string[] | null;
   /** The check's statement with client IPs: the addresses it added that the record did not hold (null: none). */
   added_ips?: string[] | null;
 }
@@ -50,5 +52,6 @@ export function recordOfRow(row: TokenRow): StoredToken {
     lastUsedAt: time(row.last_used_at),
     lastUsedIp: row.last_used_ip,
     recentIps: recentIpsOf(row.recent_ips),
+    ancestorIds: row.ancestor_ids ?? [],
   };
 }

@@ -9,7 +9,10 @@
  *
  * `recent_ips` (a jsonb array, see `RecentIp`) came after the first release: a table made before
  * gets it added, once, without a rewrite (a constant default), checked first so that a start
- * takes no table lock when it is there already.
+ * takes no table lock when it is there already. `ancestor_ids` (a text array, see
+ * `StoredToken.ancestorIds`) likewise; its GIN index (`<table>_by_ancestor`, only rows that have
+ * ancestors) lists a token's descendants, row and entry written in one statement. A row and its
+ * entry go together, so the index holds no more than the rows do.
  *
  * No index covers a column that a check writes (`expires_at`, `last_used_at`, `last_used_ip`,
  * `recent_ips`), so that a check's UPDATE is a HOT update: the new row version goes into the same page
@@ -68,7 +71,14 @@ export function schemaStatements(table: string): string[] {
     ALTER TABLE "${name}" ADD COLUMN IF NOT EXISTS recent_ips jsonb NOT NULL DEFAULT '[]';
   END IF;
 END $$`,
+    `DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"${name}"'::regclass AND attname = 'ancestor_ids' AND NOT attisdropped) THEN
+    ALTER TABLE "${name}" ADD COLUMN IF NOT EXISTS ancestor_ids text[] NOT NULL DEFAULT '{}';
+  END IF;
+END $$`,
     `CREATE INDEX IF NOT EXISTS "${name}_by_login" ON "${name}" (login, created_at DESC, id DESC)`,
+    `CREATE INDEX IF NOT EXISTS "${name}_by_ancestor" ON "${name}" USING gin (ancestor_ids)
+  WHERE cardinality(ancestor_ids) > 0`,
     `CREATE INDEX IF NOT EXISTS "${name}_by_hard_limit" ON "${name}" (hard_expires_at, id)
   WHERE hard_expires_at IS NOT NULL AND revoked_at IS NULL`,
     `CREATE TABLE IF NOT EXISTS "${name}_failures" (

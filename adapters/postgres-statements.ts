@@ -31,6 +31,7 @@ export interface Statements {
   firstExpiring: Statement;
   nextExpiring: Statement;
   delete: Statement;
+  descendants: Statement;
   limit: Statement;
   reserveAttempt: Statement;
   releaseAttempt: Statement;
@@ -41,7 +42,7 @@ const COLUMNS =
   'id, login, secret_hash, label, scopes, created_at, expires_at, hard_expires_at, auto_refresh, last_used_at, last_used_ip, revoked_at';
 
 // What a read returns: the columns an insert writes, and those it leaves to their defaults.
-const RECORD_COLUMNS = `${COLUMNS}, recent_ips`;
+const RECORD_COLUMNS = `${COLUMNS}, recent_ips, ancestor_ids`;
 
 /** The statements of a store on `table` (already checked by `tableName`). */
 export function statementsFor(table: string): Statements {
@@ -64,7 +65,8 @@ export function statementsFor(table: string): Statements {
     expires_at = GREATEST(f.expires_at, CASE WHEN f.reset_at > $2::bigint THEN f.reset_at ELSE $2::bigint + $3::bigint END)`;
 
   return {
-    // $1..$11 the record, $12 now, $13 the most live tokens of the user (null: no limit). An id is
+    // $1..$11 the record, $12 now, $13 the most live tokens of the user (null: no limit), $14 its
+    // ancestors (so that the row and its entry in the index of descendants come together). An id is
     // taken while its token or its tombstone lives; a row that expired is replaced. With a limit, the
     // user's live tokens are counted under the user's lock (`<table>_live_tokens`, see the schema),
     // held until this statement commits, and the row is inserted only below the limit. Returns
@@ -76,14 +78,15 @@ export function statementsFor(table: string): Statements {
 ), live AS (
   SELECT CASE WHEN $13::bigint IS NULL THEN 0 ELSE "${table}_live_tokens"($2, $12::bigint, $13::bigint) END AS count
 ), inserted AS (
-  INSERT INTO ${t} AS t (${COLUMNS})
-  SELECT $1::text, $2::text, $3::text, $4::text, $5::text[], $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, NULL
+  INSERT INTO ${t} AS t (${COLUMNS}, ancestor_ids)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::text[], $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, NULL, $14::text[]
   FROM live WHERE $13::bigint IS NULL OR live.count < $13::bigint
   ON CONFLICT (id) DO UPDATE SET
     login = excluded.login, secret_hash = excluded.secret_hash, label = excluded.label,
     scopes = excluded.scopes, created_at = excluded.created_at, expires_at = excluded.expires_at,
     hard_expires_at = excluded.hard_expires_at, auto_refresh = excluded.auto_refresh,
-    last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip, revoked_at = NULL
+    last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip, revoked_at = NULL,
+    ancestor_ids = excluded.ancestor_ids
   WHERE t.expires_at <= $12::bigint
   RETURNING 1
 )
@@ -217,6 +220,14 @@ FROM old WHERE t.id = old.id
 RETURNING ${COLUMNS.split(', ')
         .map((column) => `old.${column}`)
         .join(', ')}`,
+    ),
+
+    // $1 ancestor id, $2 now, $3 how many: live tokens descending from it, through the GIN index
+    // (`<table>_by_ancestor`, whose predicate the array test implies).
+    descendants: named(
+      'descendants',
+      `SELECT id FROM ${t} WHERE ancestor_ids @> ARRAY[$1::text] AND cardinality(ancestor_ids) > 0
+  AND revoked_at IS NULL AND expires_at > $2 LIMIT $3`,
     ),
 
     // $1 id, $2 now, $3 new hard limit: brought forward, never back; the expiry with it.

@@ -113,6 +113,7 @@ export class PostgresTokenStore implements TokenStore, AttemptStore {
       token.lastUsedIp,
       this.#now(),
       max,
+      token.ancestorIds ?? [],
     ]);
     const { created, live } = rows[0] as { created: boolean; live: string };
     if (created) return 'created';
@@ -202,6 +203,11 @@ export class PostgresTokenStore implements TokenStore, AttemptStore {
     const { rows } = await this.#run(this.#statements.delete, [id, this.#now(), tombstoneUntil]);
     const row = rows[0] as TokenRow | undefined;
     return row ? recordOfRow(row) : null;
+  }
+
+  async listDescendants(ancestorId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.#run(this.#statements.descendants, [ancestorId, this.#now(), limit]);
+    return (rows as { id: string }[]).map((row) => row.id);
   }
 
   async limit(id: string, hardExpiresAt: number): Promise<boolean> {

@@ -3,9 +3,11 @@ import type { RecentIp, RevokedToken, StoredToken } from '../lib/store';
 /**
  * How the Redis store writes a token into one string, and reads it back. The fields are separated by
  * tabs, in this order:
- *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label · recent IPs
+ *   T · secret hash · user · scopes (space-separated) · created · hard limit · window · last used · ip · label · recent IPs · ancestors
  * and a revoked token's tombstone is `R · user · revoked at`. Recent IPs are space-separated
- * `<last seen>,<ip>` entries, newest first (see `RecentIp`); a record without any has no such field. The Lua scripts (redis-scripts.ts)
+ * `<last seen>,<ip>` entries, newest first (see `RecentIp`); a record without any has no such field,
+ * unless it has ancestors (space-separated ids, parent first, see `StoredToken.ancestorIds`), which
+ * come last, and only in a record that has some. The Lua scripts (redis-scripts.ts)
  * split on tabs too, and copy the user field from a record into its tombstone as it is.
  *
  * Every text field is escaped, so that it round-trips whatever it holds: `%` and the separators (tab,
@@ -62,7 +64,10 @@ export function encodeToken(token: StoredToken): string {
   ];
   // Without recent IPs, the record has the ten fields that app instances of earlier releases read,
   // so that a rolling upgrade without trackIp leaves every instance able to check every token.
-  if (token.recentIps.length > 0) fields.push(encodeRecentIps(token.recentIps));
+  const ancestors = token.ancestorIds ?? [];
+  if (token.recentIps.length > 0 || ancestors.length > 0) fields.push(encodeRecentIps(token.recentIps));
+  // Likewise for a token no personal token made; a child token is unknown to an earlier release.
+  if (ancestors.length > 0) fields.push(ancestors.map(escapeScope).join(' '));
   return fields.join('\t');
 }
 
@@ -102,7 +107,7 @@ export function decodeToken(
   if (fields[0] === 'R' && fields.length === 3) {
     return { id, user: unescapeField(fields[1]!), revokedAt: Number(fields[2]) };
   }
-  if (fields[0] !== 'T' || fields.length < 10 || fields.length > 11) return null;
+  if (fields[0] !== 'T' || fields.length < 10 || fields.length > 12) return null;
   const hardExpiresAt = optionalNumber(fields[5]);
   return {
     id,
@@ -118,5 +123,6 @@ export function decodeToken(
     lastUsedIp: optionalText(fields[8]),
     label: optionalText(fields[9]),
     recentIps: decodeRecentIps(fields[10]),
+    ancestorIds: fields[11] ? fields[11].split(' ').map(unescapeField) : [],
   };
 }

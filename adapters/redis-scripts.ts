@@ -357,6 +357,36 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `);
 
+/**
+ * KEYS[1] an ancestor's index of descendants (`d:{<ancestor id>}`, a sorted set: id → the
+ * descendant's hard limit, `+inf` for none) · ARGV: now (ms), the hard limit or '+inf', the id.
+ * Adds a descendant before its record is written, and drops those whose hard limit has passed. The
+ * key lives as long as its longest-lived entry: until the latest hard limit, or, once it holds a
+ * token without one, until it is emptied (`delete`, `listDescendants`).
+ */
+export const ADD_DESCENDANT = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[2] == '+inf' then
+  redis.call('PERSIST', KEYS[1])
+elseif existed == 0 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+else
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')
+end
+return 1
+`);
+
+/**
+ * KEYS[1] an ancestor's index of descendants · ARGV: now (ms), first rank, how many. Drops the
+ * entries whose hard limit has passed, and returns a range of the others' ids.
+ */
+export const DESCENDANTS = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], ARGV[2], tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+`);
+
 // Lua: counts a failure in a fixed window from the first failure; returns { count, pttl }.
 const COUNT_FAILURE = `
 local function count_failure(key, window)

@@ -31,8 +31,10 @@ import { canConfirm, type DurableRevocationOptions, RevocationConfirmer } from '
 import { redisInvalidations } from './redis-invalidation';
 import { decodeRecentIps, decodeToken, encodeRecentIps, encodeToken, escapeScope } from './redis-record';
 import {
+  ADD_DESCENDANT,
   CHECK_ELSEWHERE,
   CREATE,
+  DESCENDANTS,
   EXPIRING_PAGE,
   EXPIRY_RESERVE,
   FAIL_ATTEMPT,
@@ -101,7 +103,8 @@ export const EXPIRY_BUCKETS = 16;
  * of issues in flight (see RESERVE), and `<prefix>f:{<ip>}` a failure counter for throttling, with
  * `<prefix>a:{<ip>}` the attempts that IP has in flight. `<prefix>x:{b<k>}` (k 0 to 15) are the
  * index by hard limit, for `listExpiring`, with `<prefix>xn:{b<k>}` their issues in flight, kept as
- * the user's index is (see EXPIRING_PAGE). The braces are Cluster hash tags: every command or
+ * the user's index is (see EXPIRING_PAGE). `<prefix>d:{<id>}` is the index of a token's
+ * descendants (see ADD_DESCENDANT), for the revocation of its family. The braces are Cluster hash tags: every command or
  * script touches the keys of one token, one user's, one bucket's or one client's, so each runs on
  * whichever node holds them.
  *
@@ -174,6 +177,11 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     return `${this.prefix}r:{${id}}`;
   }
 
+  /** The index of a token's descendants (see `listDescendants`). */
+  descendantsKey(ancestorId: string): string {
+    return `${this.prefix}d:{${ancestorId}}`;
+  }
+
   failureKey(key: string): string {
     return `${this.prefix}f:{${key}}`;
   }
@@ -211,13 +219,61 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     const expiry = expiryOf(this.#now(), token.expiresAt, token.hardExpiresAt);
     // No record without its entry in the index by hard limit: should reserving it have failed, so does the issue.
     await expiring;
+    // Nor without its entries in its ancestors' indexes, written first (see `TokenStore.listDescendants`).
+    await this.#addToAncestors(token);
     // Should this fail, the reservation stays until it lapses: the record may have been written.
     const created = (await this.#run(CREATE, keys, [encodeToken(token), ...expiry])) === 1;
+    // The id was another token's: its entries were never this one's to add.
+    if (!created) await this.#removeFromAncestors(token).catch(() => {});
     // The outcome is decided. Should ending the reservation fail, it lapses by itself: no reason to
     // fail an issue that succeeded, whose token the caller must receive.
     const end = [token.id, created ? '0' : '1', ...(await gone)];
     await Promise.all([this.#run(SETTLE, index, end).catch(() => {}), settleExpiry(created)]);
     return created ? 'created' : 'id-taken';
+  }
+
+  /** The token's entry in the index of each of its ancestors, each in its ancestor's slot. */
+  async #addToAncestors(token: StoredToken): Promise<void> {
+    const ancestors = token.ancestorIds ?? [];
+    if (ancestors.length === 0) return;
+    const args = [
+      String(this.#now()),
+      token.hardExpiresAt === null ? '+inf' : String(token.hardExpiresAt),
+      token.id,
+    ];
+    await Promise.all(
+      ancestors.map((ancestor) => this.#run(ADD_DESCENDANT, [this.descendantsKey(ancestor)], args)),
+    );
+  }
+
+  async #removeFromAncestors(token: StoredToken): Promise<void> {
+    const ancestors = token.ancestorIds ?? [];
+    await Promise.all(ancestors.map((ancestor) => this.client.zrem(this.descendantsKey(ancestor), token.id)));
+  }
+
+  /**
+   * Reads the index a range at a time, each id's record looked up (its entry is dropped once it has
+   * none: revoked, expired, or not written yet, see `TokenStore.listDescendants`), until `limit` live
+   * ones are found or the index ends.
+   */
+  async listDescendants(ancestorId: string, limit: number): Promise<string[]> {
+    const key = this.descendantsKey(ancestorId);
+    const found: string[] = [];
+    let start = 0;
+    for (;;) {
+      const size = Math.min(Math.max(limit - found.length, 1), MAX_PAGE_SIZE);
+      const ids = (await this.#run(
+        DESCENDANTS,
+        [key],
+        [String(this.#now()), String(start), String(size)],
+      )) as string[];
+      const records = await Promise.all(ids.map((id) => this.get(id)));
+      const gone = ids.filter((_, i) => records[i] === null);
+      if (gone.length > 0) await this.client.zrem(key, ...gone);
+      found.push(...ids.filter((_, i) => records[i] !== null));
+      if (found.length >= limit || ids.length < size) return found.slice(0, limit);
+      start += ids.length - gone.length;
+    }
   }
 
   /**
@@ -501,6 +557,7 @@ export class RedisTokenStore<Client extends RedisTokenStoreClient = RedisTokenSt
     await Promise.all([
       this.client.zrem(this.userKey(found.user), id),
       found.hardExpiresAt === null ? null : this.client.zrem(this.expiryKeys(expiryBucketOf(id))[0], id),
+      this.#removeFromAncestors(found),
     ]);
     return found;
   }

@@ -75,7 +75,16 @@ export function describeIssued(issued: IssuedToken): string {
   return lines.join('\n') + '\n';
 }
 
-const COLUMNS = ['ID', 'LABEL', 'SCOPES', 'EXPIRY', 'EXPIRES AT', 'CREATED AT', 'LAST USED'] as const;
+const COLUMNS = [
+  'ID',
+  'LABEL',
+  'SCOPES',
+  'EXPIRY',
+  'EXPIRES AT',
+  'CREATED AT',
+  'LAST USED',
+  'PARENT',
+] as const;
 
 export function formatTable(tokens: readonly TokenInfo[]): string {
   return formatColumns(
@@ -88,6 +97,7 @@ export function formatTable(tokens: readonly TokenInfo[]): string {
       formatTime(info.expiresAt),
       formatTime(info.createdAt),
       info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt),
+      info.parentId ?? '-',
     ]),
   );
 }
@@ -134,6 +144,8 @@ export function formatDetails(info: TokenInfo): string {
     ['created at', formatTime(info.createdAt)],
     ['last used', info.lastUsedAt === null ? 'never' : formatTime(info.lastUsedAt)],
   ];
+  // Revoking the parent revokes this token too (a child token).
+  if (info.parentId !== null) fields.push(['parent', info.parentId]);
   // Recorded only when the app opts in (trackIp).
   if (info.lastUsedIp !== null) fields.push(['last used from', printable(info.lastUsedIp)]);
   for (const [i, entry] of info.recentIps.entries()) {

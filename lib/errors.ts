@@ -104,11 +104,16 @@ export class BroaderThanCallerError extends PersonalTokenError {
 }
 
 /** Which policy limit a token request broke (see `TokenPolicyError`). */
-export type TokenPolicyCode = 'ERR_TOO_MANY_SCOPES' | 'ERR_EXPIRY_TOO_LONG' | 'ERR_WINDOW_TOO_LONG';
+export type TokenPolicyCode =
+  | 'ERR_TOO_MANY_SCOPES'
+  | 'ERR_EXPIRY_TOO_LONG'
+  | 'ERR_WINDOW_TOO_LONG'
+  | 'ERR_FAMILY_TOO_DEEP';
 
 /**
  * A token request outside the app's policy (`TokenService` options `maxScopesPerToken`,
- * `maxExpiresIn`, `maxAutoRefresh`); the message names the limit. Too many live tokens is
+ * `maxExpiresIn`, `maxAutoRefresh`), or made by a token that already has `MAX_FAMILY_DEPTH`
+ * ancestors (`ERR_FAMILY_TOO_DEEP`); the message names the limit. Too many live tokens is
  * `TokenLimitError`.
  */
 export class TokenPolicyError extends PersonalTokenError {
@@ -134,6 +139,38 @@ export class RevokeAllIncompleteError extends StoreUnavailableError {
   constructor(login: string, revoked: number, cause: StoreUnavailableError) {
     super(
       `Revoked ${revoked} tokens of user "${login}" before the token store failed; the others may still be live: ${cause.message}`,
+      { cause },
+    );
+    this.revoked = revoked;
+  }
+}
+
+/**
+ * A personal token asked for a token (`issueFor`, `rotate` with a caller) but is itself no longer
+ * live: revoked (perhaps while the request ran, with the rest of its family) or expired. Nothing is
+ * left behind: a token made meanwhile is withdrawn. The router answers 401, as for the token itself.
+ */
+export class CallerNotLiveError extends PersonalTokenError {
+  constructor() {
+    super(
+      'ERR_CALLER_NOT_LIVE',
+      'The token making the request has been revoked or has expired: it can make no token',
+    );
+  }
+}
+
+/**
+ * `revoke()` (or a rotation's revocation) stopped before it had revoked all of the token's
+ * descendants: the store failed, or the family was larger than one call revokes. `revoked` tokens
+ * are known to be revoked (the token itself among them, if this call revoked it), the others may not
+ * be. A store failure like any other (`ERR_STORE_UNAVAILABLE`, a 503): revoking the token again
+ * revokes the rest, even once the token itself is gone.
+ */
+export class FamilyRevocationIncompleteError extends StoreUnavailableError {
+  readonly revoked: number;
+  constructor(tokenId: string, revoked: number, reason: string, cause?: unknown) {
+    super(
+      `Revoked ${revoked} tokens of the family of token ${tokenId} before ${reason}; its other descendants may still be live: revoke it again`,
       { cause },
     );
     this.revoked = revoked;

@@ -30,7 +30,13 @@ export type TokenEvent =
       hardExpiresAt: Date | null;
       autoRefresh: number | null;
     })
-  | (EventBase & { type: 'revoked'; tokenId: string; login: string })
+  | (EventBase & {
+      type: 'revoked';
+      tokenId: string;
+      login: string;
+      /** Set when the token went with an ancestor being revoked: that ancestor's id. */
+      ancestorId?: string;
+    })
   | (EventBase & {
       /**
        * Whoever held a token's text reported it leaked (`revokeLeaked`: a leak report, a secret-scanning

@@ -113,6 +113,7 @@ export {
   type CreateOutcome,
   type ExpiringPageRequest,
   type FailureCount,
+  MAX_FAMILY_DEPTH,
   MAX_RECENT_IPS,
   type PageRequest,
   type RecentIp,
@@ -138,6 +139,8 @@ export {
 export {
   BroaderThanCallerError,
   type BroaderThanCallerCode,
+  CallerNotLiveError,
+  FamilyRevocationIncompleteError,
   InvalidDurationError,
   InvalidPageError,
   InvalidScopeError,

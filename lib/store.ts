@@ -46,7 +46,20 @@ export interface StoredToken {
    * address seen again moves to the front with its new time.
    */
   recentIps: RecentIp[];
+  /**
+   * The tokens whose revocation takes this one down: the personal token that made it (its parent)
+   * first, then that one's own `ancestorIds`, at most `MAX_FAMILY_DEPTH` (see docs/lifecycle.md,
+   * "Child tokens"). Empty for a token no personal token made; absent in a record written before
+   * families, which reads as empty.
+   */
+  ancestorIds?: string[];
 }
+
+/**
+ * How many ancestors a token may have: a token with this many cannot make another. It bounds the
+ * index writes of an issue and the walk of a revocation.
+ */
+export const MAX_FAMILY_DEPTH = 8;
 
 /** A client address a token was used from, and when it last was (ms since the epoch). */
 export interface RecentIp {
@@ -164,6 +177,21 @@ export interface TokenStore {
    * flight. So the user never holds more than the limit, however many creates race.
    */
   create(token: StoredToken, options?: CreateOptions): Promise<CreateOutcome>;
+
+  /**
+   * Optional, for child tokens (`issueFor` and `rotate` by a personal token; without it the service
+   * refuses to let a token make one). Up to `limit` ids of live tokens whose `ancestorIds` hold
+   * `ancestorId`, in any order; fewer only when there are no more. Every store keeps an index
+   * ancestor → descendant for it, with these rules, which the revocation of a family relies on:
+   * - `create` of a token with `ancestorIds` puts its id in each ancestor's index *before* its record
+   *   exists (or in the same atomic write): from the moment `get` finds the record, this lists it.
+   * - An entry lives as long as its descendant's record may: a revoked or expired descendant is
+   *   listed no more, and its entry is dropped (when `delete` runs, on its own expiry, or as this
+   *   reads it), so that an index holds no more than live tokens, whatever happens to the ancestor.
+   * - An entry whose record does not exist (yet) may be dropped here: the service re-reads the
+   *   ancestors of a token after creating it, and withdraws it if one has gone meanwhile.
+   */
+  listDescendants?(ancestorId: string, limit: number): Promise<string[]>;
 
   /**
    * The hot path: one check of a token, applying `plan` atomically. The whole rule, for every store:

@@ -17,6 +17,8 @@ export interface TokenJson {
   lastUsedIp: string | null;
   /** Newest first; `lastSeenAt` in ISO 8601. */
   recentIps: { ip: string; lastSeenAt: string }[];
+  /** The personal token that made this one, or null (see `TokenInfo.parentId`). */
+  parentId: string | null;
 }
 
 export function tokenToJson(token: TokenInfo): TokenJson {
@@ -32,5 +34,6 @@ export function tokenToJson(token: TokenInfo): TokenJson {
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
     lastUsedIp: token.lastUsedIp,
     recentIps: token.recentIps.map((entry) => ({ ip: entry.ip, lastSeenAt: entry.lastSeenAt.toISOString() })),
+    parentId: token.parentId,
   };
 }

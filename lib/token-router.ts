@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { type CallerBounds, callerBounds, ScopeCoverage } from './caller-bounds';
 import { parseDuration } from './duration';
 import {
+  FamilyRevocationIncompleteError,
   PersonalTokenError,
   RevocationNotDurableError,
   RevokeAllIncompleteError,
@@ -59,7 +60,7 @@ const OPTION_NAMES = optionNames<TokenRouterOptions>({
 
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {
-  /** `revoked`: how many tokens `DELETE /tokens` revoked before the store failed (a 503). */
+  /** `revoked`: how many tokens a revocation (`DELETE /tokens`, or of a token with descendants) revoked before the store failed (a 503). */
   error: { code: string; message: string; field?: string; revoked?: number };
 }
 
@@ -180,10 +181,11 @@ export function tokenRouter(options: TokenRouterOptions): Router {
     .delete(
       handle(async (req, res, login) => {
         if (callerIsNarrowed(req)) {
-          // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those.
+          // A narrowed token only reaches tokens at most as narrow as itself, so it revokes only those
+          // (and their descendants, narrower still).
           let revoked = 0;
           const all = await tokens.list(login);
-          for (const token of await visibleTokens(req, all)) if (await tokens.revoke(token.id)) revoked++;
+          for (const token of await visibleTokens(req, all)) revoked += await tokens.revokeFamily(token.id);
           return void res.json({ revoked });
         }
         res.json({ revoked: await tokens.revokeAll(login) });
@@ -458,6 +460,10 @@ function toHttpError(error: unknown): HttpError | null {
     const message = `Revoked ${error.revoked} tokens, then the token store became unavailable; try again to revoke the rest`;
     return new HttpError(503, error.code, message, undefined, error.revoked);
   }
+  if (error instanceof FamilyRevocationIncompleteError) {
+    const message = `Revoked ${error.revoked} tokens of the token's family, then the token store became unavailable; the others may still be live until it is revoked again`;
+    return new HttpError(503, error.code, message, undefined, error.revoked);
+  }
   if (error instanceof RevocationNotDurableError) {
     const message =
       'The token is revoked, but the token store could not confirm it on its replicas in time: it may come back after a failover; revoke it again';
@@ -483,7 +489,11 @@ function toHttpError(error: unknown): HttpError | null {
       return new HttpError(400, error.code, error.message, 'autoRefresh');
     case 'ERR_CALLER_UNKNOWN':
     case 'ERR_UNKNOWN_USER':
+    case 'ERR_FAMILY_TOO_DEEP':
       return new HttpError(403, error.code, error.message);
+    // The token that made the request was revoked (or expired) while it ran: as if it had been before.
+    case 'ERR_CALLER_NOT_LIVE':
+      return new HttpError(401, error.code, error.message);
     case 'ERR_TOKEN_LIMIT':
       return new HttpError(409, error.code, error.message);
     default:

@@ -11,16 +11,20 @@ import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from 
 import { recordableAddress } from './client-ip';
 import { parseDuration } from './duration';
 import {
+  CallerNotLiveError,
+  FamilyRevocationIncompleteError,
   InvalidPageError,
   InvalidTokenOptionsError,
   RevokeAllIncompleteError,
   ScopeNotAllowedError,
   StoreUnavailableError,
   TokenLimitError,
+  TokenPolicyError,
   UnknownUserError,
 } from './errors';
 import { emit, type OnEvent, type RejectReason } from './events';
 import { parseExpiringCursor } from './expiring-page';
+import { FamilyWalkStopped, revokeDescendants } from './family-revocation';
 import { type LeakVerdict, leakSource, type RevokeLeakedOptions } from './leak-source';
 import { checkOptions, optionNames } from './option-names';
 import { PendingIps } from './pending-ips';
@@ -38,6 +42,7 @@ import {
   type CheckPlan,
   type CreateOutcome,
   isRevoked,
+  MAX_FAMILY_DEPTH,
   type RevokedToken,
   type StoredToken,
   TOMBSTONE_LIFE,
@@ -172,6 +177,11 @@ export interface TokenInfo {
   lastUsedIp: string | null;
   /** The last 5 distinct client IPs, newest first, each with when it was last seen (`trackIp`). */
   recentIps: { ip: string; lastSeenAt: Date }[];
+  /**
+   * The personal token that made this one (`issueFor`, or `rotate` by another token), or null:
+   * revoking it revokes this one too (see docs/lifecycle.md, "Child tokens").
+   */
+  parentId: string | null;
 }
 
 /** What `issue()` returns: the only time the token text exists outside the user's hands. */
@@ -354,7 +364,59 @@ export class TokenService {
     if (bounds)
       await assertWithinCaller(bounds, terms, now, new ScopeCoverage(bounds, options.resolveAncestors));
     await this.#checkUser(user, scopes);
-    return this.#create(now, { user, label, ...terms }, this.maxTokensPerUser);
+    if (!bounds) return this.#create(now, { user, label, ...terms }, this.maxTokensPerUser);
+    const family = await this.#familyOf(bounds.tokenId, []);
+    const fields = { user, label, ...terms, ancestorIds: family.ancestorIds };
+    const issued = await this.#create(now, fields, this.maxTokensPerUser, false);
+    // Whichever of its ancestors is gone, the caller descends from it: it goes too.
+    if ((await this.#goneFromFamily(issued.id, family)) !== undefined) throw new CallerNotLiveError();
+    this.#emitIssued(issued);
+    return issued;
+  }
+
+  /**
+   * The ancestors of a token to be made by the token `parentId` (none: by the app) in the place of
+   * `base` (the ancestors of a token it replaces), and which of them are live now, to be read again
+   * once it is made (see lib/family-revocation.ts). `CallerNotLiveError` if the parent is not live.
+   */
+  async #familyOf(parentId: string | undefined, base: readonly string[]): Promise<Family> {
+    const store = this.store;
+    if (!store.listDescendants) return { ancestorIds: [], live: [], parentId: undefined };
+    const parent = parentId === undefined ? null : await this.#call('get', () => store.get(parentId));
+    if (parentId !== undefined && parent === null) throw new CallerNotLiveError();
+    const chain = parent ? [parent.id, ...(parent.ancestorIds ?? [])] : [];
+    const ancestorIds = [...new Set([...chain, ...base])];
+    if (ancestorIds.length > MAX_FAMILY_DEPTH) {
+      throw new TokenPolicyError(
+        'ERR_FAMILY_TOO_DEEP',
+        `The token making the request descends from ${MAX_FAMILY_DEPTH} tokens already, the most a token may: it can make no token`,
+      );
+    }
+    const others = ancestorIds.filter((id) => id !== parentId);
+    const found = await Promise.all(others.map((id) => this.#call('get', () => store.get(id))));
+    const live = others.filter((_, i) => found[i] !== null);
+    return { ancestorIds, live: parentId === undefined ? live : [parentId, ...live], parentId };
+  }
+
+  /**
+   * After a token made in `family` exists: whether its ancestors that were live before still are.
+   * If one is gone (its family is being revoked), the token is withdrawn and that ancestor's id
+   * returned; should the reads fail, it is withdrawn and the failure thrown.
+   */
+  async #goneFromFamily(id: string, family: Family): Promise<string | undefined> {
+    if (family.live.length === 0) return undefined;
+    let gone: string | undefined;
+    try {
+      const found = await Promise.all(
+        family.live.map((ancestor) => this.#call('get', () => this.store.get(ancestor))),
+      );
+      gone = family.live.find((_, i) => found[i] === null);
+    } catch (error) {
+      await this.#withdraw(id, Promise.resolve(true));
+      throw error;
+    }
+    if (gone !== undefined) await this.#withdraw(id, Promise.resolve(true));
+    return gone;
   }
 
   /**
@@ -384,7 +446,16 @@ export class TokenService {
     // Rotating a token already in its overlap again is then bounded by the same count (and its
     // replacement gets the overlap's end as its hard limit). Without an overlap, one token replaces one.
     const limit = overlap > 0 ? this.maxTokensPerUser : undefined;
-    const fresh = await this.#create(now, { user: old.user, label: old.label, ...terms }, limit, false);
+    // The replacement takes the old token's place in its family; made by another token, it is that
+    // one's child too. Never the child of the token it replaces, which rotation takes away.
+    const maker = bounds && bounds.tokenId !== id ? bounds.tokenId : undefined;
+    const family = await this.#familyOf(maker, old.ancestorIds ?? []);
+    const fields = { user: old.user, label: old.label, ...terms, ancestorIds: family.ancestorIds };
+    const fresh = await this.#create(now, fields, limit, false);
+    const gone = await this.#goneFromFamily(fresh.id, family);
+    if (gone !== undefined && gone === maker) throw new CallerNotLiveError();
+    // The old token's family is being revoked: it is going too, and nothing replaces it.
+    if (gone !== undefined) return null;
     let replaced: boolean;
     try {
       replaced =
@@ -433,7 +504,7 @@ export class TokenService {
    */
   async #create(
     now: number,
-    fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh'>,
+    fields: Pick<StoredToken, 'user' | 'label' | 'scopes' | 'hardExpiresAt' | 'autoRefresh' | 'ancestorIds'>,
     maxLiveTokens: number | undefined,
     announce = true,
   ): Promise<IssuedToken> {
@@ -461,23 +532,25 @@ export class TokenService {
       // An id collision (64 random bits) is astronomically rare; the store refuses it rather than overwrite.
       if (outcome === 'created') {
         const info = toInfo(record);
-        if (announce) {
-          emit(this.onEvent, {
-            type: 'issued',
-            time: info.createdAt,
-            tokenId: id,
-            login: info.user,
-            label: info.label,
-            scopes: info.scopes,
-            expiresAt: info.expiresAt,
-            hardExpiresAt: info.hardExpiresAt,
-            autoRefresh: info.autoRefresh,
-          });
-        }
+        if (announce) this.#emitIssued(info);
         return { token, ...info };
       }
     }
     throw new Error('Could not find a free token id in 3 attempts');
+  }
+
+  #emitIssued(info: TokenInfo): void {
+    emit(this.onEvent, {
+      type: 'issued',
+      time: info.createdAt,
+      tokenId: info.id,
+      login: info.user,
+      label: info.label,
+      scopes: info.scopes,
+      expiresAt: info.expiresAt,
+      hardExpiresAt: info.hardExpiresAt,
+      autoRefresh: info.autoRefresh,
+    });
   }
 
   /**
@@ -769,9 +842,27 @@ export class TokenService {
     return tokens;
   }
 
-  /** Revokes a token; false if there was none. Requests that start after this resolves are refused. */
+  /**
+   * Revokes a token and, depth-first, every token that descends from it (its children, made with it
+   * through `issueFor` or `rotate`, theirs, and so on); false if there was no live token with that
+   * id. Requests that start after this resolves are refused, the descendants' included. If it stops
+   * before all the descendants are revoked, it throws `FamilyRevocationIncompleteError`, which says
+   * how many were; revoking again revokes the rest, also once the token itself is gone.
+   */
   async revoke(id: string): Promise<boolean> {
-    if (!isTokenId(id)) return false;
+    return (await this.#revokeWithFamily(id)).itself;
+  }
+
+  /**
+   * `revoke`, answering how many tokens it revoked: the token itself (if it was live) and its
+   * descendants. For a caller that counts what it took away (the router's `DELETE /tokens`).
+   */
+  async revokeFamily(id: string): Promise<number> {
+    return (await this.#revokeWithFamily(id)).count;
+  }
+
+  async #revokeWithFamily(id: string): Promise<{ itself: boolean; count: number }> {
+    if (!isTokenId(id)) return { itself: false, count: 0 };
     const revoked = await this.#takeAway([id], 'revoke', () =>
       this.store.delete(id, this.#now() + TOMBSTONE_LIFE),
     );
@@ -779,7 +870,50 @@ export class TokenService {
     await this.#announce([id]);
     if (revoked)
       emit(this.onEvent, { type: 'revoked', time: new Date(this.#now()), tokenId: id, login: revoked.user });
-    return revoked !== null;
+    const itself = revoked !== null;
+    try {
+      return { itself, count: (itself ? 1 : 0) + (await this.#revokeDescendants(id)) };
+    } catch (error) {
+      if (!(error instanceof FamilyWalkStopped)) throw error;
+      const count = error.revoked + (itself ? 1 : 0);
+      throw new FamilyRevocationIncompleteError(id, count, error.reason, error.cause);
+    }
+  }
+
+  /**
+   * Revokes the live descendants of a token already revoked (or gone), each as `revoke` does one:
+   * under the revocation deadline, announced to the caches, with a `revoked` event naming the
+   * ancestor. Returns how many; throws `FamilyWalkStopped` (see lib/family-revocation.ts).
+   */
+  #revokeDescendants(ancestorId: string): Promise<number> {
+    const store = this.store;
+    if (!store.listDescendants) return Promise.resolve(0);
+    return revokeDescendants(ancestorId, {
+      list: (id, limit) => this.#call('listDescendants', () => store.listDescendants!(id, limit)),
+      revoke: async (ids) => {
+        // Each under its own deadline: one that is late must not hide those that were revoked.
+        const settled = await Promise.allSettled(
+          ids.map((id) =>
+            this.#takeAway([id], 'revoke', () => store.delete(id, this.#now() + TOMBSTONE_LIFE)),
+          ),
+        );
+        const time = new Date(this.#now());
+        const found = settled.map((result) => (result.status === 'fulfilled' ? result.value : null));
+        // A listing holds descendants of any depth: their events come nearest first.
+        const depth = (token: StoredToken) => token.ancestorIds?.length ?? 0;
+        const revoked = found.filter((token): token is StoredToken => token !== null);
+        for (const token of revoked.sort((a, b) => depth(a) - depth(b)))
+          emit(this.onEvent, { type: 'revoked', time, tokenId: token.id, login: token.user, ancestorId });
+        const failed = settled.find((result) => result.status === 'rejected');
+        let failure: unknown = failed && storeFailure('revoke', failed.reason);
+        try {
+          await this.#announce(ids);
+        } catch (error) {
+          failure ??= error;
+        }
+        return { found, failure };
+      },
+    });
   }
 
   /**
@@ -826,8 +960,9 @@ export class TokenService {
   }
 
   /**
-   * Revokes all of a user's tokens, in batches (each a listing and its revocations, under its own
-   * deadlines); returns how many. If the store fails midway, throws `RevokeAllIncompleteError`,
+   * Revokes all of a user's tokens, and their descendants as `revoke` does, in batches (each a
+   * listing and its revocations, under its own deadlines); returns how many, descendants included.
+   * If the store fails midway, throws `RevokeAllIncompleteError`,
    * which says how many were revoked; running it again revokes the rest.
    */
   async revokeAll(user: string): Promise<number> {
@@ -851,6 +986,19 @@ export class TokenService {
         await this.#announce(ids);
         const failed = settled.find((result) => result.status === 'rejected');
         if (failed) throw storeFailure('revokeAll', failed.reason);
+        // Each token's family goes with it, whoever its members belong to.
+        for (const result of settled) {
+          if (result.status !== 'fulfilled' || result.value === null) continue;
+          try {
+            revoked += await this.#revokeDescendants(result.value.id);
+          } catch (error) {
+            if (!(error instanceof FamilyWalkStopped)) throw error;
+            revoked += error.revoked;
+            throw error.cause instanceof StoreUnavailableError
+              ? error.cause
+              : new StoreUnavailableError(`Revoking a token's family stopped on ${error.reason}`);
+          }
+        }
         cursor = page.cursor;
       } while (cursor !== null);
     } catch (error) {
@@ -941,7 +1089,18 @@ function toInfo(token: StoredToken): TokenInfo {
     lastUsedAt: token.lastUsedAt === null ? null : new Date(token.lastUsedAt),
     lastUsedIp: token.lastUsedIp,
     recentIps: token.recentIps.map((entry) => ({ ip: entry.ip, lastSeenAt: new Date(entry.lastSeenAt) })),
+    parentId: token.ancestorIds?.[0] ?? null,
   };
+}
+
+/**
+ * The ancestors of a token to be made, and those of them live before it was, to be read again after
+ * (see lib/family-revocation.ts); `parentId` is the token that makes it, if one does.
+ */
+interface Family {
+  ancestorIds: string[];
+  live: string[];
+  parentId: string | undefined;
 }
 
 /** The login of a caller: given as such, or the one its token info names. */

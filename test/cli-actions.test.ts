@@ -32,6 +32,7 @@ function info(overrides: Partial<TokenInfo> = {}): TokenInfo {
     lastUsedAt: null,
     lastUsedIp: null,
     recentIps: [],
+    parentId: null,
     ...overrides,
   };
 }
@@ -157,7 +158,14 @@ describe('CLI output', () => {
     assert.ok(rows[1]!.includes('evil\\u001b[31m'));
     assert.ok(rows[1]!.includes('node:a:r,node:b:rw'));
     assert.ok(rows[2]!.includes('(full access)'));
-    assert.ok(rows[2]!.endsWith('2025-01-02 03:04:05Z'));
+    assert.ok(rows[2]!.endsWith('2025-01-02 03:04:05Z  -'), 'last used, then no parent');
+  });
+
+  test('list and inspect show the parent of a child token', () => {
+    const child = info({ parentId: 'fedcba9876543210' });
+    assert.ok(formatTable([child]).trimEnd().endsWith('fedcba9876543210'));
+    assert.match(formatDetails(child), /^parent +fedcba9876543210$/m);
+    assert.doesNotMatch(formatDetails(info()), /^parent/m, 'none for a token no token made');
   });
 
   test('a rotated token whose hard limit is not a round length says how long it has left, readably', () => {
@@ -190,6 +198,7 @@ describe('CLI output', () => {
       'lastUsedAt',
       'lastUsedIp',
       'recentIps',
+      'parentId',
     ]);
   });
 

@@ -15,6 +15,7 @@ const JSON_FIELDS = [
   'label',
   'lastUsedAt',
   'lastUsedIp',
+  'parentId',
   'recentIps',
   'scopes',
   'user',
@@ -65,15 +66,17 @@ describe('personal-token list, inspect and revoke', () => {
     assert.equal(run.stderr, '');
     const [header, first, second, ...rest] = lines(run.stdout);
     assert.deepEqual(rest, []);
-    assert.match(header!, /^ID +LABEL +SCOPES +EXPIRY +EXPIRES AT +CREATED AT +LAST USED$/);
+    assert.match(header!, /^ID +LABEL +SCOPES +EXPIRY +EXPIRES AT +CREATED AT +LAST USED +PARENT$/);
     const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ';
     assert.match(
       first!,
-      new RegExp(`^${newer.id} +- +node:n1:r,node:n2:rw +sliding 10m, cap ${time} +${time} +${time} +never$`),
+      new RegExp(
+        `^${newer.id} +- +node:n1:r,node:n2:rw +sliding 10m, cap ${time} +${time} +${time} +never +-$`,
+      ),
     );
     assert.match(
       second!,
-      new RegExp(`^${older.id} +nightly backup +\\(full access\\) +hard +${time} +${time} +never$`),
+      new RegExp(`^${older.id} +nightly backup +\\(full access\\) +hard +${time} +${time} +never +-$`),
     );
     for (const { token } of [older, newer])
       assert.ok(!run.stdout.includes(token.slice(20)), 'no secret listed');

@@ -42,6 +42,7 @@ describe('PostgresTokenStore', () => {
       lastUsedAt: null,
       lastUsedIp: null,
       recentIps: [],
+      ancestorIds: [],
       ...overrides,
     };
   };
@@ -64,8 +65,9 @@ describe('PostgresTokenStore', () => {
         'SELECT count(*)::int AS n FROM pg_indexes WHERE tablename IN ($1, $2)',
         [store.table, `${store.table}_failures`],
       );
-      // Two primary keys, the listing index, the index by hard limit, the failures' expiry index.
-      assert.equal(rows[0].n, 5);
+      // Two primary keys, the listing index, the index by hard limit, the index by ancestor, the
+      // failures' expiry index.
+      assert.equal(rows[0].n, 6);
     } finally {
       await pool.end();
     }
@@ -91,6 +93,28 @@ describe('PostgresTokenStore', () => {
       assert.deepEqual(used && 'recentIps' in used && used.recentIps, [
         { ip: '203.0.113.9', lastSeenAt: time },
       ]);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  test('createSchema adds ancestor_ids to a table made before it: its tokens read as made by no token', async () => {
+    const h = await makePostgresHarness(server);
+    try {
+      const time = h.store.now();
+      const token = record(time, { expiresAt: time + 60_000, hardExpiresAt: time + 60_000 });
+      assert.equal(await h.store.create(token), 'created');
+      await h.pool.query(`DROP INDEX "${h.store.table}_by_ancestor"`);
+      await h.pool.query(`ALTER TABLE "${h.store.table}" DROP COLUMN ancestor_ids`);
+      await h.store.createSchema();
+      assert.deepEqual(await h.store.get(token.id), token, 'the token, with no ancestors');
+      const child = record(time, {
+        expiresAt: time + 60_000,
+        hardExpiresAt: time + 60_000,
+        ancestorIds: [token.id],
+      });
+      assert.equal(await h.store.create(child), 'created');
+      assert.deepEqual(await h.store.listDescendants(token.id, 10), [child.id]);
     } finally {
       await h.cleanup();
     }

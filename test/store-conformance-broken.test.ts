@@ -75,6 +75,7 @@ function broken(
     delete: (id, until) => inner.delete(id, until),
     limit: (id, at) => inner.limit(id, at),
     listExpiring: (page) => inner.listExpiring(page),
+    listDescendants: (id, limit) => inner.listDescendants(id, limit),
     now: () => inner.now(),
     reserveAttempt: (key, limit, window) => inner.reserveAttempt(key, limit, window),
     releaseAttempt: (key, attempt) => inner.releaseAttempt(key, attempt),
@@ -438,6 +439,42 @@ const BROKEN_STORES: {
       'listExpiring pages list every expiring token once, in order, across ties and revocations between pages',
       'a rotation: the new token is listed at the same hard limit, the old one at its overlap’s end or no more',
     ],
+  },
+  {
+    // Keeps ancestors in its records, but no index of descendants: a revoked token's children live on.
+    name: 'forgets the index of descendants',
+    make: (inner) => broken(inner, { listDescendants: async () => [] }),
+    caught: [
+      "listDescendants lists each ancestor's live descendants, whoever they belong to, up to the limit",
+      'from the moment get finds a descendant, listDescendants lists it (the index is written first)',
+      'an entry goes with its descendant (revoked or expired), not with its ancestor',
+      "revoking a token through the service revokes its family, and a revoked token's child is refused",
+    ],
+  },
+  {
+    // An index of its own, written once the record exists: a child made while its parent is being
+    // revoked could be missed by the revocation's listing, and outlive it.
+    name: 'writes the index of descendants after the record',
+    make: (inner) => {
+      const index = new Map<string, Set<string>>();
+      return broken(inner, {
+        create: async (token, options) => {
+          const outcome = await inner.create(token, options);
+          await new Promise(setImmediate);
+          if (outcome === 'created') {
+            for (const ancestor of token.ancestorIds ?? [])
+              index.set(ancestor, (index.get(ancestor) ?? new Set<string>()).add(token.id));
+          }
+          return outcome;
+        },
+        listDescendants: async (id, limit) => {
+          const ids = [...(index.get(id) ?? [])];
+          const live = await Promise.all(ids.map((descendant) => inner.get(descendant)));
+          return ids.filter((_, i) => live[i] !== null).slice(0, limit);
+        },
+      });
+    },
+    caught: ['from the moment get finds a descendant, listDescendants lists it (the index is written first)'],
   },
   {
     // The network loses the second message on its way to the other process.

@@ -36,14 +36,17 @@ const stored: fc.Arbitrary<StoredToken> = fc.record({
     fc.tuple(tricky, time).map(([ip, lastSeenAt]) => ({ ip, lastSeenAt })),
     { maxLength: 5 },
   ),
+  ancestorIds: fc.array(fc.stringMatching(/^[0-9a-f]{16}$/), { maxLength: 8 }),
 });
 
 test(`the Redis record encoding round-trips every field, whatever it holds (${NUM_RUNS} cases)`, () => {
   fc.assert(
     fc.property(stored, (token) => {
       const encoded = encodeToken(token);
-      // What the Lua scripts rely on: ten tab-separated fields (eleven with recent IPs), one line.
-      assert.equal(encoded.split('\t').length, token.recentIps.length > 0 ? 11 : 10);
+      // What the Lua scripts rely on: ten tab-separated fields (eleven with recent IPs, twelve with
+      // ancestors), one line.
+      const ancestors = token.ancestorIds!.length > 0;
+      assert.equal(encoded.split('\t').length, ancestors ? 12 : token.recentIps.length > 0 ? 11 : 10);
       assert.ok(!/[\n\r]/.test(encoded));
       const expiresAt = Math.min(token.expiresAt, token.hardExpiresAt ?? Number.POSITIVE_INFINITY);
       assert.deepEqual(decodeToken(token.id, encoded, token.expiresAt), { ...token, expiresAt });

@@ -75,6 +75,7 @@ onBothStores('tokenRouter', ({ makeStore, advance }) => {
           lastUsedAt: null,
           lastUsedIp: null,
           recentIps: [],
+          parentId: null,
         },
       );
       assert.ok(await works(res.body.token));

@@ -2,6 +2,7 @@ import { checkOptions, optionNames } from '../lib/option-names';
 import { checkPlanCases } from './cases/check-plan';
 import { concurrencyCases } from './cases/concurrency';
 import { expiringCases } from './cases/expiring';
+import { familyCases } from './cases/families';
 import { hardLimitCases } from './cases/hard-limits';
 import { invalidationCases } from './cases/invalidations';
 import { listingCases } from './cases/listing';
@@ -26,6 +27,7 @@ const CASES: readonly ConformanceCase[] = [
   ...throttleCases,
   ...concurrencyCases,
   ...liveTokenLimitCases,
+  ...familyCases,
   ...invalidationCases,
   ...revocationWaitCases,
 ];
@@ -40,7 +42,7 @@ export interface ConformanceReport {
   failed: { name: string; error: unknown }[];
   /**
    * Cases for optional parts the store or its harness does not have (the throttle's methods,
-   * `listExpiring`, the invalidation channel, `failover()`).
+   * `listExpiring`, the invalidation channel, `failover()`, `listDescendants`).
    */
   skipped: string[];
 }

@@ -121,6 +121,7 @@ export class CaseContext {
       lastUsedAt: null,
       lastUsedIp: null,
       recentIps: [],
+      ancestorIds: [],
       ...fields,
     };
   }
