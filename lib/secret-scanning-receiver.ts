@@ -29,6 +29,11 @@ export interface SecretScanningReceiverOptions {
   keyTtl?: string | number;
   /** The least time between two fetches of the key list, `'1m'` or ms. Default 1 minute. */
   refetchInterval?: string | number;
+  /**
+   * How long a fetch of the key list may take, `'10s'` or ms; past it the fetch counts as failed
+   * (the keys fetched before stay in use; an alert naming none of them gets 503). Default 10 seconds.
+   */
+  keyFetchTimeout?: string | number;
   /** Largest alert accepted, in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /** The most matches one alert may hold. Default 1000. */
@@ -42,6 +47,7 @@ const OPTION_NAMES = optionNames<SecretScanningReceiverOptions>({
   publicKeys: true,
   keyTtl: true,
   refetchInterval: true,
+  keyFetchTimeout: true,
   bodyLimit: true,
   maxMatches: true,
   retryAfter: true,
@@ -71,6 +77,8 @@ const MAX_TYPE = 256;
 const MAX_URL = 8192;
 // A base64 DER ECDSA P-256 signature is at most 96 characters.
 const SIGNATURE = /^[A-Za-z0-9+/]{1,200}={0,2}$/;
+// The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days).
+const MAX_TIMER = 2 ** 31 - 1;
 // How many matches are looked up at once: a large alert ends well within GitHub's timeout
 // without one alert taking every store connection.
 const CONCURRENCY = 8;
@@ -93,10 +101,16 @@ export function secretScanningReceiver(options: SecretScanningReceiverOptions): 
     throw new TypeError('secretScanningReceiver: maxMatches must be a whole number of at least 1');
   }
   const retryAfter = String(options.retryAfter ?? 1);
+  const fetchTimeout = parseDuration(options.keyFetchTimeout ?? '10s');
+  // A timer longer than this fires at once (Node clamps it to 1 ms): every fetch would fail.
+  if (fetchTimeout > MAX_TIMER) {
+    throw new TypeError('secretScanningReceiver: keyFetchTimeout must be at most 24 days');
+  }
   const keys = new SecretScanningKeys(options.publicKeys, {
     now: () => tokens.now(),
     ttl: parseDuration(options.keyTtl ?? '1h'),
     refetchInterval: parseDuration(options.refetchInterval ?? '1m'),
+    fetchTimeout,
   });
 
   async function receive(req: Request, res: Response): Promise<void> {
