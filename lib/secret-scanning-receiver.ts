@@ -1,6 +1,6 @@
 import { createHash, verify } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { parseDuration } from './duration';
+import { MAX_TIMER_MS, parseDuration } from './duration';
 import type { LeakVerdict } from './leak-source';
 import { checkOptions, optionNames } from './option-names';
 import { bodyLimitOption, mountPostEndpoint, rawBody } from './post-endpoint';
@@ -77,8 +77,6 @@ const MAX_TYPE = 256;
 const MAX_URL = 8192;
 // A base64 DER ECDSA P-256 signature is at most 96 characters.
 const SIGNATURE = /^[A-Za-z0-9+/]{1,200}={0,2}$/;
-// The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days).
-const MAX_TIMER = 2 ** 31 - 1;
 // How many matches are looked up at once: a large alert ends well within GitHub's timeout
 // without one alert taking every store connection.
 const CONCURRENCY = 8;
@@ -102,8 +100,7 @@ export function secretScanningReceiver(options: SecretScanningReceiverOptions): 
   }
   const retryAfter = String(options.retryAfter ?? 1);
   const fetchTimeout = parseDuration(options.keyFetchTimeout ?? '10s');
-  // A timer longer than this fires at once (Node clamps it to 1 ms): every fetch would fail.
-  if (fetchTimeout > MAX_TIMER) {
+  if (fetchTimeout > MAX_TIMER_MS) {
     throw new TypeError('secretScanningReceiver: keyFetchTimeout must be at most 24 days');
   }
   const keys = new SecretScanningKeys(options.publicKeys, {
