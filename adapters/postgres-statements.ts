@@ -86,7 +86,7 @@ export function statementsFor(table: string): Statements {
     scopes = excluded.scopes, created_at = excluded.created_at, expires_at = excluded.expires_at,
     hard_expires_at = excluded.hard_expires_at, auto_refresh = excluded.auto_refresh,
     last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip, revoked_at = NULL,
-    ancestor_ids = excluded.ancestor_ids
+    recent_ips = excluded.recent_ips, ancestor_ids = excluded.ancestor_ids
   WHERE t.expires_at <= $12::bigint
   RETURNING 1
 )

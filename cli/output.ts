@@ -15,13 +15,29 @@ export function formatTime(date: Date): string {
     .replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Labels and logins come from whoever created the token: no control character reaches the terminal. */
+/**
+ * Labels, logins and file names come from whoever made them: no control character reaches the
+ * terminal, nor a line separator or a bidirectional override (which shows a name backwards).
+ */
 export function printable(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, escaped);
 }
 
+/**
+ * JSON for a terminal as much as for a program: `JSON.stringify` leaves C1 controls (U+009B is a
+ * CSI to many terminals), line separators and bidirectional overrides raw; here they are escaped
+ * too, which reads back as the same value.
+ */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(UNESCAPED_BY_JSON, escaped);
+}
+
+const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The same but C0, which JSON.stringify escapes in strings (and whose `\n` lays out the JSON).
+const UNESCAPED_BY_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `hard`, `sliding 10m`, or `sliding 10m, cap <time>`. */
 export function expiryMode(info: TokenInfo): string {

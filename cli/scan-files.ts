@@ -1,6 +1,17 @@
+import { isUtf8 } from 'node:buffer';
 import { execFile } from 'node:child_process';
-import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UNTRUSTED_TREE_GIT } from './scan-git';
 
 /**
  * Which files a folder holds for `scan`, and reading them. Inside a git work tree, the files git
@@ -28,8 +39,12 @@ export async function filesIn(
   const listed = await gitListedFiles(resolve(cwd, folder));
   if (listed !== undefined) {
     const files: string[] = [];
-    const unreadable: Unreadable[] = [];
-    for (const name of listed) {
+    // A name that is not UTF-8 cannot be told to open() through a string: said, never passed over.
+    const unreadable: Unreadable[] = listed.notUtf8.map((name) => ({
+      path: join(folder, name),
+      reason: 'the file name is not UTF-8',
+    }));
+    for (const name of listed.names) {
       const path = join(folder, name);
       const kind = kindOf(resolve(cwd, path));
       if (kind === 'file') files.push(path);
@@ -77,20 +92,31 @@ function walk(folder: string, cwd: string, files: string[], unreadable: Unreadab
   }
 }
 
-/** The files git lists in `folder` (relative to it), or undefined when it is not in a work tree. */
-function gitListedFiles(folder: string): Promise<string[] | undefined> {
+/**
+ * The files git lists in `folder` (relative to it), those whose name is not UTF-8 apart (shown with
+ * U+FFFD for what is not), or undefined when it is not in a work tree.
+ */
+function gitListedFiles(folder: string): Promise<{ names: string[]; notUtf8: string[] } | undefined> {
   return new Promise((resolve) => {
     execFile(
       'git',
-      ['ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+      [...UNTRUSTED_TREE_GIT, 'ls-files', '--cached', '--others', '--exclude-standard', '-z'],
       { cwd: folder, encoding: 'buffer', maxBuffer: 1 << 30 },
       (error, stdout) => {
         // Not in a work tree, inside .git, or git not installed: walk the folder instead.
         if (error !== null) return resolve(undefined);
-        const names = stdout.toString('utf8').split('\0');
-        names.pop();
-        // The index lists a file once per conflict stage.
-        resolve([...new Set(names)]);
+        const names = new Set<string>();
+        const notUtf8 = new Set<string>();
+        for (
+          let start = 0, end = stdout.indexOf(0);
+          end !== -1;
+          start = end + 1, end = stdout.indexOf(0, start)
+        ) {
+          const name = stdout.subarray(start, end);
+          (isUtf8(name) ? names : notUtf8).add(name.toString('utf8'));
+        }
+        // Sets: the index lists a file once per conflict stage.
+        resolve({ names: [...names], notUtf8: [...notUtf8] });
       },
     );
   });
@@ -107,11 +133,16 @@ let chunk: Buffer | undefined;
 /**
  * Reads a file chunk by chunk into one reused buffer, handing each piece to `take` (which must not
  * keep it). Synchronous: a scan reads one file after another, and a pre-commit hook wants it quick.
+ * Anything but a regular file throws, unread.
  */
 export function readFileInChunks(path: string, take: (piece: Buffer) => void): void {
   chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
-  const fd = openSync(path, 'r');
+  // Opened without blocking and then looked at, so that what is read is what was checked: a FIFO
+  // would block the open until a writer comes, a device such as /dev/zero never ends, and a file
+  // listed as regular may have been swapped for either since.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!fstatSync(fd).isFile()) throw new Error('not a regular file');
     for (
       let read = readSync(fd, chunk, 0, CHUNK_SIZE, null);
       read > 0;

@@ -38,6 +38,15 @@ const DIFF_FORM = [
 ];
 const GIT = ['-c', 'core.quotePath=true', '-c', 'diff.suppressBlankEmpty=false'];
 
+/**
+ * Given to every git the scan runs: the tree may be one nobody vouched for (an unpacked archive with
+ * its `.git/`), and git runs the program a repository's own config names as `core.fsmonitor`
+ * whenever it reads the index (`ls-files`, `diff --cached`); the command line outranks every file.
+ * And the commits are read as they are: a replace ref (`git replace`) would show another commit in
+ * the place of one that added a token, which the branch still holds and a push still sends.
+ */
+export const UNTRUSTED_TREE_GIT = ['--no-replace-objects', '-c', 'core.fsmonitor=false'];
+
 /** The lines `git diff --cached` adds: what the next commit would bring. */
 export function stagedAddedLines(cwd: string): AsyncGenerator<AddedLine> {
   return addedLines(cwd, [...GIT, 'diff', '--cached', ...DIFF_FORM]);
@@ -168,7 +177,7 @@ interface GitRun {
 
 /** Runs git with these arguments, its output as lines of bytes; `done` rejects if git failed. */
 function runGit(cwd: string, args: string[]): GitRun {
-  const child = spawn('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('git', [...UNTRUSTED_TREE_GIT, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => {
     if (stderr.length < 4096) stderr += text;

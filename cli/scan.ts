@@ -5,7 +5,7 @@ import { scanForTokens, type TokenFinding, TokenScanner } from '../lib/token-sca
 import { CONFIG_ENV, loadConfig } from './config';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import type { GlobalOptions, OpenedTokens } from './open-tokens';
-import { printable } from './output';
+import { printable, printableJson } from './output';
 import { filesIn, readFileInChunks, reasonOf } from './scan-files';
 import { type AddedLine, historyAddedLines, stagedAddedLines } from './scan-git';
 import { type ReportedFinding, sarifLog } from './scan-sarif';
@@ -150,9 +150,8 @@ export async function runScan(
 
   for await (const [finding, text] of tokensIn(request, prefix, io, cannotRead)) await report(finding, text);
 
-  if (request.output === 'json') io.stdout(JSON.stringify(reported, null, 2) + '\n');
-  if (request.output === 'sarif')
-    io.stdout(JSON.stringify(sarifLog(reported, tokenLength(prefix)), null, 2) + '\n');
+  if (request.output === 'json') io.stdout(printableJson(reported) + '\n');
+  if (request.output === 'sarif') io.stdout(printableJson(sarifLog(reported, tokenLength(prefix))) + '\n');
   if (request.output === 'text' && reported.length > 0) {
     const count = reported.length === 1 ? '1 token' : `${reported.length} tokens`;
     io.stderr(

@@ -10,6 +10,12 @@ type Unit = keyof typeof UNIT_MS;
 // `600000`, `'600000'` and `-e 600000` are all ten minutes.
 const DURATION = /^([1-9][0-9]{0,15})(ms|[smhd])?$/;
 
+/**
+ * The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days): a longer one fires at once
+ * (Node clamps it to 1 ms), so a timeout option past it would fail every call it guards.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const ACCEPTED_DURATION =
   'a whole number followed by s, m, h or d (e.g. 20s, 10m, 24h, 7d), or a whole number of milliseconds';
 

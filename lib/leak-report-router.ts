@@ -70,7 +70,9 @@ export function leakReportRouter(options: LeakReportRouterOptions): Router {
     // cannot revoke, which would answer about the hint, never the token. So every hint gets 200.
     const ip = clientIp(req);
     const source = ip === undefined ? 'leak report' : `leak report from ${ip}`;
-    const revoke = () => tokens.revokeLeaked(token, { source });
+    // Whitespace around it is no part of any token: it is the newline an editor ends a file with
+    // (`--data-urlencode token@file`) or a form's `+`, and a finder must not get 200 for nothing.
+    const revoke = () => tokens.revokeLeaked(token.trim(), { source });
     if (throttle) {
       // Every report counts, whatever its verdict: a limit that spared live tokens would tell them apart.
       const guarded = await throttle.guard(ip ?? NO_ADDRESS, revoke, () => true);

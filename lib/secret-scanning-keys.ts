@@ -38,13 +38,15 @@ export const MAX_KEY_IDENTIFIER = 256;
  * `refetchInterval` (however many alerts name unknown keys, and however many come at once: they
  * share one fetch), so that nobody can make this process ask GitHub once per request. When a
  * fetch fails the keys fetched before stay in use; an identifier not among them is then
- * `unavailable` (a 503: GitHub sends again) rather than `unknown`.
+ * `unavailable` (a 503: GitHub sends again) rather than `unknown`. A fetch that takes longer than
+ * `fetchTimeout` counts as failed.
  */
 export class SecretScanningKeys {
   readonly #fetch: (() => Promise<unknown>) | undefined;
   readonly #now: () => number;
   readonly #ttl: number;
   readonly #refetchInterval: number;
+  readonly #fetchTimeout: number;
   #keys = new Map<string, KeyObject>();
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #lastFetchFailed = false;
@@ -52,11 +54,12 @@ export class SecretScanningKeys {
 
   constructor(
     keys: SecretScanningPublicKeys,
-    options: { now: () => number; ttl: number; refetchInterval: number },
+    options: { now: () => number; ttl: number; refetchInterval: number; fetchTimeout: number },
   ) {
     this.#now = options.now;
     this.#ttl = options.ttl;
     this.#refetchInterval = options.refetchInterval;
+    this.#fetchTimeout = options.fetchTimeout;
     if (typeof keys === 'function') {
       this.#fetch = keys;
       return;
@@ -98,8 +101,7 @@ export class SecretScanningKeys {
     if (this.#now() - this.#fetchedAt < this.#refetchInterval) return Promise.resolve();
     // Counted from the attempt, not its success: a list that fails to come is not asked for again at once.
     this.#fetchedAt = this.#now();
-    this.#fetching = Promise.resolve()
-      .then(() => this.#fetch!())
+    this.#fetching = withinTime(this.#fetchTimeout, () => this.#fetch!())
       .then((answer) => {
         const keys = keyList(answer);
         // A list without one usable key is a failed fetch: the keys before it stay.
@@ -115,6 +117,21 @@ export class SecretScanningKeys {
       });
     return this.#fetching;
   }
+}
+
+/**
+ * What `fetch` resolves to, or a rejection once `ms` have passed: every alert that needs the list
+ * waits for the one fetch in flight, so a fetch that never answers (a connection that hangs) must
+ * not hold them for ever. The timer does not keep the process alive.
+ */
+function withinTime<T>(ms: number, fetch: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no key list within ${ms} ms`)), ms).unref();
+    Promise.resolve()
+      .then(fetch)
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
+  });
 }
 
 /** The P-256 keys of a fetched list; entries that are not one are left out. */

@@ -1,6 +1,6 @@
 import { createHash, verify } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { parseDuration } from './duration';
+import { MAX_TIMER_MS, parseDuration } from './duration';
 import type { LeakVerdict } from './leak-source';
 import { checkOptions, optionNames } from './option-names';
 import { bodyLimitOption, mountPostEndpoint, rawBody } from './post-endpoint';
@@ -29,6 +29,11 @@ export interface SecretScanningReceiverOptions {
   keyTtl?: string | number;
   /** The least time between two fetches of the key list, `'1m'` or ms. Default 1 minute. */
   refetchInterval?: string | number;
+  /**
+   * How long a fetch of the key list may take, `'10s'` or ms; past it the fetch counts as failed
+   * (the keys fetched before stay in use; an alert naming none of them gets 503). Default 10 seconds.
+   */
+  keyFetchTimeout?: string | number;
   /** Largest alert accepted, in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /** The most matches one alert may hold. Default 1000. */
@@ -42,6 +47,7 @@ const OPTION_NAMES = optionNames<SecretScanningReceiverOptions>({
   publicKeys: true,
   keyTtl: true,
   refetchInterval: true,
+  keyFetchTimeout: true,
   bodyLimit: true,
   maxMatches: true,
   retryAfter: true,
@@ -93,10 +99,15 @@ export function secretScanningReceiver(options: SecretScanningReceiverOptions): 
     throw new TypeError('secretScanningReceiver: maxMatches must be a whole number of at least 1');
   }
   const retryAfter = String(options.retryAfter ?? 1);
+  const fetchTimeout = parseDuration(options.keyFetchTimeout ?? '10s');
+  if (fetchTimeout > MAX_TIMER_MS) {
+    throw new TypeError('secretScanningReceiver: keyFetchTimeout must be at most 24 days');
+  }
   const keys = new SecretScanningKeys(options.publicKeys, {
     now: () => tokens.now(),
     ttl: parseDuration(options.keyTtl ?? '1h'),
     refetchInterval: parseDuration(options.refetchInterval ?? '1m'),
+    fetchTimeout,
   });
 
   async function receive(req: Request, res: Response): Promise<void> {

@@ -9,7 +9,7 @@ import {
 } from './caller-bounds';
 import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from './check-plan';
 import { recordableAddress } from './client-ip';
-import { parseDuration } from './duration';
+import { MAX_TIMER_MS, parseDuration } from './duration';
 import {
   CallerNotLiveError,
   FamilyRevocationIncompleteError,
@@ -309,6 +309,8 @@ export class TokenService {
     assertTokenPrefix(this.tokenPrefix);
     this.#tokenLike = tokenLikeText(this.tokenPrefix);
     this.timeout = positive('timeout', options.timeout ?? 1000);
+    if (this.timeout > MAX_TIMER_MS)
+      throw new TypeError('timeout must be at most 24 days (a timer cannot wait longer)');
     this.#deadlines = new CallDeadlines(this.timeout);
     this.#revocationDeadlines = new CallDeadlines(this.timeout + (store.revocationWait ?? 0));
     this.touchInterval = positive('touchInterval', options.touchInterval ?? 60_000);

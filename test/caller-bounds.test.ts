@@ -73,7 +73,7 @@ describe('issueFor takes the caller’s limits from the check of this request', 
   });
 
   test('a caller revoked after its check can never mint a later hard limit than its own', async () => {
-    const { clock, tokens, checked } = setup();
+    const { tokens, checked } = setup();
     const caller = await tokens.issue({ user: 'bob', expiresIn: '1h' });
     const req = await checked(caller.token);
     assert.ok(await tokens.revoke(caller.id));
@@ -83,9 +83,11 @@ describe('issueFor takes the caller’s limits from the check of this request', 
       [{ expiresIn: '100d' }, { expiresIn: '61m' }, { autoRefresh: '10d', expiresIn: '2h' }],
       'ERR_EXPIRY_LATER_THAN_CALLER',
     );
-    // What it can still make ends with it: its limits are known, its record is not needed.
-    const made = await tokens.issueFor(req.authInfo!, { autoRefresh: '10m', expiresIn: '1h' });
-    assert.equal(made.hardExpiresAt?.getTime(), clock.time + HOUR);
+    // Within its limits it makes nothing either: a child of a revoked token would die with it.
+    await assert.rejects(tokens.issueFor(req.authInfo!, { autoRefresh: '10m', expiresIn: '1h' }), {
+      code: 'ERR_CALLER_NOT_LIVE',
+    });
+    assert.deepEqual(await tokens.list('bob'), []);
   });
 
   test('a sliding caller revoked after its check gets no longer idle life than its own', async () => {

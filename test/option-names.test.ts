@@ -203,6 +203,7 @@ const ENTRY_POINTS: readonly EntryPoint[] = [
       publicKeys: () => new Map([['github', signingKey]]),
       keyTtl: () => '2h',
       refetchInterval: () => 30_000,
+      keyFetchTimeout: () => '5s',
       bodyLimit: () => 65_536,
       maxMatches: () => 10,
       retryAfter: () => 2,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
-import { TokenService } from '../lib/index';
+import { type TokenInfo, TokenService } from '../lib/index';
 import { checksum, generateToken } from '../lib/token-format';
 import { cliPrefix, lines, runCli, runCliInProcess, TEST_REDIS_URL } from './cli-support';
 import { connectTestRedis, deleteKeys } from './support/redis';
@@ -92,6 +92,34 @@ describe('personal-token scan --revoke', () => {
       assert.ok(!everything.includes(token.token));
     }
     assert.ok(!everything.includes(forged));
+  });
+
+  test('a leaked parent found by a scan takes its children and grandchildren down (a real process)', async () => {
+    const callerOf = (token: TokenInfo) => ({
+      tokenId: token.id,
+      login: token.user,
+      scopes: token.scopes,
+      expiresAt: token.expiresAt,
+      hardExpiresAt: token.hardExpiresAt,
+      autoRefresh: token.autoRefresh,
+    });
+    const parent = await tokens.issue({ user: 'erin', expiresIn: '1h' });
+    const child = await tokens.issueFor(callerOf(parent), { expiresIn: '30m' });
+    const grandchild = await tokens.issueFor(callerOf(child), { expiresIn: '20m' });
+    const cousin = await tokens.issue({ user: 'erin', expiresIn: '1h' });
+    writeFileSync(join(root, 'ci.log'), `export API_TOKEN=${parent.token}\n`);
+    const run = await runCli(['--redis', TEST_REDIS_URL, '--prefix', prefix, 'scan', '--revoke', 'ci.log'], {
+      cwd: root,
+    });
+    assert.deepEqual(
+      [run.code, lines(run.stdout)],
+      [1, [`ci.log:1:18  token ${parent.id}  revoked`]],
+      run.stderr,
+    );
+    await live(false, parent.token, 'the leaked parent');
+    await live(false, child.token, 'its child');
+    await live(false, grandchild.token, 'its grandchild');
+    await live(true, cousin.token, "the same user's token outside the family");
   });
 
   test('a file holding only public ids revokes nothing and exits 0 (a real process)', async () => {

@@ -177,6 +177,13 @@ describe('TokenService on the memory store (injected clock)', () => {
     assert.equal((await tokens.list('bad')).length, before);
   });
 
+  test('a timeout no timer can wait (over 2^31 - 1 ms) or not positive is a TypeError naming it', () => {
+    for (const timeout of [2 ** 31, Number.POSITIVE_INFINITY, 0, -1, Number.NaN]) {
+      assert.throws(() => new TokenService({ store, timeout }), { name: 'TypeError', message: /timeout/ });
+    }
+    assert.equal(new TokenService({ store, timeout: 2 ** 31 - 1 }).timeout, 2 ** 31 - 1);
+  });
+
   test('a malformed token never reaches the store', async () => {
     let calls = 0;
     const counting: TokenStore = new Proxy(store, {

@@ -31,6 +31,23 @@ export const recordCases: ConformanceCase[] = [
     },
   },
   {
+    name: "an expired token's id may be made again, and the new record keeps nothing of the old one",
+    async run(t) {
+      const old = t.record({ window: 1 * SECOND, hard: null }, { user: t.user() });
+      await t.create(old);
+      assert.ok(await t.verifyLive(old, t.plan(old, { ip: '203.0.113.9' })), 'used once, from an address');
+      await t.advance(1.5 * SECOND);
+      const again = t.record({}, { id: old.id, secretHash: old.secretHash, user: t.user() });
+      await t.create(again);
+      const got = await t.store.get(old.id);
+      assert.ok(got, 'the new record is there');
+      assert.equal(got.user, again.user);
+      assert.deepEqual(got.recentIps, [], "the old token's addresses are not the new one's");
+      assert.equal(got.lastUsedAt, null);
+      assert.deepEqual(got.ancestorIds, again.ancestorIds);
+    },
+  },
+  {
     name: 'get, verify, delete and limit of an unknown id find nothing',
     async run(t) {
       const token = t.record();
