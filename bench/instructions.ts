@@ -1,4 +1,4 @@
-// `--instructions` and the hot path's guard (test/hot-path-instructions.test.ts): what each server
+// `--instructions` and the hot path's guard (test/hot-path-instructions.check.ts): what each server
 // executes per request, counted by valgrind's callgrind. CPU time per request on a shared machine moves
 // by a third from one round to the next; the instructions a server executes do not depend on what else
 // the machine runs. They still move with the server's own state (garbage collections, V8 tiering code

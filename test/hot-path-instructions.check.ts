@@ -1,5 +1,5 @@
-// The hot path guarded: the instructions the library executes per request, counted under valgrind's
-// callgrind (deterministic, unlike time), held to the limits of bench/hot-path.ts against floors
+// `npm run check:hot-path`: the instructions the library executes per request, counted under valgrind's
+// callgrind (unlike time, independent of the machine's load), held to the limits of bench/hot-path.ts against floors
 // counted in the same run. The same run also counts server 3's middleware behind an `async` wrapper
 // and asserts that the very same limit catches it: proof, on every run, that the guard can fail.
 // Without valgrind this fails (it never skips): a guard that silently does not run guards nothing.
