@@ -7,7 +7,7 @@ import { type Credentials, readCredentials } from './credentials';
 import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { checkOptions, optionNames } from './option-names';
-import { bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
+import { answerThrottled, bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 import { INTROSPECT_SCOPE } from './scopes';
 import { type TokenInfo, TokenService } from './token-service';
 
@@ -132,13 +132,7 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
         (check) => !check.ok,
       );
       if (!('outcome' in guarded)) {
-        emit(tokens.onEvent, {
-          type: 'throttled',
-          time: new Date(tokens.now()),
-          ip: ip ?? NO_ADDRESS,
-          retryAfter: guarded.retryAfter,
-        });
-        res.status(429).set('Retry-After', String(guarded.retryAfter)).json({ error: 'too_many_requests' });
+        answerThrottled(res, tokens, ip ?? NO_ADDRESS, guarded.retryAfter);
         return;
       }
       checked = guarded.outcome;

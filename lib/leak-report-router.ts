@@ -1,9 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import { clientIp } from './client-ip';
-import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { checkOptions, optionNames } from './option-names';
-import { bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
+import { answerThrottled, bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 import { TokenService } from './token-service';
 
 /**
@@ -77,13 +76,7 @@ export function leakReportRouter(options: LeakReportRouterOptions): Router {
       // Every report counts, whatever its verdict: a limit that spared live tokens would tell them apart.
       const guarded = await throttle.guard(ip ?? NO_ADDRESS, revoke, () => true);
       if (!('outcome' in guarded)) {
-        emit(tokens.onEvent, {
-          type: 'throttled',
-          time: new Date(tokens.now()),
-          ip: ip ?? NO_ADDRESS,
-          retryAfter: guarded.retryAfter,
-        });
-        res.status(429).set('Retry-After', String(guarded.retryAfter)).json({ error: 'too_many_requests' });
+        answerThrottled(res, tokens, ip ?? NO_ADDRESS, guarded.retryAfter);
         return;
       }
     } else {

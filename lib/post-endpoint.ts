@@ -1,5 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { StoreUnavailableError } from './errors';
+import { emit } from './events';
+import type { TokenService } from './token-service';
 
 /** How a POST endpoint reads its body and answers what its handler does not. */
 export interface PostEndpointSettings {
@@ -114,4 +116,10 @@ function bodyErrorStatus(error: unknown): number | undefined {
     default:
       return undefined;
   }
+}
+
+/** A client over the throttle's limit: the `throttled` audit event, and a 429 with `Retry-After`. */
+export function answerThrottled(res: Response, tokens: TokenService, ip: string, retryAfter: number): void {
+  emit(tokens.onEvent, { type: 'throttled', time: new Date(tokens.now()), ip, retryAfter });
+  res.status(429).set('Retry-After', String(retryAfter)).json({ error: 'too_many_requests' });
 }

@@ -301,8 +301,10 @@ describe('a token made by a token never outreaches its maker (property)', () => 
       { numRuns: 1000 },
     );
     t.diagnostic(`${cases} cases: ${accepted} accepted, ${cases - accepted} refused`);
+    // Both sides well exercised: about 1 in 10 is accepted (91 to 114 seen), so 40 is over 5 standard
+    // deviations below, never a matter of the seed.
     assert.ok(
-      cases >= 1000 && accepted > 100 && cases - accepted > 100,
+      cases >= 1000 && accepted > 40 && cases - accepted > 100,
       `${cases} cases, ${accepted} accepted`,
     );
   });

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
-import { type TokenInfo, TokenService } from '../lib/index';
+import { TokenService } from '../lib/index';
 import { checksum, generateToken } from '../lib/token-format';
+import { callerOf } from '../testing/cases/families';
 import { cliPrefix, lines, runCli, runCliInProcess, TEST_REDIS_URL } from './cli-support';
 import { connectTestRedis, deleteKeys } from './support/redis';
 
@@ -95,14 +96,6 @@ describe('personal-token scan --revoke', () => {
   });
 
   test('a leaked parent found by a scan takes its children and grandchildren down (a real process)', async () => {
-    const callerOf = (token: TokenInfo) => ({
-      tokenId: token.id,
-      login: token.user,
-      scopes: token.scopes,
-      expiresAt: token.expiresAt,
-      hardExpiresAt: token.hardExpiresAt,
-      autoRefresh: token.autoRefresh,
-    });
     const parent = await tokens.issue({ user: 'erin', expiresIn: '1h' });
     const child = await tokens.issueFor(callerOf(parent), { expiresIn: '30m' });
     const grandchild = await tokens.issueFor(callerOf(child), { expiresIn: '20m' });

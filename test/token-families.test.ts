@@ -20,13 +20,13 @@ import {
   personalTokenAuth,
   RevokeAllIncompleteError,
   type TokenEvent,
-  type TokenInfo,
   TokenPolicyError,
   TokenService,
   type TokenServiceOptions,
   type TokenStore,
 } from '../lib/index';
 import { tokenRouter } from '../lib/token-router';
+import { callerOf } from '../testing/cases/families';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';
 import { connectTestRedis, deleteKeys, scanKeys, uniquePrefix } from './support/redis';
@@ -59,18 +59,6 @@ const STORES: { name: string; make: () => TokenStore; caches: boolean }[] = [
 
 let users = 0;
 const someone = () => `family-${process.pid}-${users++}`;
-
-/** `req.authInfo` as the middleware sets it for a request made with this token. */
-function callerOf(token: TokenInfo) {
-  return {
-    tokenId: token.id,
-    login: token.user,
-    scopes: token.scopes,
-    expiresAt: token.expiresAt,
-    hardExpiresAt: token.hardExpiresAt,
-    autoRefresh: token.autoRefresh,
-  };
-}
 
 /** An app whose `/` answers 200 to a live personal token. */
 function appOf(tokens: TokenService) {

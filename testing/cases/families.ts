@@ -13,7 +13,7 @@ async function descendantsOf(store: TokenStore, ancestorId: string, limit = 1000
 }
 
 /** `req.authInfo` as the middleware sets it for a request made with this token. */
-function callerOf(token: TokenInfo) {
+export function callerOf(token: TokenInfo) {
   return {
     tokenId: token.id,
     login: token.user,
