@@ -7,11 +7,13 @@
 // and the CommonJS types declare `__esModule`, which tells TypeScript not to invent one from
 // `module.exports` (a default import would typecheck, then be undefined at run time).
 //
-// The build goes to a folder beside dist/ and is renamed into place at the end: dist/ is never
-// missing or half-written while a build runs, so `npx personal-token` and tests that use dist/
-// keep working during `npm pack` or a rebuild.
+// The build goes to a folder beside dist/, then each file is renamed into dist/ (a rename replaces
+// a file in one step) and the files the new build no longer has are removed last: no file of dist/
+// is ever missing or half-written while a build runs, so `npx personal-token` and tests that use
+// dist/ keep working during `npm pack` or a rebuild. (Swapping the whole folder would leave a moment
+// with no dist/ at all, which a busy machine stretches.)
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 
@@ -28,7 +30,6 @@ const entries = {
 
 const dist = join(root, 'dist');
 const staging = join(root, `dist.building-${process.pid}`);
-const retired = join(root, `dist.old-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
 try {
   execFileSync(
@@ -67,14 +68,27 @@ try {
     );
   }
 
-  rmSync(retired, { recursive: true, force: true });
-  try {
-    renameSync(dist, retired);
-  } catch (error) {
-    if (error.code !== 'ENOENT') throw error;
+  const built = new Set(filesBelow(staging));
+  for (const file of built) {
+    mkdirSync(dirname(join(dist, file)), { recursive: true });
+    renameSync(join(staging, file), join(dist, file));
   }
-  renameSync(staging, dist);
-  rmSync(retired, { recursive: true, force: true });
+  for (const file of existsSync(dist) ? filesBelow(dist) : []) {
+    if (!built.has(file)) rmSync(join(dist, file), { force: true });
+  }
+  // Folders the new build has no file in, deepest first.
+  const folders = readdirSync(dist, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+    .sort((a, b) => b.length - a.length);
+  for (const folder of folders) if (readdirSync(folder).length === 0) rmSync(folder, { recursive: true });
 } finally {
   rmSync(staging, { recursive: true, force: true });
+}
+
+/** The files below a folder, as paths relative to it. */
+function filesBelow(folder) {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(folder, join(entry.parentPath ?? entry.path, entry.name)));
 }
