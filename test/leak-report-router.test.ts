@@ -14,9 +14,9 @@ import {
   personalTokenAuth,
   type TokenEvent,
   TokenService,
-  type TokenStore,
 } from '../lib/index';
 import { generateToken } from '../lib/token-format';
+import { onBothStores } from './support/both-stores';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
 import { unavailableStore } from './support/unavailable-store';
 
@@ -46,7 +46,6 @@ function shown(res: request.Response): string {
 
 const redis = connectTestRedis();
 const redisPrefix = uniquePrefix('leak-report');
-let redisStores = 0;
 const services: TokenService[] = [];
 after(async () => {
   for (const service of services) await service.close();
@@ -54,126 +53,119 @@ after(async () => {
   await redis.quit();
 });
 
-const STORES: { name: string; make(): TokenStore }[] = [
-  { name: 'memory', make: () => new MemoryTokenStore() },
-  { name: 'Redis', make: () => new RedisTokenStore(redis, { prefix: `${redisPrefix}${redisStores++}:` }) },
-];
-
-for (const store of STORES) {
-  describe(`leakReportRouter (${store.name} store)`, () => {
-    const events: TokenEvent[] = [];
-    let tokens: TokenService;
-    let app: App;
-    before(() => {
-      tokens = new TokenService({ store: store.make(), onEvent: (event) => void events.push(event) });
-      app = makeApp({ tokens, throttle: false });
-    });
-
-    test('a live token: 200, and 401 on its very next request; the event names the reporter', async () => {
-      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      await me(app, issued.token).expect(200);
-      events.length = 0;
-      const res = await report(app, { token: issued.token }).expect(200);
-      assert.equal(res.text, '');
-      assert.equal(res.headers['cache-control'], 'no-store');
-      await me(app, issued.token).expect(401);
-      const leaked = events.find((event) => event.type === 'leaked');
-      assert.deepEqual(leaked && { ...leaked, time: null }, {
-        type: 'leaked',
-        time: null,
-        tokenId: issued.id,
-        login: 'alice',
-        source: 'leak report from 203.0.113.7',
-      });
-      assert.ok(!JSON.stringify(events).includes(issued.token.slice(20)));
-    });
-
-    test('live, revoked, unknown, garbage, another prefix, any hint: the same answer', async () => {
-      const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      const revoked = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      await tokens.revoke(revoked.id);
-      const unknown = generateToken('pat_', { autoRefresh: null, hardExpiresAt: null }).token;
-      const other = generateToken('ghp_', { autoRefresh: null, hardExpiresAt: null }).token;
-      const bodies: Record<string, string>[] = [
-        { token: live.token },
-        { token: revoked.token },
-        { token: unknown },
-        { token: other },
-        { token: 'garbage' },
-        { token: live.id },
-        { token: `${'x'.repeat(3000)}` },
-        { token: unknown, token_type_hint: 'access_token' },
-        { token: unknown, token_type_hint: 'refresh_token' },
-        { token: unknown, token_type_hint: 'no such type' },
-      ];
-      const answers = new Set<string>();
-      for (const body of bodies) answers.add(shown(await report(app, body)));
-      assert.equal(answers.size, 1, [...answers].join('\n'));
-      assert.match([...answers][0]!, /"status":200/);
-      await me(app, live.token).expect(401);
-    });
-
-    test('no token, an empty one or two: 400 invalid_request, and nothing revoked', async () => {
-      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      for (const body of ['', 'token=', 'token_type_hint=access_token', `token=${issued.token}&token=x`]) {
-        const res = await request(app).post('/revoke').type('form').send(body).expect(400);
-        assert.deepEqual(res.body, { error: 'invalid_request' });
-        assert.equal(res.headers['cache-control'], 'no-store');
-        assert.ok(!res.text.includes(issued.token));
-      }
-      await me(app, issued.token).expect(200);
-    });
-
-    test('GET 405 with Allow; a body past 4 KiB 413; JSON or text 415; a compressed form 415', async () => {
-      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      for (const method of ['get', 'put', 'delete', 'patch'] as const) {
-        const res = await request(app)[method]('/revoke').expect(405);
-        assert.equal(res.headers.allow, 'POST');
-        assert.equal(res.headers['cache-control'], 'no-store');
-      }
-      await request(app)
-        .post('/revoke')
-        .type('form')
-        .send(`token=${issued.token}&pad=${'x'.repeat(4096)}`)
-        .expect(413);
-      for (const type of ['application/json', 'text/plain', 'multipart/form-data; boundary=x']) {
-        const body =
-          type === 'application/json' ? JSON.stringify({ token: issued.token }) : `token=${issued.token}`;
-        const res = await request(app).post('/revoke').set('Content-Type', type).send(body).expect(415);
-        assert.ok(!res.text.includes(issued.token));
-      }
-      await request(app)
-        .post('/revoke')
-        .type('form')
-        .set('Content-Encoding', 'gzip')
-        .send(`token=${issued.token}`)
-        .expect(415);
-      await request(app)
-        .post('/revoke')
-        .set('Content-Type', 'application/x-www-form-urlencoded; charset=latin1')
-        .send(`token=${issued.token}`)
-        .expect(415);
-      await me(app, issued.token).expect(200);
-    });
-
-    test('the default throttle: the 21st report from one address in 15 minutes is 429, others go on', async () => {
-      const throttled = makeApp({ tokens });
-      const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      for (let i = 0; i < 20; i++) await report(throttled, { token: 'garbage' }, '198.51.100.1').expect(200);
-      events.length = 0;
-      const refused = await report(throttled, { token: issued.token }, '198.51.100.1').expect(429);
-      assert.ok(Number(refused.headers['retry-after']) > 0);
-      assert.equal(refused.headers['cache-control'], 'no-store');
-      assert.deepEqual(
-        events.map((event) => event.type),
-        ['throttled'],
-      );
-      await me(throttled, issued.token).expect(200);
-      await report(throttled, { token: issued.token }, '198.51.100.2').expect(200);
-      await me(throttled, issued.token).expect(401);
-    });
+onBothStores('leakReportRouter', ({ makeStore }) => {
+  const events: TokenEvent[] = [];
+  let tokens: TokenService;
+  let app: App;
+  before(() => {
+    tokens = new TokenService({ store: makeStore(), onEvent: (event) => void events.push(event) });
+    app = makeApp({ tokens, throttle: false });
   });
-}
+
+  test('a live token: 200, and 401 on its very next request; the event names the reporter', async () => {
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    await me(app, issued.token).expect(200);
+    events.length = 0;
+    const res = await report(app, { token: issued.token }).expect(200);
+    assert.equal(res.text, '');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    await me(app, issued.token).expect(401);
+    const leaked = events.find((event) => event.type === 'leaked');
+    assert.deepEqual(leaked && { ...leaked, time: null }, {
+      type: 'leaked',
+      time: null,
+      tokenId: issued.id,
+      login: 'alice',
+      source: 'leak report from 203.0.113.7',
+    });
+    assert.ok(!JSON.stringify(events).includes(issued.token.slice(20)));
+  });
+
+  test('live, revoked, unknown, garbage, another prefix, any hint: the same answer', async () => {
+    const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const revoked = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    await tokens.revoke(revoked.id);
+    const unknown = generateToken('pat_', { autoRefresh: null, hardExpiresAt: null }).token;
+    const other = generateToken('ghp_', { autoRefresh: null, hardExpiresAt: null }).token;
+    const bodies: Record<string, string>[] = [
+      { token: live.token },
+      { token: revoked.token },
+      { token: unknown },
+      { token: other },
+      { token: 'garbage' },
+      { token: live.id },
+      { token: `${'x'.repeat(3000)}` },
+      { token: unknown, token_type_hint: 'access_token' },
+      { token: unknown, token_type_hint: 'refresh_token' },
+      { token: unknown, token_type_hint: 'no such type' },
+    ];
+    const answers = new Set<string>();
+    for (const body of bodies) answers.add(shown(await report(app, body)));
+    assert.equal(answers.size, 1, [...answers].join('\n'));
+    assert.match([...answers][0]!, /"status":200/);
+    await me(app, live.token).expect(401);
+  });
+
+  test('no token, an empty one or two: 400 invalid_request, and nothing revoked', async () => {
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    for (const body of ['', 'token=', 'token_type_hint=access_token', `token=${issued.token}&token=x`]) {
+      const res = await request(app).post('/revoke').type('form').send(body).expect(400);
+      assert.deepEqual(res.body, { error: 'invalid_request' });
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.ok(!res.text.includes(issued.token));
+    }
+    await me(app, issued.token).expect(200);
+  });
+
+  test('GET 405 with Allow; a body past 4 KiB 413; JSON or text 415; a compressed form 415', async () => {
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    for (const method of ['get', 'put', 'delete', 'patch'] as const) {
+      const res = await request(app)[method]('/revoke').expect(405);
+      assert.equal(res.headers.allow, 'POST');
+      assert.equal(res.headers['cache-control'], 'no-store');
+    }
+    await request(app)
+      .post('/revoke')
+      .type('form')
+      .send(`token=${issued.token}&pad=${'x'.repeat(4096)}`)
+      .expect(413);
+    for (const type of ['application/json', 'text/plain', 'multipart/form-data; boundary=x']) {
+      const body =
+        type === 'application/json' ? JSON.stringify({ token: issued.token }) : `token=${issued.token}`;
+      const res = await request(app).post('/revoke').set('Content-Type', type).send(body).expect(415);
+      assert.ok(!res.text.includes(issued.token));
+    }
+    await request(app)
+      .post('/revoke')
+      .type('form')
+      .set('Content-Encoding', 'gzip')
+      .send(`token=${issued.token}`)
+      .expect(415);
+    await request(app)
+      .post('/revoke')
+      .set('Content-Type', 'application/x-www-form-urlencoded; charset=latin1')
+      .send(`token=${issued.token}`)
+      .expect(415);
+    await me(app, issued.token).expect(200);
+  });
+
+  test('the default throttle: the 21st report from one address in 15 minutes is 429, others go on', async () => {
+    const throttled = makeApp({ tokens });
+    const issued = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    for (let i = 0; i < 20; i++) await report(throttled, { token: 'garbage' }, '198.51.100.1').expect(200);
+    events.length = 0;
+    const refused = await report(throttled, { token: issued.token }, '198.51.100.1').expect(429);
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    assert.equal(refused.headers['cache-control'], 'no-store');
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['throttled'],
+    );
+    await me(throttled, issued.token).expect(200);
+    await report(throttled, { token: issued.token }, '198.51.100.2').expect(200);
+    await me(throttled, issued.token).expect(401);
+  });
+});
 
 describe('leakReportRouter: through a cache in another service on the same Redis', () => {
   test('a 200 for a live token is a 401 at once in the other service, however often it was cached', async () => {

@@ -10,7 +10,6 @@ import express from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
-import { RedisTokenStore } from '../adapters/redis';
 import {
   OptionsError,
   type SecretScanningPublicKey,
@@ -18,10 +17,9 @@ import {
   secretScanningReceiver,
   type TokenEvent,
   TokenService,
-  type TokenStore,
 } from '../lib/index';
 import { generateToken } from '../lib/token-format';
-import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';
+import { onBothStores } from './support/both-stores';
 import { unavailableStore } from './support/unavailable-store';
 
 type App = ReturnType<typeof express>;
@@ -80,155 +78,140 @@ class CountedStore extends MemoryTokenStore {
   }
 }
 
-const redis = connectTestRedis();
-const redisPrefix = uniquePrefix('secret-scanning');
-let redisStores = 0;
-after(async () => {
-  await deleteKeys(redis, redisPrefix);
-  await redis.quit();
-});
-
-const STORES: { name: string; make(): TokenStore }[] = [
-  { name: 'memory', make: () => new MemoryTokenStore() },
-  { name: 'Redis', make: () => new RedisTokenStore(redis, { prefix: `${redisPrefix}${redisStores++}:` }) },
-];
-
-for (const store of STORES) {
-  describe(`secretScanningReceiver (${store.name} store)`, () => {
-    const events: TokenEvent[] = [];
-    let tokens: TokenService;
-    let app: App;
-    before(() => {
-      tokens = new TokenService({ store: store.make(), onEvent: (event) => void events.push(event) });
-      app = makeApp({ tokens, publicKeys: { [GITHUB_ID]: GITHUB.pem } });
-    });
-
-    test('a signed alert: live tokens revoked, each match labelled by its hash, no token echoed', async () => {
-      const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      const revoked = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      await tokens.revoke(revoked.id);
-      const unknown = otherToken();
-      const foreign = otherToken('ghp_');
-      const bystander = await tokens.issue({ user: 'bob', expiresIn: '1h' });
-      const matches = [
-        match(live.token),
-        match(revoked.token),
-        match(unknown),
-        match(foreign),
-        match(live.token, ''),
-      ];
-      const body = JSON.stringify(matches);
-      events.length = 0;
-      const res = await alert(app, body).expect(200);
-      assert.equal(res.headers['cache-control'], 'no-store');
-      assert.deepEqual(res.body, [
-        { token_hash: sha256(live.token), token_type: 'acme_personal_token', label: 'true_positive' },
-        { token_hash: sha256(revoked.token), token_type: 'acme_personal_token', label: 'true_positive' },
-        { token_hash: sha256(unknown), token_type: 'acme_personal_token', label: 'false_positive' },
-        { token_hash: sha256(foreign), token_type: 'acme_personal_token', label: 'false_positive' },
-        { token_hash: sha256(live.token), token_type: 'acme_personal_token', label: 'true_positive' },
-      ]);
-      for (const token of [live.token, revoked.token, unknown, foreign]) {
-        assert.ok(!res.text.includes(token.slice(10)));
-      }
-      assert.equal(await tokens.verify(live.token), null);
-      assert.ok(await tokens.verify(bystander.token));
-      const leaked = events.filter((event) => event.type === 'leaked');
-      assert.equal(leaked.length, 1);
-      assert.equal(leaked[0]?.type === 'leaked' && leaked[0].source, matches[0]!.url);
-      assert.ok(!JSON.stringify(events).includes(live.token.slice(10)));
-    });
-
-    test('unsigned, an unknown key, another key, a bad or cut signature, a body changed after signing: 401, nothing revoked', async () => {
-      const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      const body = JSON.stringify([match(live.token)]);
-      const changed = JSON.stringify([match(live.token, 'https://github.com/x/y')]);
-      const good = signature(body);
-      const refusals: { body: string; id?: string | null; signature?: string | null }[] = [
-        { body, id: null, signature: null },
-        { body, signature: null },
-        { body, id: null },
-        { body, id: 'no-such-key' },
-        { body, id: 'x'.repeat(300) },
-        { body, signature: signature(body, STRANGER.privateKey) },
-        { body, signature: good.slice(0, -8) },
-        { body, signature: Buffer.from('not a signature').toString('base64') },
-        { body, signature: 'not base64!' },
-        { body, signature: '' },
-        // A signed alert replayed with a body of the attacker's: the old signature, the new bytes.
-        { body: changed, signature: good },
-        { body: `${body} `, signature: good },
-        { body: JSON.stringify(JSON.parse(body), null, 1), signature: good },
-      ];
-      events.length = 0;
-      for (const refusal of refusals) {
-        const res = await alert(app, refusal.body, refusal).expect(401);
-        assert.deepEqual(res.body, { error: 'invalid_signature' });
-        assert.ok(!res.text.includes(live.token));
-      }
-      assert.deepEqual(events, []);
-      assert.ok(await tokens.verify(live.token), 'still live');
-    });
-
-    test('signed but malformed, empty, not an array, too long, a bad match: 400, nothing revoked', async () => {
-      const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      const small = makeApp({ tokens, publicKeys: { [GITHUB_ID]: GITHUB.pem }, maxMatches: 3 });
-      const good = match(live.token);
-      const bodies = [
-        '',
-        'not json',
-        `[${JSON.stringify(good)}`,
-        '[]',
-        '{}',
-        JSON.stringify(good),
-        'null',
-        JSON.stringify([good, good, good, good]),
-        JSON.stringify([good, { ...good, token: 42 }]),
-        JSON.stringify([good, { ...good, token: '' }]),
-        JSON.stringify([good, { type: 'x', url: '' }]),
-        JSON.stringify([good, { ...good, url: null }]),
-        JSON.stringify([good, { ...good, token: 'x'.repeat(2000) }]),
-        JSON.stringify([good, [good]]),
-        JSON.stringify([good, null]),
-      ];
-      for (const body of bodies) {
-        const res = await alert(small, body).expect(400);
-        assert.ok(!res.text.includes(live.token));
-      }
-      // Bytes that are no UTF-8, signed.
-      const latin1 = Buffer.concat([Buffer.from('[{"token":"'), Buffer.from([0xff]), Buffer.from('"}]')]);
-      await request(small)
-        .post('/secret-scanning')
-        .set('Content-Type', 'application/json')
-        .set('Github-Public-Key-Identifier', GITHUB_ID)
-        .set('Github-Public-Key-Signature', signature(latin1))
-        // As they are: superagent would otherwise send a Buffer as the JSON of a Buffer.
-        .serialize((bytes) => bytes)
-        .send(latin1)
-        .expect(400);
-      assert.ok(await tokens.verify(live.token), 'still live');
-    });
-
-    test('past 1 MiB 413, another type 415, GET 405 with Allow: nothing revoked', async () => {
-      const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
-      const huge = JSON.stringify([{ ...match(live.token), pad: 'x'.repeat(1024 * 1024) }]);
-      await alert(app, huge).expect(413);
-      const body = JSON.stringify([match(live.token)]);
-      for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-        await request(app)
-          .post('/secret-scanning')
-          .set('Content-Type', type)
-          .set('Github-Public-Key-Identifier', GITHUB_ID)
-          .set('Github-Public-Key-Signature', signature(body))
-          .send(body)
-          .expect(415);
-      }
-      const res = await request(app).get('/secret-scanning').expect(405);
-      assert.equal(res.headers.allow, 'POST');
-      assert.ok(await tokens.verify(live.token), 'still live');
-    });
+onBothStores('secretScanningReceiver', ({ makeStore }) => {
+  const events: TokenEvent[] = [];
+  let tokens: TokenService;
+  let app: App;
+  before(() => {
+    tokens = new TokenService({ store: makeStore(), onEvent: (event) => void events.push(event) });
+    app = makeApp({ tokens, publicKeys: { [GITHUB_ID]: GITHUB.pem } });
   });
-}
+
+  test('a signed alert: live tokens revoked, each match labelled by its hash, no token echoed', async () => {
+    const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const revoked = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    await tokens.revoke(revoked.id);
+    const unknown = otherToken();
+    const foreign = otherToken('ghp_');
+    const bystander = await tokens.issue({ user: 'bob', expiresIn: '1h' });
+    const matches = [
+      match(live.token),
+      match(revoked.token),
+      match(unknown),
+      match(foreign),
+      match(live.token, ''),
+    ];
+    const body = JSON.stringify(matches);
+    events.length = 0;
+    const res = await alert(app, body).expect(200);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.deepEqual(res.body, [
+      { token_hash: sha256(live.token), token_type: 'acme_personal_token', label: 'true_positive' },
+      { token_hash: sha256(revoked.token), token_type: 'acme_personal_token', label: 'true_positive' },
+      { token_hash: sha256(unknown), token_type: 'acme_personal_token', label: 'false_positive' },
+      { token_hash: sha256(foreign), token_type: 'acme_personal_token', label: 'false_positive' },
+      { token_hash: sha256(live.token), token_type: 'acme_personal_token', label: 'true_positive' },
+    ]);
+    for (const token of [live.token, revoked.token, unknown, foreign]) {
+      assert.ok(!res.text.includes(token.slice(10)));
+    }
+    assert.equal(await tokens.verify(live.token), null);
+    assert.ok(await tokens.verify(bystander.token));
+    const leaked = events.filter((event) => event.type === 'leaked');
+    assert.equal(leaked.length, 1);
+    assert.equal(leaked[0]?.type === 'leaked' && leaked[0].source, matches[0]!.url);
+    assert.ok(!JSON.stringify(events).includes(live.token.slice(10)));
+  });
+
+  test('unsigned, an unknown key, another key, a bad or cut signature, a body changed after signing: 401, nothing revoked', async () => {
+    const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const body = JSON.stringify([match(live.token)]);
+    const changed = JSON.stringify([match(live.token, 'https://github.com/x/y')]);
+    const good = signature(body);
+    const refusals: { body: string; id?: string | null; signature?: string | null }[] = [
+      { body, id: null, signature: null },
+      { body, signature: null },
+      { body, id: null },
+      { body, id: 'no-such-key' },
+      { body, id: 'x'.repeat(300) },
+      { body, signature: signature(body, STRANGER.privateKey) },
+      { body, signature: good.slice(0, -8) },
+      { body, signature: Buffer.from('not a signature').toString('base64') },
+      { body, signature: 'not base64!' },
+      { body, signature: '' },
+      // A signed alert replayed with a body of the attacker's: the old signature, the new bytes.
+      { body: changed, signature: good },
+      { body: `${body} `, signature: good },
+      { body: JSON.stringify(JSON.parse(body), null, 1), signature: good },
+    ];
+    events.length = 0;
+    for (const refusal of refusals) {
+      const res = await alert(app, refusal.body, refusal).expect(401);
+      assert.deepEqual(res.body, { error: 'invalid_signature' });
+      assert.ok(!res.text.includes(live.token));
+    }
+    assert.deepEqual(events, []);
+    assert.ok(await tokens.verify(live.token), 'still live');
+  });
+
+  test('signed but malformed, empty, not an array, too long, a bad match: 400, nothing revoked', async () => {
+    const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const small = makeApp({ tokens, publicKeys: { [GITHUB_ID]: GITHUB.pem }, maxMatches: 3 });
+    const good = match(live.token);
+    const bodies = [
+      '',
+      'not json',
+      `[${JSON.stringify(good)}`,
+      '[]',
+      '{}',
+      JSON.stringify(good),
+      'null',
+      JSON.stringify([good, good, good, good]),
+      JSON.stringify([good, { ...good, token: 42 }]),
+      JSON.stringify([good, { ...good, token: '' }]),
+      JSON.stringify([good, { type: 'x', url: '' }]),
+      JSON.stringify([good, { ...good, url: null }]),
+      JSON.stringify([good, { ...good, token: 'x'.repeat(2000) }]),
+      JSON.stringify([good, [good]]),
+      JSON.stringify([good, null]),
+    ];
+    for (const body of bodies) {
+      const res = await alert(small, body).expect(400);
+      assert.ok(!res.text.includes(live.token));
+    }
+    // Bytes that are no UTF-8, signed.
+    const latin1 = Buffer.concat([Buffer.from('[{"token":"'), Buffer.from([0xff]), Buffer.from('"}]')]);
+    await request(small)
+      .post('/secret-scanning')
+      .set('Content-Type', 'application/json')
+      .set('Github-Public-Key-Identifier', GITHUB_ID)
+      .set('Github-Public-Key-Signature', signature(latin1))
+      // As they are: superagent would otherwise send a Buffer as the JSON of a Buffer.
+      .serialize((bytes) => bytes)
+      .send(latin1)
+      .expect(400);
+    assert.ok(await tokens.verify(live.token), 'still live');
+  });
+
+  test('past 1 MiB 413, another type 415, GET 405 with Allow: nothing revoked', async () => {
+    const live = await tokens.issue({ user: 'alice', expiresIn: '1h' });
+    const huge = JSON.stringify([{ ...match(live.token), pad: 'x'.repeat(1024 * 1024) }]);
+    await alert(app, huge).expect(413);
+    const body = JSON.stringify([match(live.token)]);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      await request(app)
+        .post('/secret-scanning')
+        .set('Content-Type', type)
+        .set('Github-Public-Key-Identifier', GITHUB_ID)
+        .set('Github-Public-Key-Signature', signature(body))
+        .send(body)
+        .expect(415);
+    }
+    const res = await request(app).get('/secret-scanning').expect(405);
+    assert.equal(res.headers.allow, 'POST');
+    assert.ok(await tokens.verify(live.token), 'still live');
+  });
+});
 
 describe('secretScanningReceiver: lookups, the store down, options', () => {
   test('tokens of another prefix, or no token shape at all, cost no store call', async () => {
