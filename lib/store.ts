@@ -179,8 +179,8 @@ export interface TokenStore {
   create(token: StoredToken, options?: CreateOptions): Promise<CreateOutcome>;
 
   /**
-   * Optional, for child tokens (`issueFor` and `rotate` by a personal token; without it the service
-   * refuses to let a token make one). Up to `limit` ids of live tokens whose `ancestorIds` hold
+   * Optional, for child tokens (`issueFor` and `rotate` by a personal token; without it a token
+   * made by another records no ancestors, and revoking one revokes only itself). Up to `limit` ids of live tokens whose `ancestorIds` hold
    * `ancestorId`, in any order; fewer only when there are no more. Every store keeps an index
    * ancestor → descendant for it, with these rules, which the revocation of a family relies on:
    * - `create` of a token with `ancestorIds` puts its id in each ancestor's index *before* its record

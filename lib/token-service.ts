@@ -383,7 +383,7 @@ export class TokenService {
    */
   async #familyOf(parentId: string | undefined, base: readonly string[]): Promise<Family> {
     const store = this.store;
-    if (!store.listDescendants) return { ancestorIds: [], live: [], parentId: undefined };
+    if (!store.listDescendants) return { ancestorIds: [], live: [] };
     const parent = parentId === undefined ? null : await this.#call('get', () => store.get(parentId));
     if (parentId !== undefined && parent === null) throw new CallerNotLiveError();
     const chain = parent ? [parent.id, ...(parent.ancestorIds ?? [])] : [];
@@ -397,7 +397,7 @@ export class TokenService {
     const others = ancestorIds.filter((id) => id !== parentId);
     const found = await Promise.all(others.map((id) => this.#call('get', () => store.get(id))));
     const live = others.filter((_, i) => found[i] !== null);
-    return { ancestorIds, live: parentId === undefined ? live : [parentId, ...live], parentId };
+    return { ancestorIds, live: parentId === undefined ? live : [parentId, ...live] };
   }
 
   /**
@@ -1097,12 +1097,11 @@ function toInfo(token: StoredToken): TokenInfo {
 
 /**
  * The ancestors of a token to be made, and those of them live before it was, to be read again after
- * (see lib/family-revocation.ts); `parentId` is the token that makes it, if one does.
+ * (see lib/family-revocation.ts).
  */
 interface Family {
   ancestorIds: string[];
   live: string[];
-  parentId: string | undefined;
 }
 
 /** The login of a caller: given as such, or the one its token info names. */
