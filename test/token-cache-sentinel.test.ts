@@ -35,8 +35,9 @@ describe('TokenService cache through ioredis with Sentinel', () => {
 
   test('after a failover, the channel is back on the new master and a revocation reaches the other process', async () => {
     // Two "processes": each its own client, store and cache, on the same keys.
-    const one = observedStore(sentinel.client(SENTINEL_OPTIONS));
-    const two = observedStore(sentinel.client(SENTINEL_OPTIONS), { prefix: one.store.prefix });
+    const clients = [sentinel.client(SENTINEL_OPTIONS), sentinel.client(SENTINEL_OPTIONS)] as const;
+    const one = observedStore(clients[0]);
+    const two = observedStore(clients[1], { prefix: one.store.prefix });
     const first = new TokenService({ store: one.store, cache: { maxStale: '1h' } });
     const second = new TokenService({ store: two.store, cache: { maxStale: '1h' } });
     services.push(first, second);
@@ -64,6 +65,14 @@ describe('TokenService cache through ioredis with Sentinel', () => {
           ? true
           : undefined,
       { timeoutMs: 30_000 },
+    );
+    // The channels have connections of their own: the commands' may still be reconnecting.
+    await waitFor(
+      'both clients back',
+      async () => (clients.every((c) => c.status === 'ready') ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
     );
     // The caches were dropped: the next check of each goes to the new master, then hits.
     const before = two.verifies();
