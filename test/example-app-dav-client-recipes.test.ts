@@ -1,14 +1,16 @@
-// The requests macOS Finder and the Windows WebDAV redirector send when they mount the share and save a file
-// (docs/example-app.md, "Mounting the share"), replayed as those clients send them: bodies, Depth, Timeout,
-// `If` with the lock token, and the token as the Basic password.
+// The requests macOS Finder, the Windows WebDAV redirector and GNOME Files (gvfs) send when they mount the
+// share and save a file (docs/example-app.md, "Mounting the share"), replayed as those clients send them:
+// bodies, Depth, Timeout, `If` with the lock token or `If-Match` with the entity tag, and the token as the
+// Basic password.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { type InProcessApp, startInProcess } from './support/example-app';
 
 const FINDER = 'WebDAVFS/3.0.0 (03008000) Darwin/23.5.0 (arm64)';
 const WINDOWS = 'Microsoft-WebDAV-MiniRedir/10.0.19045';
+const GNOME = 'gvfs/1.54.0';
 
 const FINDER_LISTING =
   '<?xml version="1.0" encoding="utf-8"?>\n<D:propfind xmlns:D="DAV:">\n<D:prop>\n<D:getlastmodified/>\n' +
@@ -31,11 +33,22 @@ const WINDOWS_TIMES =
   '<Z:Win32LastModifiedTime>Mon, 07 Dec 2026 10:00:00 GMT</Z:Win32LastModifiedTime>' +
   '<Z:Win32FileAttributes>00000020</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>';
 
+// gvfs' bodies (daemon/gvfsbackenddav.c): the stat of a location, and the properties of a listing.
+const GVFS_STAT =
+  '<?xml version="1.0" encoding="utf-8" ?>\n <D:propfind xmlns:D="DAV:">\n  <D:prop>\n<D:resourcetype/>\n' +
+  '<D:getcontentlength/>\n  </D:prop>\n </D:propfind>';
+const GVFS_LISTING =
+  '<?xml version="1.0" encoding="utf-8" ?>\n <D:propfind xmlns:D="DAV:">\n  <D:prop>\n<D:creationdate/>\n' +
+  '<D:displayname/>\n<D:getcontentlength/>\n<D:getcontenttype/>\n<D:getetag/>\n<D:getlastmodified/>\n' +
+  '<D:resourcetype/>\n  </D:prop>\n </D:propfind>';
+// gvfs names the host it mounted in a MOVE's Destination, as an absolute URI.
+const GNOME_HOST = 'dav.example';
+
 /** The hrefs of a multistatus, decoded. */
 const hrefs = (xml: string) =>
   [...xml.matchAll(/<D:response><D:href>([^<]*)<\/D:href>/g)].map((m) => decodeURIComponent(m[1]!));
 
-describe('example-app WebDAV: what Finder and Windows send', () => {
+describe('example-app WebDAV: what Finder, Windows and GNOME Files send', () => {
   let demo: InProcessApp;
   let admin: string;
   const dav = (userAgent: string) => ({
@@ -48,6 +61,12 @@ describe('example-app WebDAV: what Finder and Windows send', () => {
       return body === undefined ? req : req.send(body);
     },
   });
+  /** The entity tag of the one response of a Depth 0 multistatus, as a client sends it back. */
+  const etagOf = (xml: string) => {
+    const tag = /<D:getetag>([^<]+)<\/D:getetag>/.exec(xml)?.[1]?.replaceAll('&quot;', '"');
+    assert.match(tag ?? '', /^"[^"]+"$/, xml);
+    return tag!;
+  };
   const lockToken = (res: request.Response) =>
     /^<(urn:uuid:[0-9a-f-]{36})>$/.exec(String(res.headers['lock-token']))![1]!;
 
@@ -120,5 +139,73 @@ describe('example-app WebDAV: what Finder and Windows send', () => {
       /<e:Win32FileAttributes xmlns:e="urn:schemas-microsoft-com:">00000020<\/e:Win32FileAttributes>/,
     );
     assert.match(file.text, /<D:getcontentlength>16<\/D:getcontentlength>/);
+  });
+
+  test('GNOME Files: mount (OPTIONS, PROPFIND Depth 1, OPTIONS of the parent), list, create, save with If-Match, rename, mkdir, delete', async () => {
+    const gnome = dav(GNOME);
+    const xml = { 'Content-Type': 'application/xml', Host: GNOME_HOST };
+    const host = { Host: GNOME_HOST };
+    // Mount: libsoup asks without credentials first, and sends them on the Basic challenge.
+    const challenge = await request(demo.app).options('/dav/').set('User-Agent', GNOME).expect(401);
+    assert.match(String(challenge.headers['www-authenticate']), /^Basic /);
+    const options = await gnome.send('OPTIONS', '/dav/', host).expect(200);
+    assert.ok(options.headers.dav, 'gvfs mounts only a share that answers with a DAV header');
+    const stat = await gnome.send('PROPFIND', '/dav/', { ...xml, Depth: '1' }, GVFS_STAT).expect(207);
+    assert.equal(hrefs(stat.text)[0], '/dav/');
+    assert.match(
+      stat.text,
+      /^<\?xml[^>]*>\s*<D:multistatus[^>]*><D:response><D:href>\/dav\/<\/D:href><D:propstat><D:prop><D:resourcetype><D:collection\/>/,
+    );
+    // It then climbs to the parent, and keeps /dav/ as the mount unless the parent is a DAV collection too.
+    const parent = await gnome.send('OPTIONS', '/', host);
+    assert.ok(parent.status >= 300 || parent.headers.dav === undefined, `OPTIONS /: ${parent.status}`);
+
+    const listing = await gnome
+      .send('PROPFIND', '/dav/docs/', { ...xml, Depth: '1' }, GVFS_LISTING)
+      .expect(207);
+    assert.ok(hrefs(listing.text).includes('/dav/docs/readme.txt'), listing.text);
+
+    // A new file: HEAD must find nothing, then PUT.
+    await gnome.send('HEAD', '/dav/docs/From%20GNOME.txt', host).expect(404);
+    await gnome.send('PUT', '/dav/docs/From%20GNOME.txt', host, 'first').expect(201);
+    // A save over it: the tag from its listing, checked by a HEAD, then sent with the PUT.
+    const read = await gnome
+      .send('PROPFIND', '/dav/docs/From%20GNOME.txt', { ...xml, Depth: '0' }, GVFS_LISTING)
+      .expect(207);
+    const etag = etagOf(read.text);
+    await gnome.send('HEAD', '/dav/docs/From%20GNOME.txt', { ...host, 'If-Match': etag }).expect(200);
+    const saved = await gnome.send(
+      'PUT',
+      '/dav/docs/From%20GNOME.txt',
+      { ...host, 'If-Match': etag },
+      'second',
+    );
+    assert.ok([200, 204].includes(saved.status), `PUT with If-Match: ${saved.status}`);
+    assert.equal(readFileSync(demo.nodes.realPath('/docs/From GNOME.txt'), 'utf8'), 'second');
+
+    // Rename: MOVE to an absolute URI on the mounted host, never over an existing file.
+    const renamed = `http://${GNOME_HOST}/dav/docs/Renamed%20in%20GNOME.txt`;
+    await gnome
+      .send('MOVE', '/dav/docs/From%20GNOME.txt', { ...host, Destination: renamed, Overwrite: 'F' })
+      .expect(201);
+    const readme = readFileSync(demo.nodes.realPath('/docs/readme.txt'), 'utf8');
+    const onto = `http://${GNOME_HOST}/dav/docs/readme.txt`;
+    await gnome
+      .send('MOVE', '/dav/docs/Renamed%20in%20GNOME.txt', { ...host, Destination: onto, Overwrite: 'F' })
+      .expect(412);
+    await gnome.send('MKCOL', '/dav/docs/GNOME%20folder/', host).expect(201);
+    assert.ok(statSync(demo.nodes.realPath('/docs/GNOME folder')).isDirectory());
+    // Delete: a stat with its children (a folder that has any is not deleted), then DELETE.
+    await gnome
+      .send('PROPFIND', '/dav/docs/Renamed%20in%20GNOME.txt', { ...xml, Depth: '1' }, GVFS_STAT)
+      .expect(207);
+    const deleted = await gnome.send('DELETE', '/dav/docs/Renamed%20in%20GNOME.txt', host);
+    assert.ok(deleted.status >= 200 && deleted.status < 300, `DELETE: ${deleted.status}`);
+    assert.equal(existsSync(demo.nodes.realPath('/docs/Renamed in GNOME.txt')), false);
+    assert.equal(
+      readFileSync(demo.nodes.realPath('/docs/readme.txt'), 'utf8'),
+      readme,
+      'the refused rename left it',
+    );
   });
 });
