@@ -1,27 +1,27 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import { type CallerBounds, callerBounds, ScopeCoverage } from './caller-bounds';
-import { parseDuration } from './duration';
+import { parseDuration } from '../duration';
 import {
   FamilyRevocationIncompleteError,
   PersonalTokenError,
   RevocationNotDurableError,
   RevokeAllIncompleteError,
   StoreUnavailableError,
-} from './errors';
-import { expiresSoon } from './expiring-page';
-import { checkOptions, optionNames } from './option-names';
-import { quoteInput } from './quote-input';
-import { getRequestContext } from './request-context';
-import { normaliseScope, type ResolveAncestors } from './scopes';
-import { tokenToJson } from './token-json';
-import { MAX_PAGE_SIZE } from './token-page';
+} from '../errors';
+import { expiresSoon } from '../expiring-page';
+import { type CallerBounds, callerBounds, ScopeCoverage } from '../manage/caller-bounds';
 import {
   isValidLabel,
   type ListPageOptions,
   MAX_LABEL,
   type TokenInfo,
   type TokenService,
-} from './token-service';
+} from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
+import { quoteInput } from '../quote-input';
+import { normaliseScope, type ResolveAncestors } from '../scopes';
+import { MAX_PAGE_SIZE } from '../token-page';
+import { getRequestContext } from './request-context';
+import { tokenToJson } from './token-json';
 
 /**
  * Self-service token management over HTTP, for the authenticated user only:
