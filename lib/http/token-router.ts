@@ -9,13 +9,10 @@ import {
 } from '../errors';
 import { expiresSoon } from '../expiring-page';
 import { type CallerBounds, callerBounds, ScopeCoverage } from '../manage/caller-bounds';
-import {
-  isValidLabel,
-  type ListPageOptions,
-  MAX_LABEL,
-  type TokenInfo,
-  type TokenService,
-} from '../manage/token-service';
+import { isValidLabel, MAX_LABEL } from '../manage/issue-options';
+import type { TokenInfo } from '../manage/token-info';
+import type { ListPageOptions } from '../manage/token-lister';
+import type { TokenService } from '../manage/token-service';
 import { checkOptions, optionNames } from '../option-names';
 import { quoteInput } from '../quote-input';
 import { normaliseScope, type ResolveAncestors } from '../scopes';
