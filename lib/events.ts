@@ -1,4 +1,4 @@
-import type { Scheme } from './credentials';
+import type { Scheme } from './http/credentials';
 
 /**
  * Audit events, for `onEvent` of `TokenService` and `personalTokenAuth()`. Each names the token by

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterOptions } from 'ioredis';
 import { type IssuedToken, TokenService } from '../lib/index';
-import type { Check } from '../lib/token-service';
+import type { Check } from '../lib/manage/token-service';
 import { observedStore } from './support/observed-store';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
 import { askRedis } from './support/redis-connections';

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
 import { StoreUnavailableError, TokenService, type TokenServiceOptions } from '../lib/index';
-import type { Check } from '../lib/token-service';
+import type { Check } from '../lib/manage/token-service';
 import type { WorkerMessage } from './support/cache-worker';
 import { observedStore } from './support/observed-store';
 import { track } from './support/owned-processes';

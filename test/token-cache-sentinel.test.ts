@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RedisOptions } from 'ioredis';
 import { type IssuedToken, TokenService } from '../lib/index';
-import type { Check } from '../lib/token-service';
+import type { Check } from '../lib/manage/token-service';
 import { observedStore } from './support/observed-store';
 import { type SentinelHandle, startSentinel } from './support/redis-sentinel';
 import { waitFor } from './support/wait-for';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
-import { authenticateCredentials } from '../lib/authenticate-credentials';
 import { decodeInvalidation, encodeInvalidation } from '../lib/cache-invalidation';
+import { authenticateCredentials } from '../lib/http/authenticate-credentials';
 import {
   type InvalidationChannel,
   InvalidDurationError,
@@ -10,7 +10,7 @@ import {
   type TokenServiceOptions,
   type TokenStore,
 } from '../lib/index';
-import type { Check } from '../lib/token-service';
+import type { Check } from '../lib/manage/token-service';
 
 const START = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;

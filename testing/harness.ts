@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
-import { planCheck } from '../lib/check-plan';
+import { planCheck } from '../lib/check/check-plan';
 import {
   type CheckedToken,
   type CheckPlan,

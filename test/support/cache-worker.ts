@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RedisTokenStore } from '../../adapters/redis';
 import type { InvalidationChannel } from '../../lib/cache-invalidation';
-import { TokenService } from '../../lib/token-service';
+import { TokenService } from '../../lib/manage/token-service';
 
 export type WorkerMessage =
   | { type: 'health'; healthy: boolean }

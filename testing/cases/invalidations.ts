@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { InvalidationChannel, InvalidationSubscription } from '../../lib/cache-invalidation';
 import type { CaseContext, ConformanceCase } from '../harness';
 
-// The rules a channel keeps are those the cache's correctness rests on (lib/token-cache.ts): a process
+// The rules a channel keeps are those the cache's correctness rests on (lib/check/token-cache.ts): a process
 // that publishes drops the tokens before `publish` resolves; every other process drops them within
 // the bound, or has said that its subscription may have missed a message (`onHealth(false)`), which
 // empties its cache. A message heard twice is harmless (a token dropped twice costs one store call),

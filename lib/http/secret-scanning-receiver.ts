@@ -1,15 +1,15 @@
 import { createHash, verify } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { MAX_TIMER_MS, parseDuration } from './duration';
-import type { LeakVerdict } from './leak-source';
-import { checkOptions, optionNames } from './option-names';
+import { MAX_TIMER_MS, parseDuration } from '../duration';
+import type { LeakVerdict } from '../manage/leak-source';
+import { TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
 import { bodyLimitOption, mountPostEndpoint, rawBody } from './post-endpoint';
 import {
   MAX_KEY_IDENTIFIER,
   SecretScanningKeys,
   type SecretScanningPublicKeys,
 } from './secret-scanning-keys';
-import { TokenService } from './token-service';
 
 /**
  * Receives GitHub's secret-scanning partner alerts: GitHub finds text in this service's token format

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from './errors';
+import { StoreUnavailableError } from '../errors';
 
 /**
  * Puts a deadline on store calls: whatever the client's own settings, an authentication decision

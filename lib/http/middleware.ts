@@ -1,4 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { StoreUnavailableError } from '../errors';
+import { emit, type OnEvent } from '../events';
+import { type ResolveUser, TokenService } from '../manage/token-service';
+import { checkOptions, optionNames, refuseTogether } from '../option-names';
+import type { ResolveAncestors } from '../scopes';
+import type { TokenStore } from '../store';
 import {
   attemptedScheme,
   authenticateCredentials,
@@ -9,14 +15,8 @@ import { assertRealm, type BearerError, basicChallenge, bearerChallenge, DEFAULT
 import { clientIp } from './client-ip';
 import { type Credentials, readCredentials, type Scheme } from './credentials';
 import { createDefaultTokenService } from './default-token-service';
-import { StoreUnavailableError } from './errors';
-import { emit, type OnEvent } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
-import { checkOptions, optionNames, refuseTogether } from './option-names';
 import { setRequestContext } from './request-context';
-import type { ResolveAncestors } from './scopes';
-import type { TokenStore } from './store';
-import { type ResolveUser, TokenService } from './token-service';
 
 export interface PersonalTokenAuthOptions {
   /** The token service. Without it (and without `store`), Redis at `$REDIS_URL` with prefix `pat:`. */

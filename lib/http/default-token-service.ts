@@ -1,6 +1,6 @@
-import { requireOptional } from './optional-dependency';
-import { DEFAULT_KEY_PREFIX, redisUrlFromEnv } from './redis-defaults';
-import { TokenService } from './token-service';
+import { TokenService } from '../manage/token-service';
+import { requireOptional } from '../optional-dependency';
+import { DEFAULT_KEY_PREFIX, redisUrlFromEnv } from '../redis-defaults';
 
 /**
  * The zero-configuration service: Redis at `$REDIS_URL` (default `redis://127.0.0.1:6379`), keys
@@ -20,7 +20,7 @@ export function createDefaultTokenService(timeout = 1000): TokenService {
     'ioredis',
     'personalTokenAuth() without a store (Redis at $REDIS_URL)',
   );
-  const { RedisTokenStore } = require('../adapters/redis') as typeof import('../adapters/redis');
+  const { RedisTokenStore } = require('../../adapters/redis') as typeof import('../../adapters/redis');
   const client = new Redis(redisUrlFromEnv(), {
     commandTimeout: timeout,
     socketTimeout: timeout,

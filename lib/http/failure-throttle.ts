@@ -1,7 +1,7 @@
-import { type AttemptStore, attemptMethodList, isAttemptStore } from './attempt-store';
-import { CallDeadlines } from './call-deadlines';
-import { parseDuration } from './duration';
-import { checkOptions, optionNames } from './option-names';
+import { type AttemptStore, attemptMethodList, isAttemptStore } from '../attempt-store';
+import { CallDeadlines } from '../check/call-deadlines';
+import { parseDuration } from '../duration';
+import { checkOptions, optionNames } from '../option-names';
 
 export interface ThrottleOptions {
   /** Failed authentications from one client IP within `window` before it is refused with 429. */

@@ -1,10 +1,10 @@
 import type { Request } from 'express';
+import type { ResolveUser, TokenService } from '../manage/token-service';
+import { checkOptions, type OptionNameList, optionNames } from '../option-names';
 import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, bearerChallenge, DEFAULT_REALM } from './challenges';
 import { type Credentials, readCredentials } from './credentials';
-import { checkOptions, type OptionNameList, optionNames } from './option-names';
 import { HttpBearerStrategy } from './passport-base';
-import type { ResolveUser, TokenService } from './token-service';
 
 export interface TokenStrategyOptions {
   tokens: TokenService;

@@ -1,4 +1,4 @@
-import { BroaderThanCallerError } from './errors';
+import { BroaderThanCallerError } from '../errors';
 import {
   grantsAllow,
   INTROSPECT_SCOPE,
@@ -7,7 +7,7 @@ import {
   type ResolveAncestors,
   type ScopeGrants,
   scopeGrants,
-} from './scopes';
+} from '../scopes';
 
 /**
  * What a token may hand on, to a token it makes (`issueFor`) or rotates (`rotate`): no scope it

@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { assertTokenPrefix, parseToken, TOKEN_ID_LENGTH, tokenLength } from './token-format';
+import { assertTokenPrefix, parseToken, TOKEN_ID_LENGTH, tokenLength } from '../token-format';
 
 /**
  * Finding tokens in text a program did not expect to hold one: files, logs, bundles, diffs. Pure:

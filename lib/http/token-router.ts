@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import { StoreUnavailableError } from './errors';
-import { expiresSoon } from './expiring-page';
-import { checkOptions, optionNames } from './option-names';
+import { StoreUnavailableError } from '../errors';
+import { expiresSoon } from '../expiring-page';
+import type { TokenInfo, TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
 import { tokenToJson } from './token-json';
 import {
   callerIsNarrowed,
@@ -21,7 +22,6 @@ import {
   validateCreate,
   validateOverlap,
 } from './token-router-input';
-import type { TokenInfo, TokenService } from './token-service';
 
 export type { TokenRouterErrorBody } from './token-router-errors';
 

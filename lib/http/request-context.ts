@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import type { OnEvent } from './events';
-import type { ResolveAncestors } from './scopes';
+import type { OnEvent } from '../events';
+import type { ResolveAncestors } from '../scopes';
 
 /** What `personalTokenAuth()` leaves on a request for `requireNodePermission()` to use later. */
 export interface RequestContext {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import { StoreUnavailableError } from './errors';
-import { emit } from './events';
-import type { TokenService } from './token-service';
+import { StoreUnavailableError } from '../errors';
+import { emit } from '../events';
+import type { TokenService } from '../manage/token-service';
 
 /** How a POST endpoint reads its body and answers what its handler does not. */
 export interface PostEndpointSettings {

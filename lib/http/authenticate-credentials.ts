@@ -1,8 +1,8 @@
+import type { RejectReason } from '../events';
+import type { ResolveUser, TokenService } from '../manage/token-service';
+import type { StoredToken } from '../store';
 import type { PersonalTokenAuthInfo } from './auth-info';
 import type { Credentials, Scheme } from './credentials';
-import type { RejectReason } from './events';
-import type { StoredToken } from './store';
-import type { ResolveUser, TokenService } from './token-service';
 
 /** The outcome of one request's credentials; the middleware and the strategies each turn it into a response. */
 export type CredentialsOutcome =

@@ -1,5 +1,5 @@
-import { formatDuration, parseDuration } from './duration';
-import { TokenPolicyError } from './errors';
+import { formatDuration, parseDuration } from '../duration';
+import { TokenPolicyError } from '../errors';
 
 /**
  * The app's policy for the tokens it lets users make. Every limit has a safe default; `Infinity`

@@ -1,6 +1,6 @@
+import type { CheckPlan, RecentIp, StoredToken } from '../store';
+import type { TokenTerms } from '../token-format';
 import { isRecentIp } from './recent-ips';
-import type { CheckPlan, RecentIp, StoredToken } from './store';
-import type { TokenTerms } from './token-format';
 
 /**
  * The least time between two writes of a token that a new client IP may cause: a use from an address

@@ -1,13 +1,13 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
+import type { OnEvent } from '../events';
+import { type ResolveUser, TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
+import type { Permission, ResolveAncestors } from '../scopes';
 import type { Scheme } from './credentials';
-import type { OnEvent } from './events';
 import { type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { type ForwardedRequest, readForwardedRequest } from './forwarded-request';
 import { personalTokenAuth } from './middleware';
 import { requireNodePermission } from './node-permission';
-import { checkOptions, optionNames } from './option-names';
-import type { Permission, ResolveAncestors } from './scopes';
-import { type ResolveUser, TokenService } from './token-service';
 
 /** The node a proxied request touches, and what it does there. */
 export interface NodeAccess {

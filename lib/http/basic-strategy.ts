@@ -1,11 +1,11 @@
 import type { Request } from 'express';
+import type { ResolveUser, TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
 import { authenticateCredentials } from './authenticate-credentials';
 import { TOKEN_STRATEGY_OPTION_NAMES, type TokenStrategyOptions } from './bearer-strategy';
 import { assertRealm, basicChallenge, DEFAULT_REALM } from './challenges';
 import { readCredentials } from './credentials';
-import { checkOptions, optionNames } from './option-names';
 import { HttpBasicStrategy } from './passport-base';
-import type { ResolveUser, TokenService } from './token-service';
 
 export type BasicTokenStrategyOptions = TokenStrategyOptions;
 

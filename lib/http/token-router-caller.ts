@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import { type CallerBounds, callerBounds, ScopeCoverage } from './caller-bounds';
+import { type CallerBounds, callerBounds, ScopeCoverage } from '../manage/caller-bounds';
+import type { TokenInfo, TokenService } from '../manage/token-service';
+import type { ResolveAncestors } from '../scopes';
 import { getRequestContext } from './request-context';
-import type { ResolveAncestors } from './scopes';
 import { notFound } from './token-router-errors';
-import type { TokenInfo, TokenService } from './token-service';
 
 /**
  * The login when the app gives no `getLogin`: `req.authInfo.login` (a personal token), else

@@ -1,15 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
+import { emit } from '../events';
+import { type TokenInfo, TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
+import { INTROSPECT_SCOPE } from '../scopes';
 import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, basicChallenge, bearerChallenge } from './challenges';
 import { clientIp } from './client-ip';
 import { type Credentials, readCredentials } from './credentials';
-import { emit } from './events';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
-import { checkOptions, optionNames } from './option-names';
 import { answerThrottled, bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
-import { INTROSPECT_SCOPE } from './scopes';
-import { type TokenInfo, TokenService } from './token-service';
 
 /**
  * The clients that may ask with HTTP Basic: their ids and secrets, as an object or a Map, or a

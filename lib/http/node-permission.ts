@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { emit } from '../events';
+import { checkOptions, optionNames } from '../option-names';
+import type { ResolveAncestors } from '../scopes';
+import { type Permission, scopeGrants, scopesAllow } from '../scopes';
 import { bearerChallenge, DEFAULT_REALM } from './challenges';
 import { clientIp } from './client-ip';
-import { emit } from './events';
-import { checkOptions, optionNames } from './option-names';
 import { getRequestContext } from './request-context';
-import type { ResolveAncestors } from './scopes';
-import { type Permission, scopeGrants, scopesAllow } from './scopes';
 
 export interface NodePermissionOptions {
   /** Overrides the `resolveAncestors` given to `personalTokenAuth()`. */

@@ -1,15 +1,9 @@
-import { CallDeadlines, storeFailure } from './call-deadlines';
-import {
-  assertGrantableByCaller,
-  assertWithinCaller,
-  type Caller,
-  callerBounds,
-  ScopeCoverage,
-  type TokenTermsRequest,
-} from './caller-bounds';
-import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from './check-plan';
-import { recordableAddress } from './client-ip';
-import { MAX_TIMER_MS, parseDuration } from './duration';
+import { CallDeadlines, storeFailure } from '../check/call-deadlines';
+import { NEW_IP_WRITE_GAP, planCheck, planFlush, slidingExpiry, useIsDue } from '../check/check-plan';
+import { PendingIps } from '../check/pending-ips';
+import { isRecentIp } from '../check/recent-ips';
+import { CACHE_OPTION_NAMES, TokenCache, type TokenCacheOptions } from '../check/token-cache';
+import { MAX_TIMER_MS, parseDuration } from '../duration';
 import {
   CallerNotLiveError,
   FamilyRevocationIncompleteError,
@@ -21,14 +15,11 @@ import {
   TokenLimitError,
   TokenPolicyError,
   UnknownUserError,
-} from './errors';
-import { emit, type OnEvent, type RejectReason } from './events';
-import { parseExpiringCursor } from './expiring-page';
-import { FamilyWalkStopped, revokeDescendants } from './family-revocation';
-import { type LeakVerdict, leakSource, type RevokeLeakedOptions } from './leak-source';
-import { checkOptions, optionNames } from './option-names';
-import { PendingIps } from './pending-ips';
-import { isRecentIp } from './recent-ips';
+} from '../errors';
+import { emit, type OnEvent, type RejectReason } from '../events';
+import { parseExpiringCursor } from '../expiring-page';
+import { recordableAddress } from '../http/client-ip';
+import { checkOptions, optionNames } from '../option-names';
 import {
   nodeScopes,
   normaliseScopes,
@@ -36,7 +27,7 @@ import {
   parseScope,
   type ResolveAncestors,
   type Scope,
-} from './scopes';
+} from '../scopes';
 import {
   type CheckedToken,
   type CheckPlan,
@@ -47,8 +38,7 @@ import {
   type StoredToken,
   TOMBSTONE_LIFE,
   type TokenStore,
-} from './store';
-import { CACHE_OPTION_NAMES, TokenCache, type TokenCacheOptions } from './token-cache';
+} from '../store';
 import {
   assertTokenPrefix,
   DEFAULT_TOKEN_PREFIX,
@@ -60,8 +50,7 @@ import {
   type ParsedToken,
   parseToken,
   tokenLikeText,
-} from './token-format';
-import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
+} from '../token-format';
 import {
   BATCH_SIZE,
   DEFAULT_PAGE_SIZE,
@@ -70,7 +59,18 @@ import {
   MAX_PAGE_SIZE,
   parsePageCursor,
   SealedPageCursors,
-} from './token-page';
+} from '../token-page';
+import {
+  assertGrantableByCaller,
+  assertWithinCaller,
+  type Caller,
+  callerBounds,
+  ScopeCoverage,
+  type TokenTermsRequest,
+} from './caller-bounds';
+import { FamilyWalkStopped, revokeDescendants } from './family-revocation';
+import { type LeakVerdict, leakSource, type RevokeLeakedOptions } from './leak-source';
+import { assertWithinLimits, parseTokenLimits, type TokenLimits } from './token-limits';
 
 /** Looks up the app's user for a login; null or undefined means unknown or disabled. */
 export type ResolveUser = (login: string) => unknown | Promise<unknown>;
@@ -379,7 +379,7 @@ export class TokenService {
   /**
    * The ancestors of a token to be made by the token `parentId` (none: by the app) in the place of
    * `base` (the ancestors of a token it replaces), and which of them are live now, to be read again
-   * once it is made (see lib/family-revocation.ts). `CallerNotLiveError` if the parent is not live.
+   * once it is made (see lib/manage/family-revocation.ts). `CallerNotLiveError` if the parent is not live.
    */
   async #familyOf(parentId: string | undefined, base: readonly string[]): Promise<Family> {
     const store = this.store;
@@ -885,7 +885,7 @@ export class TokenService {
   /**
    * Revokes the live descendants of a token already revoked (or gone), each as `revoke` does one:
    * under the revocation deadline, announced to the caches, with a `revoked` event naming the
-   * ancestor. Returns how many; throws `FamilyWalkStopped` (see lib/family-revocation.ts).
+   * ancestor. Returns how many; throws `FamilyWalkStopped` (see lib/manage/family-revocation.ts).
    */
   #revokeDescendants(ancestorId: string): Promise<number> {
     const store = this.store;
@@ -1097,7 +1097,7 @@ function toInfo(token: StoredToken): TokenInfo {
 
 /**
  * The ancestors of a token to be made, and those of them live before it was, to be read again after
- * (see lib/family-revocation.ts).
+ * (see lib/manage/family-revocation.ts).
  */
 interface Family {
   ancestorIds: string[];

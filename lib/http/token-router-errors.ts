@@ -5,7 +5,7 @@ import {
   RevocationNotDurableError,
   RevokeAllIncompleteError,
   StoreUnavailableError,
-} from './errors';
+} from '../errors';
 
 /** The body of every error response. `field` names the offending input, when there is one. */
 export interface TokenRouterErrorBody {

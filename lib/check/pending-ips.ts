@@ -1,4 +1,4 @@
-import { MAX_RECENT_IPS, type RecentIp } from './store';
+import { MAX_RECENT_IPS, type RecentIp } from '../store';
 
 /**
  * How many tokens at most have addresses waiting in one process. Beyond it the token whose addresses

@@ -1,4 +1,4 @@
-import { MAX_RECENT_IPS, type RecentIp } from './store';
+import { MAX_RECENT_IPS, type RecentIp } from '../store';
 
 /**
  * A record's recent client IPs after a written use at `at` from `ip` (a string, or none), with the

@@ -1,5 +1,5 @@
-import { InvalidTokenOptionsError } from './errors';
-import { checkOptions, optionNames } from './option-names';
+import { InvalidTokenOptionsError } from '../errors';
+import { checkOptions, optionNames } from '../option-names';
 
 /** What `TokenService.revokeLeaked` takes besides the text. */
 export interface RevokeLeakedOptions {

@@ -1,9 +1,9 @@
 import type { Request, Response, Router } from 'express';
+import { TokenService } from '../manage/token-service';
+import { checkOptions, optionNames } from '../option-names';
 import { clientIp } from './client-ip';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
-import { checkOptions, optionNames } from './option-names';
 import { answerThrottled, bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
-import { TokenService } from './token-service';
 
 /**
  * Token revocation for whoever holds a token (RFC 7009's `POST /revoke`, without client

@@ -19,7 +19,7 @@
  * the revoked ones revoked and listed no more; the next one, started from the same token even once
  * it is gone itself, revokes the rest.
  */
-import type { StoredToken } from './store';
+import type { StoredToken } from '../store';
 
 /** The most tokens one revocation revokes along with the token; a larger family takes more calls. */
 export const MAX_FAMILY_REVOCATIONS = 10_000;

@@ -1,11 +1,11 @@
 import type { NextFunction, Request, Response } from 'express';
-import { parseDuration } from './duration';
-import { PersonalTokenError } from './errors';
-import { quoteInput } from './quote-input';
-import { normaliseScope } from './scopes';
-import { MAX_PAGE_SIZE } from './token-page';
+import { parseDuration } from '../duration';
+import { PersonalTokenError } from '../errors';
+import { isValidLabel, type ListPageOptions, MAX_LABEL, type TokenService } from '../manage/token-service';
+import { quoteInput } from '../quote-input';
+import { normaliseScope } from '../scopes';
+import { MAX_PAGE_SIZE } from '../token-page';
 import { HttpError } from './token-router-errors';
-import { isValidLabel, type ListPageOptions, MAX_LABEL, type TokenService } from './token-service';
 
 export const CREATE_FIELDS = ['label', 'expiresIn', 'autoRefresh', 'scopes'] as const;
 export const ROTATE_FIELDS = ['overlap'] as const;

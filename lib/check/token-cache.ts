@@ -1,8 +1,8 @@
-import type { InvalidationChannel, InvalidationSubscription } from './cache-invalidation';
+import type { InvalidationChannel, InvalidationSubscription } from '../cache-invalidation';
+import { parseDuration } from '../duration';
+import { optionNames } from '../option-names';
+import type { StoredToken } from '../store';
 import { slidingExpiry } from './check-plan';
-import { parseDuration } from './duration';
-import { optionNames } from './option-names';
-import type { StoredToken } from './store';
 
 /** The token service's `cache` option: off unless given. */
 export interface TokenCacheOptions {
