@@ -153,7 +153,8 @@ export class TokenService {
     const maxTokens = this.limits.maxTokensPerUser;
     this.maxTokensPerUser = maxTokens === Number.POSITIVE_INFINITY ? undefined : maxTokens;
     this.onEvent = options.onEvent;
-    this.#now = options.now ?? (store.now ? () => store.now!() : Date.now);
+    // Bound, not wrapped: every check reads the clock, and a wrapper would be one more frame of this file on its path.
+    this.#now = options.now ?? (store.now ? store.now.bind(store) : Date.now);
     this.#onClose = options.onClose;
     this.checker = new TokenChecker({
       store,
