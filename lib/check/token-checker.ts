@@ -39,7 +39,8 @@ export interface TokenCheckerOptions {
   tokenLike: (text: string) => boolean;
 }
 
-const MAX_LOGIN = 256;
+/** The longest login a check looks up, and an issue accepts. */
+export const MAX_LOGIN = 256;
 
 export class TokenChecker {
   readonly store: TokenStore;

@@ -1,3 +1,4 @@
+import { MAX_LOGIN } from '../check/token-checker';
 import { parseDuration } from '../duration';
 import { InvalidTokenOptionsError } from '../errors';
 import { normaliseScopes, type ResolveAncestors, type Scope } from '../scopes';
@@ -40,7 +41,6 @@ export interface RotateOptions {
 }
 
 export const MAX_LABEL = 200;
-export const MAX_LOGIN = 256;
 // Control characters would corrupt table output and logs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
