@@ -172,9 +172,10 @@ export function personalTokenAuth(options: PersonalTokenAuthOptions = {}): Perso
 
 /**
  * What a request's `Authorization` header holds, as the middleware and the Passport strategies read
- * it (`readCredentials`), fixing what passport-http and passport-http-bearer get wrong: the scheme is matched whole and in any
- * case (`bearer`, `BASIC`), a Basic password may contain `:` (split at the first one only, RFC 7617),
- * Basic credentials are UTF-8 and must be valid base64, and nothing is read from the query string.
+ * it (`readCredentials`), fixing what passport-http and passport-http-bearer get wrong: the scheme
+ * is matched whole and in any case (`bearer`, `BASIC`), a Basic password may contain `:` (split at
+ * the first one only, RFC 7617), Basic credentials are UTF-8 and must be valid base64, and nothing
+ * is read from the query string.
  */
 export type Credentials =
   /** No header, or a scheme this library does not handle (left to the app's other authentication). */
