@@ -1,7 +1,7 @@
 import type { AttemptStore } from '../lib/attempt-store';
 import { InProcessInvalidations } from '../lib/cache-invalidation';
-import { useIsDue } from '../lib/check/check-plan';
 import { addedIps, withRecentIps } from '../lib/check/recent-ips';
+import { useIsDue } from '../lib/check/token-checker';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
 import type {

@@ -26,18 +26,13 @@ export type { ThrottleOptions } from './http/failure-throttle';
 export {
   type AuthenticateOptions,
   type Authentication,
-  type CanAccess,
-  type IssuedToken,
-  type IssueOptions,
-  type ListExpiringOptions,
-  type ListPageOptions,
-  type ResolveUser,
-  type RotateOptions,
-  type TokenInfo,
-  type TokenInfoPage,
   TokenService,
   type TokenServiceOptions,
 } from './manage/token-service';
+export type { IssueForOptions, IssueOptions, RotateOptions } from './manage/issue-options';
+export type { IssuedToken, TokenInfo, TokenInfoPage } from './manage/token-info';
+export type { ListExpiringOptions, ListPageOptions } from './manage/token-lister';
+export type { CanAccess, ResolveUser } from './manage/token-maker';
 export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './manage/leak-source';
 // Finding tokens in text that should hold none (a log line, an upload, a file): by format and checksum.
 export { scanForTokens, type TokenFinding, TokenScanner } from './manage/token-scan';

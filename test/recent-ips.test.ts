@@ -7,7 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
-import { planFlush } from '../lib/check/check-plan';
+import { planFlush } from '../lib/check/address-recorder';
 import { PendingIps } from '../lib/check/pending-ips';
 import { personalTokenAuth, type TokenEvent, TokenService, type TokenStore, tokenRouter } from '../lib/index';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';

@@ -1,4 +1,26 @@
+import { isIP } from 'node:net';
 import { MAX_RECENT_IPS, type RecentIp } from '../store';
+
+/**
+ * The least time between two writes of a token that a new client IP may cause: a use from an address
+ * the record does not hold is written at once, but an attacker rotating addresses cannot make a token
+ * write more often than this. A new address seen meanwhile is kept by the checker (`PendingIps`) and
+ * written with the token's next write, which it makes due once the gap is over.
+ */
+export const NEW_IP_WRITE_GAP = 1000;
+
+// The longest text form of an IPv6 address (with an IPv4 tail), without a zone.
+const MAX_ADDRESS_LENGTH = 45;
+
+/**
+ * The text if it is an address to store with a token's use, else undefined: an IPv4 or IPv6
+ * address of bounded length, without an IPv6 zone (`%eth0`), which `isIP` accepts with any text.
+ */
+export function recordableAddress(text: string | undefined): string | undefined {
+  return text !== undefined && text.length <= MAX_ADDRESS_LENGTH && !text.includes('%') && isIP(text) !== 0
+    ? text
+    : undefined;
+}
 
 /**
  * A record's recent client IPs after a written use at `at` from `ip` (a string, or none), with the

@@ -2,7 +2,7 @@ import type { InvalidationChannel, InvalidationSubscription } from '../cache-inv
 import { parseDuration } from '../duration';
 import { optionNames } from '../option-names';
 import type { StoredToken } from '../store';
-import { slidingExpiry } from './check-plan';
+import { slidingExpiry } from '../token-format';
 
 /** The token service's `cache` option: off unless given. */
 export interface TokenCacheOptions {

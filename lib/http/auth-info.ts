@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { NotTokenAuthenticatedError } from '../errors';
-import type { Scheme } from './credentials';
+import type { Scheme } from '../events';
 
 /** What a successful personal-token authentication puts in `req.authInfo`. */
 export interface PersonalTokenAuthInfo {

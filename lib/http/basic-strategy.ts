@@ -1,10 +1,10 @@
 import type { Request } from 'express';
-import type { ResolveUser, TokenService } from '../manage/token-service';
+import type { ResolveUser } from '../manage/token-maker';
+import type { TokenService } from '../manage/token-service';
 import { checkOptions, optionNames } from '../option-names';
-import { authenticateCredentials } from './authenticate-credentials';
 import { TOKEN_STRATEGY_OPTION_NAMES, type TokenStrategyOptions } from './bearer-strategy';
 import { assertRealm, basicChallenge, DEFAULT_REALM } from './challenges';
-import { readCredentials } from './credentials';
+import { authenticateCredentials, readCredentials } from './middleware';
 import { HttpBasicStrategy } from './passport-base';
 
 export type BasicTokenStrategyOptions = TokenStrategyOptions;
@@ -46,7 +46,7 @@ export class BasicTokenStrategy extends HttpBasicStrategy {
   override authenticate(req: Request): void {
     const credentials = readCredentials(req.headers.authorization);
     authenticateCredentials(credentials, {
-      tokens: this.tokens,
+      checker: this.tokens.checker,
       schemes: ['basic'],
       resolveUser: this.resolveUser,
     }).then(

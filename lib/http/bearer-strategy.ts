@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import type { ResolveUser, TokenService } from '../manage/token-service';
+import type { ResolveUser } from '../manage/token-maker';
+import type { TokenService } from '../manage/token-service';
 import { checkOptions, type OptionNameList, optionNames } from '../option-names';
-import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, bearerChallenge, DEFAULT_REALM } from './challenges';
-import { type Credentials, readCredentials } from './credentials';
+import { authenticateCredentials, type Credentials, readCredentials } from './middleware';
 import { HttpBearerStrategy } from './passport-base';
 
 export interface TokenStrategyOptions {
@@ -69,7 +69,7 @@ export class BearerTokenStrategy extends HttpBearerStrategy {
   override authenticate(req: Request): void {
     const credentials = this.read(req);
     authenticateCredentials(credentials, {
-      tokens: this.tokens,
+      checker: this.tokens.checker,
       schemes: ['bearer'],
       resolveUser: this.resolveUser,
     }).then(

@@ -14,16 +14,3 @@ export function addressOrUndefined(text: string | undefined): string | undefined
 export function clientIp(req: { ip?: string | undefined }): string | undefined {
   return addressOrUndefined(req.ip);
 }
-
-// The longest text form of an IPv6 address (with an IPv4 tail), without a zone.
-const MAX_ADDRESS_LENGTH = 45;
-
-/**
- * The text if it is an address to store with a token's use, else undefined: an IPv4 or IPv6
- * address of bounded length, without an IPv6 zone (`%eth0`), which `isIP` accepts with any text.
- */
-export function recordableAddress(text: string | undefined): string | undefined {
-  return text !== undefined && text.length <= MAX_ADDRESS_LENGTH && !text.includes('%') && isIP(text) !== 0
-    ? text
-    : undefined;
-}

@@ -1,5 +1,5 @@
 import { type AttemptStore, attemptMethodList, isAttemptStore } from '../attempt-store';
-import { CallDeadlines } from '../check/call-deadlines';
+import { CallDeadlines } from '../check/token-checker';
 import { parseDuration } from '../duration';
 import { checkOptions, optionNames } from '../option-names';
 

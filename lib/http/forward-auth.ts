@@ -1,9 +1,9 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { OnEvent } from '../events';
-import { type ResolveUser, TokenService } from '../manage/token-service';
+import type { OnEvent, Scheme } from '../events';
+import type { ResolveUser } from '../manage/token-maker';
+import { TokenService } from '../manage/token-service';
 import { checkOptions, optionNames } from '../option-names';
 import type { Permission, ResolveAncestors } from '../scopes';
-import type { Scheme } from './credentials';
 import { type ThrottleOptions, throttleSettings } from './failure-throttle';
 import { type ForwardedRequest, readForwardedRequest } from './forwarded-request';
 import { personalTokenAuth } from './middleware';

@@ -1,14 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { emit } from '../events';
-import { type TokenInfo, TokenService } from '../manage/token-service';
+import type { TokenInfo } from '../manage/token-info';
+import { TokenService } from '../manage/token-service';
 import { checkOptions, optionNames } from '../option-names';
 import { INTROSPECT_SCOPE } from '../scopes';
-import { authenticateCredentials } from './authenticate-credentials';
 import { assertRealm, basicChallenge, bearerChallenge } from './challenges';
 import { clientIp } from './client-ip';
-import { type Credentials, readCredentials } from './credentials';
 import { FailureThrottle, type ThrottleOptions, throttleSettings } from './failure-throttle';
+import { authenticateCredentials, type Credentials, readCredentials } from './middleware';
 import { answerThrottled, bodyLimitOption, formBody, mountPostEndpoint } from './post-endpoint';
 
 /**
@@ -106,7 +106,7 @@ export function introspectionRouter(options: IntrospectionRouterOptions): Router
   /** A personal token that may ask: live, its user known, and with the `introspect` scope. */
   async function tokenClient(credentials: Credentials): Promise<ClientCheck> {
     const outcome = await authenticateCredentials(credentials, {
-      tokens,
+      checker: tokens.checker,
       schemes: ['bearer'],
       resolveUser: tokens.resolveUser,
     });

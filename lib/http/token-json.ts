@@ -1,4 +1,4 @@
-import type { TokenInfo } from '../manage/token-service';
+import type { TokenInfo } from '../manage/token-info';
 
 /**
  * A token's public record as JSON: dates in ISO 8601, the window in ms. An allow-list of fields, so

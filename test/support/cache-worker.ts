@@ -56,7 +56,7 @@ Object.defineProperty(store, 'invalidations', { value: observed });
 const service = new TokenService({ store, cache: { maxStale: '1h' } });
 
 function check(token: string): Promise<boolean> {
-  return service.check(token, undefined, undefined).then((result) => result.ok);
+  return service.checker.check(token, undefined, undefined).then((result) => result.ok);
 }
 
 let running = true;

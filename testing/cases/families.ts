@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { CallerNotLiveError } from '../../lib/errors';
-import { type TokenInfo, TokenService } from '../../lib/manage/token-service';
+import type { TokenInfo } from '../../lib/manage/token-info';
+import { TokenService } from '../../lib/manage/token-service';
 import type { StoredToken, TokenStore } from '../../lib/store';
 import type { ConformanceCase } from '../harness';
 import { SECOND } from '../harness';

@@ -16,8 +16,17 @@ const SUBSCRIBE_BOUND = 10_000;
 
 /** A message's ids, as the suite tells messages apart: each message has ids of its own. */
 const keyOf = (ids: readonly string[]) => [...ids].sort().join(',');
+/**
+ * The channel is the store's, shared: the app's other processes, and late publishes of revocations
+ * made before a case began (a call that missed its deadline still goes out), publish on it too, and a
+ * subscriber rightly hears theirs. The suite's own ids start with this process's tag, and a listener
+ * keeps only the messages made of them.
+ */
+const TAG = randomBytes(3).toString('hex');
+const ID_REST = 8 - TAG.length / 2;
 const newMessage = () =>
-  Array.from({ length: 1 + (randomBytes(1)[0]! % 3) }, () => randomBytes(8).toString('hex'));
+  Array.from({ length: 1 + (randomBytes(1)[0]! % 3) }, () => TAG + randomBytes(ID_REST).toString('hex'));
+const isOurs = (ids: readonly string[]) => ids.length > 0 && ids.every((id) => id.startsWith(TAG));
 
 interface Published {
   key: string;
@@ -38,6 +47,7 @@ class Listener {
   ) {
     this.#subscription = channel.subscribe(
       (ids) => {
+        if (!isOurs(ids)) return;
         this.heard.push({ key: keyOf(ids), at: performance.now() });
         this.#wake?.();
       },
