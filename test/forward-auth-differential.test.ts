@@ -265,6 +265,17 @@ const SUITES: {
           ['Destination', '//a/secret/pwn.txt'],
         ],
       },
+      // The same onto a file that is there: an overwrite rather than a create.
+      {
+        method: 'COPY',
+        target: '/a/k.txt',
+        ownHost: false,
+        headers: [
+          ['Host', 'a'],
+          ['Destination', '//a/secret/x.txt'],
+          ['Overwrite', 'T'],
+        ],
+      },
     ],
     cases: fc
       .tuple(
