@@ -1,9 +1,9 @@
 import type { AttemptStore } from '../lib/attempt-store';
 import { InProcessInvalidations } from '../lib/cache-invalidation';
-import { useIsDue } from '../lib/check-plan';
+import { addedIps, withRecentIps } from '../lib/check/recent-ips';
+import { useIsDue } from '../lib/check/token-checker';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
 import { checkOptions, optionNames } from '../lib/option-names';
-import { addedIps, withRecentIps } from '../lib/recent-ips';
 import type {
   AttemptReservation,
   CheckedToken,

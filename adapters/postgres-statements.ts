@@ -118,7 +118,7 @@ SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $3::bigint AND
     // $8 the plan's pending addresses (a jsonb array as recent_ips holds them; null: none). As
     // `verify`, and a use is also due for an IP not in recent_ips, or for pending addresses, once the
     // last use is at most $7. A written use merges the IP (seen now), the pending addresses and those
-    // held as `withRecentIps` does (lib/recent-ips.ts): each address once at its latest time, newest
+    // held as `withRecentIps` does (lib/check/recent-ips.ts): each address once at its latest time, newest
     // first, ties in that order, the newest ${MAX_RECENT_IPS} kept. `before` locks the row first and reads
     // it as it is then, so that concurrent checks each merge into the other's list; `added_ips` are
     // the addresses the write put into recent_ips that it did not hold.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
-import { useIsDue } from '../lib/check-plan';
+import { useIsDue } from '../lib/check/token-checker';
 import {
   compareExpiring,
   type ExpiringPosition,

@@ -1,6 +1,6 @@
 import { describeDuration } from '../lib/duration';
+import type { TokenJson } from '../lib/http/token-json';
 import { formatDuration, type IssuedToken, type TokenInfo } from '../lib/index';
-import type { TokenJson } from '../lib/token-json';
 
 /**
  * Everything the CLI prints about tokens. Built from TokenInfo field by field, never by spreading an

@@ -1,7 +1,7 @@
 import { extname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { INTROSPECTION_PATH } from '../lib/introspection-router';
-import { tokenToJson } from '../lib/token-json';
+import { INTROSPECTION_PATH } from '../lib/http/introspection-router';
+import { tokenToJson } from '../lib/http/token-json';
 import {
   createToken,
   inspectToken,

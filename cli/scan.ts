@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { scanForTokens, type TokenFinding, TokenScanner } from '../lib/manage/token-scan';
 import { assertTokenPrefix, DEFAULT_TOKEN_PREFIX, tokenLength, tokenLikeText } from '../lib/token-format';
-import { scanForTokens, type TokenFinding, TokenScanner } from '../lib/token-scan';
 import { CONFIG_ENV, loadConfig } from './config';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import type { GlobalOptions, OpenedTokens } from './open-tokens';

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { forwardAuth } from '../lib/forward-auth';
+import { forwardAuth } from '../lib/http/forward-auth';
+import { INTROSPECTION_PATH, introspectionRouter } from '../lib/http/introspection-router';
 import type { IntrospectionClients, ThrottleOptions } from '../lib/index';
-import { INTROSPECTION_PATH, introspectionRouter } from '../lib/introspection-router';
 import { CommandFailure, messageOf, UsageError } from './errors';
 import type { OpenedTokens } from './open-tokens';
 import { announceFromWorker, isServeAuthWorker, parseWorkers } from './serve-auth-workers';

@@ -1,4 +1,5 @@
-import type { Scheme } from './credentials';
+/** How a request carried its token: `Authorization: Bearer`, or the password of Basic. */
+export type Scheme = 'bearer' | 'basic';
 
 /**
  * Audit events, for `onEvent` of `TokenService` and `personalTokenAuth()`. Each names the token by

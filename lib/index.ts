@@ -11,47 +11,42 @@ export {
   type PersonalTokenAuthMiddleware,
   type PersonalTokenAuthOptions,
   personalTokenAuth,
-} from './middleware';
+} from './http/middleware';
 export {
   hasNodePermission,
   type NodeIdSource,
   type NodePermissionOptions,
   requireNodePermission,
-} from './node-permission';
-export { type PersonalTokenAuthInfo, personalToken } from './auth-info';
+} from './http/node-permission';
+export { type PersonalTokenAuthInfo, personalToken } from './http/auth-info';
 export type { ResolveAncestors } from './scopes';
-export type { ThrottleOptions } from './failure-throttle';
+export type { ThrottleOptions } from './http/failure-throttle';
 
 // Issuing, verifying, listing, rotating and revoking tokens.
 export {
   type AuthenticateOptions,
   type Authentication,
-  type CanAccess,
-  type IssuedToken,
-  type IssueOptions,
-  type ListExpiringOptions,
-  type ListPageOptions,
-  type ResolveUser,
-  type RotateOptions,
-  type TokenInfo,
-  type TokenInfoPage,
   TokenService,
   type TokenServiceOptions,
-} from './token-service';
-export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './leak-source';
+} from './manage/token-service';
+export type { IssueForOptions, IssueOptions, RotateOptions } from './manage/issue-options';
+export type { IssuedToken, TokenInfo, TokenInfoPage } from './manage/token-info';
+export type { ListExpiringOptions, ListPageOptions } from './manage/token-lister';
+export type { CanAccess, ResolveUser } from './manage/token-maker';
+export { type LeakVerdict, MAX_LEAK_SOURCE, type RevokeLeakedOptions } from './manage/leak-source';
 // Finding tokens in text that should hold none (a log line, an upload, a file): by format and checksum.
-export { scanForTokens, type TokenFinding, TokenScanner } from './token-scan';
+export { scanForTokens, type TokenFinding, TokenScanner } from './manage/token-scan';
 
 // Self-service token management over HTTP, behind the app's own authentication.
-export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './token-router';
-export { type TokenJson, tokenToJson } from './token-json';
+export { type TokenRouterErrorBody, type TokenRouterOptions, tokenRouter } from './http/token-router';
+export { type TokenJson, tokenToJson } from './http/token-json';
 
 // Token introspection (RFC 7662), for services in any language that are handed a token.
 export {
   type IntrospectionClients,
   type IntrospectionRouterOptions,
   introspectionRouter,
-} from './introspection-router';
+} from './http/introspection-router';
 
 // Revocation by whoever finds a token leaked: RFC 7009's endpoint, and GitHub's secret-scanning alerts.
 export {
@@ -59,14 +54,14 @@ export {
   LEAK_REPORT_PATH,
   type LeakReportRouterOptions,
   leakReportRouter,
-} from './leak-report-router';
+} from './http/leak-report-router';
 export {
   SECRET_SCANNING_PATH,
   type SecretScanningLabel,
   type SecretScanningReceiverOptions,
   secretScanningReceiver,
-} from './secret-scanning-receiver';
-export type { SecretScanningPublicKey, SecretScanningPublicKeys } from './secret-scanning-keys';
+} from './http/secret-scanning-receiver';
+export type { SecretScanningPublicKey, SecretScanningPublicKeys } from './http/secret-scanning-keys';
 
 // Forward auth: answering the sub-request of nginx `auth_request`, Caddy `forward_auth` or Traefik `ForwardAuth`.
 export {
@@ -75,9 +70,9 @@ export {
   type IdentityHeaders,
   type NodeAccess,
   type ResolveNode,
-} from './forward-auth';
+} from './http/forward-auth';
 // How a request-target and a WebDAV Destination name a path, for an app's own WebDAV server.
-export { type DestinationPath, destinationPath, normalisePath } from './request-target';
+export { type DestinationPath, destinationPath, normalisePath } from './http/request-target';
 
 // Audit events, and a ready sink for pino.
 export {
@@ -94,14 +89,14 @@ export {
   BearerTokenStrategy,
   type BearerTokenStrategyOptions,
   type TokenStrategyOptions,
-} from './bearer-strategy';
-export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './basic-strategy';
+} from './http/bearer-strategy';
+export { BasicTokenStrategy, type BasicTokenStrategyOptions } from './http/basic-strategy';
 
 // Parsers, formats and defaults shared with the CLI.
 export { formatDuration, parseDuration } from './duration';
 export { formatScope, INTROSPECT_SCOPE, type Permission, parseScope, type Scope } from './scopes';
 export { DEFAULT_TOKEN_PREFIX } from './token-format';
-export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './token-limits';
+export { DEFAULT_TOKEN_LIMITS, type TokenLimits } from './manage/token-limits';
 export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, redisUrlFromEnv } from './redis-defaults';
 
 // The store contract, for writing a store of one's own.
@@ -128,7 +123,7 @@ export type { AttemptStore } from './attempt-store';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './token-page';
 export { type ExpiringPosition, formatExpiringCursor, parseExpiringCursor } from './expiring-page';
 // The in-process cache's options, and the invalidation channel a store offers for it.
-export type { TokenCacheOptions } from './token-cache';
+export type { TokenCacheOptions } from './check/token-cache';
 export {
   InProcessInvalidations,
   type InvalidationChannel,

@@ -88,10 +88,6 @@ export interface RevokedToken {
   revokedAt: number;
 }
 
-export function isRevoked(found: StoredToken | RevokedToken): found is RevokedToken {
-  return 'revokedAt' in found;
-}
-
 /** Where a page of `listPage` starts, and how many tokens it holds at most. */
 export interface PageRequest {
   cursor: string | null;

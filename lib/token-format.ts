@@ -50,6 +50,16 @@ export interface TokenTerms {
   hardExpiresAt: number | null;
 }
 
+/**
+ * The expiry a use at `now` gives a sliding token: `now + window`, never past its hard limit. null
+ * for a token with only a hard limit, whose expiry no use moves.
+ */
+export function slidingExpiry(terms: TokenTerms, now: number): number | null {
+  return terms.autoRefresh === null
+    ? null
+    : Math.min(now + terms.autoRefresh, terms.hardExpiresAt ?? Number.POSITIVE_INFINITY);
+}
+
 export interface ParsedToken extends TokenTerms {
   id: string;
   /** SHA-256 of secret + terms, 64 hex digits: what the store keeps. */

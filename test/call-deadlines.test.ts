@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CallDeadlines } from '../lib/call-deadlines';
+import { CallDeadlines } from '../lib/check/token-checker';
 import { StoreUnavailableError } from '../lib/errors';
 
 const never = () => new Promise<never>(() => {});

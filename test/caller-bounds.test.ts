@@ -1,4 +1,4 @@
-// What a token may make or rotate (lib/caller-bounds.ts): the caller's limits come from the check that
+// What a token may make or rotate (lib/manage/caller-bounds.ts): the caller's limits come from the check that
 // authenticated the request, never from a second read; a token made by a token has no scope, hard
 // limit or idle life beyond its maker's; a listing resolves each node's ancestors once per request.
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import express from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
+import { tokenRouter } from '../lib/http/token-router';
 import {
   BroaderThanCallerError,
   type IssuedToken,
@@ -17,7 +18,6 @@ import {
   type TokenServiceOptions,
 } from '../lib/index';
 import { scopesAllow } from '../lib/scopes';
-import { tokenRouter } from '../lib/token-router';
 import { ancestors } from './support/node-ancestry';
 
 const MINUTE = 60_000;

@@ -14,8 +14,8 @@ import {
 } from '../cli/actions';
 import { UsageError } from '../cli/errors';
 import { describeIssued, expiryMode, formatDetails, formatTable, formatTime, printable } from '../cli/output';
+import { tokenToJson as toJson } from '../lib/http/token-json';
 import { type TokenInfo, TokenService } from '../lib/index';
-import { tokenToJson as toJson } from '../lib/token-json';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import fc from 'fast-check';
 import { MemoryTokenStore } from '../adapters/memory';
-import { readForwardedRequest } from '../lib/forwarded-request';
+import { readForwardedRequest } from '../lib/http/forwarded-request';
 import { forwardAuth, TokenService } from '../lib/index';
 import { byFirstSegment } from './support/forward-auth-e2e';
 import { freePort } from './support/free-port';

@@ -5,6 +5,7 @@ import express4 from 'express4';
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
+import { destinationPath, normalisePath } from '../lib/http/request-target';
 import {
   type ForwardAuthOptions,
   forwardAuth,
@@ -12,7 +13,6 @@ import {
   type TokenEvent,
   TokenService,
 } from '../lib/index';
-import { destinationPath, normalisePath } from '../lib/request-target';
 import { tampered } from './support/forward-auth-e2e';
 import { unavailableStore } from './support/unavailable-store';
 

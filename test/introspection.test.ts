@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
+import { hasNodePermission } from '../lib/http/node-permission';
 import {
   type IntrospectionRouterOptions,
   introspectionRouter,
@@ -19,7 +20,6 @@ import {
   type TokenStore,
   tokenRouter,
 } from '../lib/index';
-import { hasNodePermission } from '../lib/node-permission';
 import { runCliInProcess } from './cli-support';
 import { ownedTempDir } from './support/owned-processes';
 import { connectTestRedis, deleteKeys, uniquePrefix } from './support/redis';

@@ -12,8 +12,8 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { MemoryTokenStore } from '../adapters/memory';
 import { TokenService } from '../lib/index';
+import { scanForTokens } from '../lib/manage/token-scan';
 import { formatToken } from '../lib/token-format';
-import { scanForTokens } from '../lib/token-scan';
 import { codeBlocks } from './support/markdown-blocks';
 
 const root = resolve(__dirname, '..');

@@ -1,10 +1,10 @@
-// The token scanner (lib/token-scan.ts): what counts as a finding, where it is, and that a stream cut
+// The token scanner (lib/manage/token-scan.ts): what counts as a finding, where it is, and that a stream cut
 // into chunks anywhere finds each token exactly once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { scanForTokens, TokenScanner } from '../lib/manage/token-scan';
 import { checksum, formatToken, generateToken, tokenLength } from '../lib/token-format';
-import { scanForTokens, TokenScanner } from '../lib/token-scan';
 
 const PREFIX = 'pat_';
 const newToken = (prefix = PREFIX) => generateToken(prefix, { autoRefresh: null, hardExpiresAt: null });

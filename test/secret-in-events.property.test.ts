@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { Passport } from 'passport';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
+import { tokenRouter } from '../lib/http/token-router';
 import {
   BasicTokenStrategy,
   BearerTokenStrategy,
@@ -19,7 +20,6 @@ import {
   type TokenEvent,
   TokenService,
 } from '../lib/index';
-import { tokenRouter } from '../lib/token-router';
 import { runCliInProcess } from './cli-support';
 import { ancestors } from './support/node-ancestry';
 import { testSession } from './support/test-session';

@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
 import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
+import { isRevoked } from '../lib/check/token-checker';
 import { compareExpiring, formatExpiringCursor, parseExpiringCursor } from '../lib/expiring-page';
-import { isRevoked, type RecentIp, type StoredToken, type TokenStore } from '../lib/store';
+import type { RecentIp, StoredToken, TokenStore } from '../lib/store';
 import { checkTokenStore, type StoreHarness } from '../testing/index';
 
 /** The store's time: one clock, and timers that run only as the harness moves it (no real waits). */

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterOptions } from 'ioredis';
+import type { Check } from '../lib/check/token-checker';
 import { type IssuedToken, TokenService } from '../lib/index';
-import type { Check } from '../lib/token-service';
 import { observedStore } from './support/observed-store';
 import { type RedisClusterHandle, startCluster } from './support/redis-cluster';
 import { askRedis } from './support/redis-connections';
@@ -17,7 +17,7 @@ const CLUSTER_OPTIONS: ClusterOptions = {
 };
 
 function check(tokens: TokenService, token: string): Promise<Check> {
-  return tokens.check(token, undefined, undefined);
+  return tokens.checker.check(token, undefined, undefined);
 }
 
 async function readyClient(handle: RedisClusterHandle): Promise<Cluster> {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { RedisTokenStore } from '../adapters/redis';
+import type { Check } from '../lib/check/token-checker';
 import { StoreUnavailableError, TokenService, type TokenServiceOptions } from '../lib/index';
-import type { Check } from '../lib/token-service';
 import type { WorkerMessage } from './support/cache-worker';
 import { observedStore } from './support/observed-store';
 import { track } from './support/owned-processes';
@@ -15,7 +15,7 @@ import { type RedisServer, startRedis } from './support/redis-server';
 import { waitFor } from './support/wait-for';
 
 function check(tokens: TokenService, token: string): Promise<Check> {
-  return tokens.check(token, undefined, undefined);
+  return tokens.checker.check(token, undefined, undefined);
 }
 
 const healthy = (health: boolean[]) =>

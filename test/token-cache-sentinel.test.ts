@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RedisOptions } from 'ioredis';
+import type { Check } from '../lib/check/token-checker';
 import { type IssuedToken, TokenService } from '../lib/index';
-import type { Check } from '../lib/token-service';
 import { observedStore } from './support/observed-store';
 import { type SentinelHandle, startSentinel } from './support/redis-sentinel';
 import { waitFor } from './support/wait-for';
@@ -19,7 +19,7 @@ const SENTINEL_OPTIONS: RedisOptions = {
 };
 
 function check(tokens: TokenService, token: string): Promise<Check> {
-  return tokens.check(token, undefined, undefined);
+  return tokens.checker.check(token, undefined, undefined);
 }
 
 describe('TokenService cache through ioredis with Sentinel', () => {

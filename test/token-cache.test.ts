@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryTokenStore } from '../adapters/memory';
-import { authenticateCredentials } from '../lib/authenticate-credentials';
 import { decodeInvalidation, encodeInvalidation } from '../lib/cache-invalidation';
+import type { Check } from '../lib/check/token-checker';
+import { authenticateCredentials } from '../lib/http/middleware';
 import {
   type InvalidationChannel,
   InvalidDurationError,
@@ -10,7 +11,6 @@ import {
   type TokenServiceOptions,
   type TokenStore,
 } from '../lib/index';
-import type { Check } from '../lib/token-service';
 
 const START = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -35,7 +35,7 @@ function setup(cache: TokenServiceOptions['cache'], options: Partial<TokenServic
 }
 
 function check(tokens: TokenService, token: string, login?: string): Promise<Check> {
-  return tokens.check(token, login, undefined);
+  return tokens.checker.check(token, login, undefined);
 }
 
 describe('TokenService cache: configuration', () => {
@@ -118,7 +118,7 @@ describe('TokenService cache: hits and misses (memory store, injected clock)', (
     authenticated.token.scopes.push('node:n2:rw');
     const credentials = { scheme: 'bearer', token } as const;
     const outcome = await authenticateCredentials(credentials, {
-      tokens,
+      checker: tokens.checker,
       schemes: ['bearer'],
       resolveUser: undefined,
     });

@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
 import { RedisTokenStore } from '../adapters/redis';
+import { tokenRouter } from '../lib/http/token-router';
 import {
   CallerNotLiveError,
   FamilyRevocationIncompleteError,
@@ -25,7 +26,6 @@ import {
   type TokenServiceOptions,
   type TokenStore,
 } from '../lib/index';
-import { tokenRouter } from '../lib/token-router';
 import { callerOf } from '../testing/cases/families';
 import { makePostgresHarness, type PostgresHarness } from './support/postgres-harness';
 import { type PostgresServer, startPostgres } from './support/postgres-server';

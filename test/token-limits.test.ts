@@ -1,4 +1,4 @@
-// The app's token policy (lib/token-limits.ts): live tokens per user, scopes per token, the longest
+// The app's token policy (lib/manage/token-limits.ts): live tokens per user, scopes per token, the longest
 // hard limit and the longest sliding window. Safe defaults, parsed in the constructor, enforced by
 // issue, issueFor, rotate, the router and the CLI, each refusal naming its limit.
 import assert from 'node:assert/strict';
@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
 import { MemoryTokenStore } from '../adapters/memory';
+import { tokenRouter } from '../lib/http/token-router';
 import {
   DEFAULT_TOKEN_LIMITS,
   TokenLimitError,
@@ -13,7 +14,6 @@ import {
   TokenService,
   type TokenServiceOptions,
 } from '../lib/index';
-import { tokenRouter } from '../lib/token-router';
 import { cliPrefix, runCliInProcess, TEST_REDIS_URL, uniqueLogin } from './cli-support';
 import { connectTestRedis, deleteKeys, scanKeys } from './support/redis';
 

@@ -2,14 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AttemptStore } from '../lib/attempt-store';
 import type { InvalidationChannel } from '../lib/cache-invalidation';
-import { planCheck } from '../lib/check-plan';
-import {
-  type CheckedToken,
-  type CheckPlan,
-  isRevoked,
-  type StoredToken,
-  type TokenStore,
-} from '../lib/store';
+import { isRevoked, planCheck } from '../lib/check/token-checker';
+import type { CheckedToken, CheckPlan, StoredToken, TokenStore } from '../lib/store';
 import { tokenIdOf } from '../lib/token-format';
 
 /**

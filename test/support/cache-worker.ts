@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RedisTokenStore } from '../../adapters/redis';
 import type { InvalidationChannel } from '../../lib/cache-invalidation';
-import { TokenService } from '../../lib/token-service';
+import { TokenService } from '../../lib/manage/token-service';
 
 export type WorkerMessage =
   | { type: 'health'; healthy: boolean }
@@ -56,7 +56,7 @@ Object.defineProperty(store, 'invalidations', { value: observed });
 const service = new TokenService({ store, cache: { maxStale: '1h' } });
 
 function check(token: string): Promise<boolean> {
-  return service.check(token, undefined, undefined).then((result) => result.ok);
+  return service.checker.check(token, undefined, undefined).then((result) => result.ok);
 }
 
 let running = true;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isRevoked } from '../../lib/store';
+import { isRevoked } from '../../lib/check/token-checker';
 import type { ConformanceCase } from '../harness';
 import { SECOND } from '../harness';
 

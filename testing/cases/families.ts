@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { CallerNotLiveError } from '../../lib/errors';
+import type { TokenInfo } from '../../lib/manage/token-info';
+import { TokenService } from '../../lib/manage/token-service';
 import type { StoredToken, TokenStore } from '../../lib/store';
-import { type TokenInfo, TokenService } from '../../lib/token-service';
 import type { ConformanceCase } from '../harness';
 import { SECOND } from '../harness';
 

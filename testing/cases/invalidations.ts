@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { InvalidationChannel, InvalidationSubscription } from '../../lib/cache-invalidation';
 import type { CaseContext, ConformanceCase } from '../harness';
 
-// The rules a channel keeps are those the cache's correctness rests on (lib/token-cache.ts): a process
+// The rules a channel keeps are those the cache's correctness rests on (lib/check/token-cache.ts): a process
 // that publishes drops the tokens before `publish` resolves; every other process drops them within
 // the bound, or has said that its subscription may have missed a message (`onHealth(false)`), which
 // empties its cache. A message heard twice is harmless (a token dropped twice costs one store call),
@@ -16,8 +16,17 @@ const SUBSCRIBE_BOUND = 10_000;
 
 /** A message's ids, as the suite tells messages apart: each message has ids of its own. */
 const keyOf = (ids: readonly string[]) => [...ids].sort().join(',');
+/**
+ * The channel is the store's, shared: the app's other processes, and late publishes of revocations
+ * made before a case began (a call that missed its deadline still goes out), publish on it too, and a
+ * subscriber rightly hears theirs. The suite's own ids start with this process's tag, and a listener
+ * keeps only the messages made of them.
+ */
+const TAG = randomBytes(3).toString('hex');
+const ID_REST = 8 - TAG.length / 2;
 const newMessage = () =>
-  Array.from({ length: 1 + (randomBytes(1)[0]! % 3) }, () => randomBytes(8).toString('hex'));
+  Array.from({ length: 1 + (randomBytes(1)[0]! % 3) }, () => TAG + randomBytes(ID_REST).toString('hex'));
+const isOurs = (ids: readonly string[]) => ids.length > 0 && ids.every((id) => id.startsWith(TAG));
 
 interface Published {
   key: string;
@@ -38,6 +47,7 @@ class Listener {
   ) {
     this.#subscription = channel.subscribe(
       (ids) => {
+        if (!isOurs(ids)) return;
         this.heard.push({ key: keyOf(ids), at: performance.now() });
         this.#wake?.();
       },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { planCheck } from '../../lib/check-plan';
+import { planCheck } from '../../lib/check/token-checker';
 import type { CheckedToken, CheckPlan, RecentIp, StoredToken } from '../../lib/store';
 import type { CaseContext, ConformanceCase } from '../harness';
 import { SECOND } from '../harness';

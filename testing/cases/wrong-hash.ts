@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { isRevoked } from '../../lib/store';
+import { isRevoked } from '../../lib/check/token-checker';
 import type { ConformanceCase } from '../harness';
 import { SECOND, SLACK } from '../harness';
 
