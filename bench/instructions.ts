@@ -1,5 +1,6 @@
-// `--instructions` and the hot path's guard (test/hot-path-instructions.check.ts): what each server
-// executes per request, counted by valgrind's callgrind. CPU time per request on a shared machine moves
+// `--instructions`: what each server executes per request, counted by valgrind's callgrind, each server
+// in a process of its own, every thread counted (the hot path's guard counts otherwise: see
+// bench/hot-path-count.ts). CPU time per request on a shared machine moves
 // by a third from one round to the next; the instructions a server executes do not depend on what else
 // the machine runs. They still move with the server's own state (garbage collections, V8 tiering code
 // up long after thousands of requests), hence a long warm-up and several windows, summed. They leave out the kernel's share (sockets), so their ratios are stricter

@@ -14,9 +14,14 @@ const NODE_FLAGS = ['--import', 'tsx', '--import', join(__dirname, 'library-from
 // See checkTimeout() in servers/serve.ts.
 const UNDER_VALGRIND = { CHECK_TIMEOUT_MS: '60000' };
 
-/** `launcher`: a program to run Node under (valgrind and its arguments). */
-export async function startServer(file: string, env: Record<string, string>, launcher?: string[]) {
-  const flags = [...NODE_FLAGS, '--conditions=personal-token-auth-source'];
+/** `launcher`: a program to run Node under (valgrind and its arguments); `nodeFlags`: Node's and V8's. */
+export async function startServer(
+  file: string,
+  env: Record<string, string>,
+  launcher?: string[],
+  nodeFlags: string[] = [],
+) {
+  const flags = [...NODE_FLAGS, '--conditions=personal-token-auth-source', ...nodeFlags];
   const child = track(
     fork(join(__dirname, 'servers', file), [], {
       // fork runs `execPath ...execArgv file`: the launcher, its arguments, then node and its flags.
@@ -37,9 +42,12 @@ export async function startServer(file: string, env: Record<string, string>, lau
     setTimeout(() => reject(new Error(`${file} did not start within ${timeoutMs} ms`)), timeoutMs).unref();
   });
   const ready = await Promise.race([next(), tooLong]);
+  const ports = 'port' in ready ? (ready.ports ?? [ready.port]) : [0];
   return {
     pid: child.pid!,
-    url: `http://127.0.0.1:${'port' in ready ? ready.port : 0}`,
+    url: `http://127.0.0.1:${ports[0]}`,
+    /** A process that serves several programs (servers/several.ts): each one's address, in order. */
+    urls: ports.map((port) => `http://127.0.0.1:${port}`),
     async stats(): Promise<ServerStats> {
       child.send('stats');
       const message = await next();

@@ -21,6 +21,7 @@ function findTests(dir) {
 // The files that take longest (servers under valgrind, a packed install, a fuzz of a running app, 100,000
 // tokens...), longest first.
 const SLOW = [
+  'test/hot-path-instructions.test.ts',
   'test/package.test.ts',
   'test/readme-code.test.ts',
   'test/store-many-tokens.test.ts',

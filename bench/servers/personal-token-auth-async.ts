@@ -1,8 +1,8 @@
 // Server 12 (optional): server 3's middleware behind an innocent-looking `async` wrapper, as an app or a
 // refactor might write it ("await the auth, then go on"). It answers exactly as server 3 does; what it
 // adds is a promise, an async function's suspension and resumption and `next()` a microtask later, on
-// every request. The hot path's guard (test/hot-path-instructions.check.ts) counts it beside server 3
-// and asserts that its own rule catches it: the proof that the guard can fail.
+// every request. The hot path's guard (test/hot-path-instructions.test.ts) counts it beside server 3
+// and asserts that its own rules catch it: the proof that the guard can fail.
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { Redis } from 'ioredis';

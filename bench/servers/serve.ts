@@ -21,7 +21,8 @@ export interface ServerStats {
   requests: number;
 }
 
-export type ServerMessage = { port: number } | ServerStats;
+/** Ready, listening on `port`; a process that serves several programs lists all their ports. */
+export type ServerMessage = { port: number; ports?: number[] } | ServerStats;
 
 /** An address the harness passes in the environment (REDIS_URL, ...). */
 export function storeAddress(name: string): string {
@@ -39,12 +40,33 @@ export function checkTimeout(): number | undefined {
   return process.env.CHECK_TIMEOUT_MS ? Number(process.env.CHECK_TIMEOUT_MS) : undefined;
 }
 
+/** A server program's app and when it is ready, as serve() got them in a process that hosts several. */
+export interface HostedApp {
+  app: Express;
+  ready: Promise<unknown>;
+}
+
+let hosted: HostedApp[] | null = null;
+
+/**
+ * Turns serve() into a registration: every server program loaded after this call hands its app to the
+ * returned list instead of listening, for one process that serves several of them (servers/several.ts).
+ */
+export function hostSeveral(): HostedApp[] {
+  hosted = [];
+  return hosted;
+}
+
 /**
  * Serves `app` on 127.0.0.1 (a free port) once `ready` (the store answering) resolves, and tells the
  * harness which port; answers 'stats' until 'shutdown'. Started by hand, it prints its address
  * instead, for a profiler (`node --cpu-prof`) or a load of one's own.
  */
 export function serve(app: Express, ready: Promise<unknown> = Promise.resolve()): void {
+  if (hosted) {
+    hosted.push({ app, ready });
+    return;
+  }
   let requests = 0;
   const server = createServer(app).on('request', () => requests++);
   server.keepAliveTimeout = 60_000;
