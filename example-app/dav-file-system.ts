@@ -1,6 +1,11 @@
 import { stat } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { v2 as webdav } from 'webdav-server';
+import { DistinctModificationTimes, entityTagOf } from './distinct-modification-times';
 import type { NodeTree } from './node-tree';
+
+// webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
+const NO_ERROR = null as unknown as Error;
 
 /**
  * PhysicalFileSystem hands the rename's own error on when the destination's folder is missing (or is a file),
@@ -14,9 +19,12 @@ function missingFolderAsConflict(error: Error | undefined): Error | undefined {
 /**
  * webdav-server's own disk-backed file system, told to report moves and deletes to the node tree so that
  * node UUIDs follow renamed and moved nodes and die with deleted ones. Creates need no hook: a new path
- * gets its UUID the first time the tree sees it.
+ * gets its UUID the first time the tree sees it. Entity tags change with every write (see
+ * DistinctModificationTimes), where webdav-server's hash only the modification time to the millisecond.
  */
 export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
+  private readonly writeTimes = new DistinctModificationTimes();
+
   /** `gone` hears of every path whose node was deleted, moved away or replaced (its locks end with it). */
   constructor(
     private readonly nodes: NodeTree,
@@ -33,6 +41,31 @@ export class NodeTrackingFileSystem extends webdav.PhysicalFileSystem {
     callback: (exists: boolean) => void,
   ): void {
     stat(this.getRealPath(path).realPath, (error) => callback(!error));
+  }
+
+  protected override _etag(
+    path: webdav.Path,
+    _ctx: webdav.ETagInfo,
+    callback: webdav.ReturnCallback<string>,
+  ) {
+    stat(this.getRealPath(path).realPath, { bigint: true }, (error, stats) => {
+      if (error) callback(webdav.Errors.ResourceNotFound);
+      else callback(NO_ERROR, entityTagOf(stats));
+    });
+  }
+
+  protected override _openWriteStream(
+    path: webdav.Path,
+    ctx: webdav.OpenWriteStreamInfo,
+    callback: webdav.ReturnCallback<Writable>,
+  ): void {
+    const { realPath } = this.getRealPath(path);
+    this.writeTimes.beforeWrite(realPath);
+    super._openWriteStream(path, ctx, (error, stream) => {
+      // First of the 'finish' listeners, and synchronous: the new time is set before PUT answers.
+      stream?.prependListener('finish', () => this.writeTimes.afterWrite(realPath));
+      callback(error, stream);
+    });
   }
 
   protected override _move(

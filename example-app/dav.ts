@@ -7,12 +7,14 @@ import { lockRefusal } from './dav-lock-checks';
 import { useLockCommands } from './dav-lock-commands';
 import { DavLockTable } from './dav-locks';
 import { davUrlPath } from './dav-paths';
+import { preconditionRefusal } from './dav-precondition-checks';
 import { usePropertyUpdates } from './dav-property-update';
 import { usePropfind } from './dav-propfind';
 import { writeDavRefusal } from './dav-refusal';
 import { canonicalDavRequest } from './dav-request-checks';
 import { applyDavServerWorkarounds } from './dav-server-workarounds';
 import { InvalidNodePathError, isSameOrBelow, type NodeTree } from './node-tree';
+import { SerialByKey } from './serial-by-key';
 import { setUserContentHeaders } from './user-content-headers';
 
 // webdav-server's callbacks are typed `(error: Error, ...)` although they mean "error or nothing".
@@ -35,20 +37,23 @@ class ExpressAuthenticatedUser implements webdav.HTTPAuthentication {
 }
 
 function refuse(ctx: webdav.HTTPRequestContext, status: number, error: string): void {
-  writeDavRefusal(ctx, status, error);
+  if (status === 304)
+    ctx.setCode(304); // no body, only the validators already set
+  else writeDavRefusal(ctx, status, error);
   ctx.exit();
 }
 
 /**
  * Checks the token's scopes for one WebDAV request, on the paths webdav-server itself resolved (so that
- * `..`, `%2F` and the like cannot make the check and the operation look at different nodes).
- * Returns null if allowed, else [status, error].
+ * `..`, `%2F` and the like cannot make the check and the operation look at different nodes), then its locks
+ * and its HTTP preconditions. Returns null if allowed, else [status, error].
  */
 async function checkScopes(
   ctx: webdav.HTTPRequestContext,
   nodes: NodeTree,
   mountPath: string,
   locks: DavLockTable,
+  conditionalWrites: SerialByKey,
 ): Promise<[number, string] | null> {
   const method = ctx.request.method ?? 'GET';
   let destination: string | null = null;
@@ -75,7 +80,10 @@ async function checkScopes(
       return [403, 'insufficient_scope'];
     }
   }
-  return checkLocks(ctx, method, target, destination, mountPath, locks);
+  return (
+    (await checkLocks(ctx, method, target, destination, mountPath, locks)) ??
+    preconditionRefusal(ctx, method, target, conditionalWrites)
+  );
 }
 
 /**
@@ -158,6 +166,7 @@ export interface DavOptions {
  */
 export function createDavHandler({ nodes, mountPath, now }: DavOptions): RequestHandler {
   const locks = new DavLockTable({ now });
+  const conditionalWrites = new SerialByKey();
   const server = new webdav.WebDAVServer({
     rootFileSystem: new NodeTrackingFileSystem(nodes, (path) => locks.forgetBelow(path)),
     httpAuthentication: new ExpressAuthenticatedUser(),
@@ -177,7 +186,7 @@ export function createDavHandler({ nodes, mountPath, now }: DavOptions): Request
     // webdav-server lets every origin read its answers (`Access-Control-Allow-Origin: *`). WebDAV
     // clients never use CORS, and no other site has any business reading a user's files.
     for (const header of CORS_HEADERS) ctx.response.removeHeader(header);
-    checkScopes(ctx, nodes, mountPath, locks).then(
+    checkScopes(ctx, nodes, mountPath, locks, conditionalWrites).then(
       (refusal) => (refusal ? refuse(ctx, refusal[0], refusal[1]) : next()),
       (error: unknown) => {
         if (error instanceof InvalidNodePathError) return refuse(ctx, 400, 'invalid_path');

@@ -208,4 +208,21 @@ describe('example-app WebDAV: what Finder, Windows and GNOME Files send', () => 
       'the refused rename left it',
     );
   });
+
+  test('GNOME Files: a save over a file changed elsewhere since it was read is refused (If-Match, 412)', async () => {
+    const gnome = dav(GNOME);
+    const xml = { 'Content-Type': 'application/xml' };
+    await gnome.send('PUT', '/dav/docs/shared%20notes.txt', {}, 'as read').expect(201);
+    const read = await gnome
+      .send('PROPFIND', '/dav/docs/shared%20notes.txt', { ...xml, Depth: '0' }, GVFS_LISTING)
+      .expect(207);
+    const etag = etagOf(read.text);
+    // Another client saves meanwhile, with content of the same size.
+    await dav(FINDER).send('PUT', '/dav/docs/shared%20notes.txt', {}, 'elsewhere').expect(200);
+    // gvfs checks the tag with a HEAD before it saves, and says "The file was externally modified" on a 412.
+    const check = await gnome.send('HEAD', '/dav/docs/shared%20notes.txt', { 'If-Match': etag });
+    const save = await gnome.send('PUT', '/dav/docs/shared%20notes.txt', { 'If-Match': etag }, 'stale save');
+    assert.deepEqual([check.status, save.status], [412, 412]);
+    assert.equal(readFileSync(demo.nodes.realPath('/docs/shared notes.txt'), 'utf8'), 'elsewhere');
+  });
 });

@@ -300,9 +300,8 @@ describe('example-app WebDAV locks, behind tokens', () => {
     assert.equal((await put('/dav/docs/owned.txt', admin)).status, 200);
   });
 
-  // litmus has four tests of this (cond_put, fail_cond_put, complex_cond_put, fail_complex_cond_put) but
-  // skips them here: it takes the tag from a HEAD's ETag header, which webdav-server does not send. The
-  // tag a client has is PROPFIND's getetag.
+  // The If headers of litmus' cond_put, fail_cond_put, complex_cond_put and fail_complex_cond_put, with the
+  // tag of PROPFIND's getetag (litmus takes it from a HEAD's ETag header: the same value).
   test("an If header's entity tag is checked beside the lock token: the node's own passes, another is 412", async () => {
     const path = '/dav/docs/tagged.txt';
     const write = (body: string, ifHeader: string) =>
