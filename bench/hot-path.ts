@@ -22,12 +22,14 @@ export const HOT_PATH_LIMITS: HotPathLimit[] = [
     goal: 1.05,
     what: 'the uncached check (server 3) against the floor written as a middleware (server 9)',
   },
-  // An interim limit, above today's 1.15× (bench/README.md): the 1.05× asked for is the goal. It keeps
-  // today's level from getting worse; lower it as the hit path comes down.
+  // Above today's 1.16× (bench/README.md), with room for the counts' 0.1% spread and no more: it keeps
+  // today's level from getting worse. 1.05× is out of reach while a hit verifies the secret: Express'
+  // own layer for a middleware that sets req.authInfo (1.034×) and the token's hash (1.03×) add up to
+  // more, before any promise or lookup.
   {
     server: 'cached',
     floor: 'bare',
-    atMost: 1.25,
+    atMost: 1.2,
     goal: 1.05,
     what: 'a cache hit (server 6) against bare Express (server 1)',
   },
