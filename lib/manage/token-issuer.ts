@@ -1,6 +1,5 @@
 import { CallerNotLiveError, InvalidTokenOptionsError } from '../errors';
 import { emit, type OnEvent } from '../events';
-import { TOMBSTONE_LIFE } from '../store';
 import { isTokenId } from '../token-format';
 import {
   assertGrantableByCaller,
@@ -118,9 +117,7 @@ export class TokenIssuer {
     try {
       replaced =
         overlap === 0
-          ? (await this.#calls.takeAway([id], 'revoke', () =>
-              this.#calls.store.delete(id, this.#calls.now() + TOMBSTONE_LIFE),
-            )) !== null
+          ? (await this.#calls.revoke(id)) !== null
           : await this.#calls.takeAway([id], 'limit', () =>
               this.#calls.store.limit(id, this.#calls.now() + overlap),
             );

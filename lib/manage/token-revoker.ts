@@ -33,9 +33,7 @@ export class TokenRevoker {
 
   async #revokeWithFamily(id: string): Promise<{ itself: boolean; count: number }> {
     if (!isTokenId(id)) return { itself: false, count: 0 };
-    const revoked = await this.#calls.takeAway([id], 'revoke', () =>
-      this.#calls.store.delete(id, this.#calls.now() + TOMBSTONE_LIFE),
-    );
+    const revoked = await this.#calls.revoke(id);
     // Also when there was nothing to revoke: a retry after a failed publish publishes again.
     await this.#calls.announce([id]);
     if (revoked)
@@ -67,11 +65,7 @@ export class TokenRevoker {
       list: (id, limit) => this.#calls.call('listDescendants', () => store.listDescendants!(id, limit)),
       revoke: async (ids) => {
         // Each under its own deadline: one that is late must not hide those that were revoked.
-        const settled = await Promise.allSettled(
-          ids.map((id) =>
-            this.#calls.takeAway([id], 'revoke', () => store.delete(id, this.#calls.now() + TOMBSTONE_LIFE)),
-          ),
-        );
+        const settled = await Promise.allSettled(ids.map((id) => this.#calls.revoke(id)));
         const time = new Date(this.#calls.now());
         const found = settled.map((result) => (result.status === 'fulfilled' ? result.value : null));
         // A listing holds descendants of any depth: their events come nearest first.
