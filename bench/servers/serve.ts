@@ -40,6 +40,19 @@ export function checkTimeout(): number | undefined {
   return process.env.CHECK_TIMEOUT_MS ? Number(process.env.CHECK_TIMEOUT_MS) : undefined;
 }
 
+export const sendHarness = (message: ServerMessage) => process.send?.(message);
+
+/** Answers the harness: 'stats' (CPU time and `requests()` so far) until 'shutdown'. */
+export function answerHarness(requests: () => number): void {
+  process.on('message', (message: 'stats' | 'shutdown') => {
+    const { user, system } = process.cpuUsage();
+    if (message === 'stats') sendHarness({ cpuUs: user + system, requests: requests() });
+    if (message === 'shutdown') process.exit(0);
+  });
+  // The harness is gone (crashed, killed): so is the reason to run.
+  process.on('disconnect', () => process.exit(0));
+}
+
 /** A server program's app and when it is ready, as serve() got them in a process that hosts several. */
 export interface HostedApp {
   app: Express;
@@ -70,19 +83,12 @@ export function serve(app: Express, ready: Promise<unknown> = Promise.resolve())
   let requests = 0;
   const server = createServer(app).on('request', () => requests++);
   server.keepAliveTimeout = 60_000;
-  const send = (message: ServerMessage) => process.send?.(message);
-  process.on('message', (message: 'stats' | 'shutdown') => {
-    const { user, system } = process.cpuUsage();
-    if (message === 'stats') send({ cpuUs: user + system, requests });
-    if (message === 'shutdown') process.exit(0);
-  });
-  // The harness is gone (crashed, killed): so is the reason to run.
-  process.on('disconnect', () => process.exit(0));
+  answerHarness(() => requests);
   ready
     .then(() => new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening)))
     .then(() => {
       const { port } = server.address() as AddressInfo;
-      if (process.send) send({ port });
+      if (process.send) sendHarness({ port });
       else console.log(`listening on http://127.0.0.1:${port}${ROUTE}`);
     })
     .catch((error: unknown) => {

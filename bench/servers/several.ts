@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type HostedApp, hostSeveral, type ServerMessage, storeAddress } from './serve';
+import { answerHarness, type HostedApp, hostSeveral, sendHarness, storeAddress } from './serve';
 
 const apps = hostSeveral();
 const files = storeAddress('SERVER_FILES').split(',');
@@ -14,13 +14,7 @@ for (const file of files) require(join(__dirname, file));
 if (apps.length !== files.length) throw new Error(`${files.length} server files gave ${apps.length} apps`);
 
 let requests = 0;
-const send = (message: ServerMessage) => process.send?.(message);
-process.on('message', (message: 'stats' | 'shutdown') => {
-  const { user, system } = process.cpuUsage();
-  if (message === 'stats') send({ cpuUs: user + system, requests });
-  if (message === 'shutdown') process.exit(0);
-});
-process.on('disconnect', () => process.exit(0));
+answerHarness(() => requests);
 
 async function listen({ app, ready }: HostedApp): Promise<number> {
   await ready;
@@ -31,7 +25,7 @@ async function listen({ app, ready }: HostedApp): Promise<number> {
 }
 
 Promise.all(apps.map(listen)).then(
-  (ports) => send({ port: ports[0]!, ports }),
+  (ports) => sendHarness({ port: ports[0]!, ports }),
   (error: unknown) => {
     console.error(error);
     process.exit(1);
