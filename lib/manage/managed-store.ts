@@ -53,9 +53,14 @@ export class ManagedStore {
     }
   }
 
-  /** Revokes a token in the store (a tombstone for `TOMBSTONE_LIFE`), under the revocation deadline. */
+  /** Revokes a token in the store, under the revocation deadline. */
   revoke(id: string): Promise<StoredToken | null> {
-    return this.takeAway([id], 'revoke', () => this.store.delete(id, this.now() + TOMBSTONE_LIFE));
+    return this.takeAway([id], 'revoke', () => this.delete(id));
+  }
+
+  /** The store's `delete` with the tombstone every revocation leaves (`TOMBSTONE_LIFE`), no deadline. */
+  delete(id: string): Promise<StoredToken | null> {
+    return this.store.delete(id, this.now() + TOMBSTONE_LIFE);
   }
 
   /**
@@ -66,9 +71,7 @@ export class ManagedStore {
    * store is down, and the token, whose text nobody has, expires.
    */
   async withdraw(id: string, made: Promise<boolean>): Promise<void> {
-    const withdrawn = made.then((exists) =>
-      exists ? this.store.delete(id, this.now() + TOMBSTONE_LIFE) : null,
-    );
+    const withdrawn = made.then((exists) => (exists ? this.delete(id) : null));
     await this.#revocationDeadlines.run('withdraw', () => withdrawn).catch(() => {});
   }
 }

@@ -1,7 +1,7 @@
 import { isRevoked, storeFailure } from '../check/token-checker';
 import { FamilyRevocationIncompleteError, RevokeAllIncompleteError, StoreUnavailableError } from '../errors';
 import { emit, type OnEvent } from '../events';
-import { type StoredToken, TOMBSTONE_LIFE } from '../store';
+import type { StoredToken } from '../store';
 import { hashesMatch, isTokenId, parseToken } from '../token-format';
 import { BATCH_SIZE } from '../token-page';
 import { FamilyWalkStopped, revokeDescendants } from './family-revocation';
@@ -128,11 +128,7 @@ export class TokenRevoker {
         );
         const ids = page.tokens.map((token) => token.id);
         const settled = await this.#calls.takeAway(ids, 'revokeAll', () =>
-          Promise.allSettled(
-            page.tokens.map((token) =>
-              this.#calls.store.delete(token.id, this.#calls.now() + TOMBSTONE_LIFE),
-            ),
-          ),
+          Promise.allSettled(page.tokens.map((token) => this.#calls.delete(token.id))),
         );
         const time = new Date(this.#calls.now());
         for (const result of settled) {
