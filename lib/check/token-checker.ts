@@ -81,15 +81,8 @@ export class TokenChecker {
    * `StoreUnavailableError`.
    */
   check(token: string, login: string | undefined, ip: string | undefined): Promise<Check> {
-    // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
-    // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
-    // logged, and this one could hold a secret.
-    if (this.refusesLogin(login)) return Promise.resolve({ ok: false, reason: 'user_mismatch' });
-    const parsed = parseToken(token, this.tokenPrefix);
-    if (typeof parsed === 'string') {
-      // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
-      return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
-    }
+    const parsed = this.#read(token, login);
+    if ('ok' in parsed) return Promise.resolve(parsed);
     const now = this.#now();
     const addresses = this.#addresses;
     // Only an address is recorded: a proxy header can hold anything.
@@ -129,13 +122,24 @@ export class TokenChecker {
    * once), judged as a check's answer is. Nothing is written: for asking about a token (introspection).
    */
   checkWithoutUse(token: string, login: string | undefined): Promise<Check> {
-    if (this.refusesLogin(login)) return Promise.resolve({ ok: false, reason: 'user_mismatch' });
-    const parsed = parseToken(token, this.tokenPrefix);
-    if (typeof parsed === 'string')
-      return Promise.resolve({ ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login });
+    const parsed = this.#read(token, login);
+    if ('ok' in parsed) return Promise.resolve(parsed);
     return this.deadlines
       .run('get', () => this.store.get(parsed.id))
       .then((found) => judge(found, parsed, login, this.#now()));
+  }
+
+  /** The token read, or the refusal of a claimed login or a text that no store need be asked about. */
+  #read(token: string, login: string | undefined): ParsedToken | Refusal {
+    // A token pasted into the user-name field (as it is, padded, or after `Bearer ` or `token=`) is a
+    // mistake to refuse here, before it can reach the store or an audit event: the claimed login is
+    // logged, and this one could hold a secret.
+    if (this.refusesLogin(login)) return { ok: false, reason: 'user_mismatch' };
+    const parsed = parseToken(token, this.tokenPrefix);
+    // A forged token (its id is not the hash of its secret and terms) was never issued: unknown.
+    if (typeof parsed === 'string')
+      return { ok: false, reason: parsed === 'forged' ? 'unknown' : parsed, login };
+    return parsed;
   }
 
   /** Whether a claimed login is too long or could hold a token: never looked up, nor reported. */
