@@ -44,7 +44,7 @@ const OPTION_NAMES = optionNames<PersonalTokenAuthOptions>({
   throttle: true,
 });
 
-export const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
+const SCHEMES: readonly Scheme[] = ['bearer', 'basic'];
 
 /** The middleware's options, read and checked once, with their defaults. */
 export interface MiddlewareSettings {

@@ -313,7 +313,7 @@ export function authenticateCredentials(
 const ABSENT: CredentialsOutcome = { kind: 'absent' };
 
 /** The enabled scheme that credentials try, well-formed or not; undefined if they try none (absent). */
-export function attemptedScheme(credentials: Credentials, schemes: readonly Scheme[]): Scheme | undefined {
+function attemptedScheme(credentials: Credentials, schemes: readonly Scheme[]): Scheme | undefined {
   const scheme = credentials.scheme === 'malformed' ? credentials.attempted : credentials.scheme;
   return scheme !== 'none' && schemes.includes(scheme) ? scheme : undefined;
 }
