@@ -5,10 +5,9 @@ import {
   hasPreconditions,
   type Preconditions,
   preconditionOutcome,
+  READ_METHODS,
 } from './dav-preconditions';
 import type { SerialByKey } from './serial-by-key';
-
-const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** The node at path as the preconditions see it, or null if nothing is there. */
 async function currentRepresentation(

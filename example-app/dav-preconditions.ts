@@ -17,7 +17,8 @@ export interface Preconditions {
 // method answers 404 there, whatever the preconditions (RFC 9110 13.2.1: they apply only to what would
 // otherwise succeed).
 const CREATING_METHODS = new Set(['PUT', 'MKCOL', 'LOCK']);
-const READ_METHODS = new Set(['GET', 'HEAD']);
+/** The methods that read: a failed If-None-Match is a 304 for them, and they get the `ETag`. */
+export const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** An entity-tag list (RFC 9110 8.8.3, 13.1.1): `*`, or the tags it names (anything malformed names none). */
 function entityTags(field: string): '*' | { weak: boolean; opaque: string }[] {
