@@ -1,7 +1,8 @@
 // Fuzzing the example app as a hostile, authenticated client would, over real HTTP against the app started
 // as `npm start` does (its own process, so an exception nothing catches ends it and fails this test): every
 // WebDAV method on paths with NUL, `%`, `%ff`, encoded slashes and dots, overlong and unicode segments, with
-// random Destination, Depth, If, Overwrite, Lock-Token and Range headers and malformed XML bodies, and the
+// random Destination, Depth, If, Overwrite, Lock-Token, Range and conditional (If-Match, If-None-Match,
+// If-Modified-Since, If-Unmodified-Since) headers and malformed XML bodies, and the
 // REST node API on the same paths. After every case: the process is up, the answer is not a 5xx, an error
 // answer holds no stack, no "Error:" and no path of the data folder, and the root folder is still there; after
 // every case that can change the tree (not GET, HEAD, OPTIONS, PROPFIND), WebDAV still serves the root.
@@ -105,6 +106,19 @@ const body = fc.oneof(
 );
 
 const headerValue = <T>(values: fc.Arbitrary<T>) => fc.option(values, { nil: undefined });
+// Conditional headers as clients send them and as they should not: lists, weak tags, stars, no quotes.
+const entityTags = fc.oneof(
+  fc.constantFrom('*', ' * ', '"x"', 'W/"x"', '"a", W/"b", *', '"', '""', 'W/', '"unterminated', ',,,'),
+  fc.string({ maxLength: 60 }).map((text) => `"${text.replace(/[^\x20-\x7e]/g, '')}"`),
+);
+const httpDates = fc.constantFrom(
+  'Thu, 01 Jan 1970 00:00:00 GMT',
+  'Fri, 31 Dec 9999 23:59:59 GMT',
+  'yesterday',
+  '0',
+  '-1',
+  'Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT',
+);
 
 interface Case {
   method: string;
@@ -150,6 +164,10 @@ function cases(baseUrl: string): fc.Arbitrary<Case> {
       'Lock-Token': headerValue(fc.constantFrom('<urn:uuid:1>', 'x', '<>')),
       Timeout: headerValue(fc.constantFrom('Second-1', 'Infinite', 'x')),
       Range: headerValue(fc.constantFrom('bytes=0-1', 'bytes=-5', 'bytes=5-1', 'bytes=abc', 'bytes=0-1,3-4')),
+      'If-Match': headerValue(entityTags),
+      'If-None-Match': headerValue(entityTags),
+      'If-Modified-Since': headerValue(httpDates),
+      'If-Unmodified-Since': headerValue(httpDates),
     }),
     body,
   });
